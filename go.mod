@@ -1,0 +1,3 @@
+module github.com/shopengine/shop
+
+go 1.26
