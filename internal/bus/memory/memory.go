@@ -1,0 +1,420 @@
+// Package memory is the in-process bus: Go channels and goroutines with the
+// semantics of the RabbitMQ bus (JSON bodies, deadlines, error codes,
+// competing instances, event groups, at-least-once events), so a test that
+// passes on one passes on the other.
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopengine/shop/internal/bus"
+)
+
+// hub is the shared "broker" of connected Buses.
+type hub struct {
+	mu       sync.RWMutex
+	services map[string][]*instance // queue → serving instances
+	next     atomic.Uint64          // round robin among instances
+	groups   map[groupKey]*group
+}
+
+type groupKey struct{ group, pattern string }
+
+// Bus is one connection to an in-process hub.
+type Bus struct {
+	hub     *hub
+	log     *slog.Logger
+	closing chan struct{}
+
+	mu        sync.Mutex
+	closed    bool
+	consumers map[bus.Consumer]struct{}
+}
+
+// New returns a Bus on a new hub.
+func New(log *slog.Logger) *Bus {
+	h := &hub{services: map[string][]*instance{}, groups: map[groupKey]*group{}}
+	return newBus(h, log)
+}
+
+// Peer returns another Bus on the same hub, like a second process connected
+// to the same broker: it has its own consumers and its own Close.
+func (b *Bus) Peer() *Bus { return newBus(b.hub, b.log) }
+
+func newBus(h *hub, log *slog.Logger) *Bus {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Bus{hub: h, log: log, closing: make(chan struct{}), consumers: map[bus.Consumer]struct{}{}}
+}
+
+var _ bus.Bus = (*Bus)(nil)
+
+func (b *Bus) track(c bus.Consumer) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return bus.Errorf(bus.CodeUnavailable, "bus closed")
+	}
+	b.consumers[c] = struct{}{}
+	return nil
+}
+
+func (b *Bus) untrack(c bus.Consumer) {
+	b.mu.Lock()
+	delete(b.consumers, c)
+	b.mu.Unlock()
+}
+
+// Request implements bus.Bus.
+func (b *Bus) Request(ctx context.Context, queue, op string, body []byte) ([]byte, error) {
+	ctx, cancel := bus.Deadline(ctx)
+	defer cancel()
+	if len(body) > bus.MaxBodySize {
+		return nil, bus.Errorf(bus.CodeInvalid, "%s/%s: body of %d bytes exceeds the limit of %d", queue, op, len(body), bus.MaxBodySize)
+	}
+	if err := b.Healthy(); err != nil {
+		return nil, err
+	}
+	inst := b.hub.pick(queue)
+	if inst == nil {
+		return nil, bus.Errorf(bus.CodeUnavailable, "%s/%s: no instance serves queue %q", queue, op, queue)
+	}
+	defer inst.inflight.Done()
+
+	deadline, _ := ctx.Deadline()
+	req := &bus.Request{Queue: queue, Op: op, Body: append([]byte(nil), body...), Meta: bus.MetaFrom(ctx)}
+	type result struct {
+		body []byte
+		err  *bus.Error
+	}
+	done := make(chan result, 1)
+	go func() {
+		// The handler sees the caller's deadline and meta, not its
+		// cancellation: across a process boundary only those travel.
+		hctx, cancel := context.WithDeadline(bus.WithMeta(context.Background(), req.Meta), deadline)
+		defer cancel()
+		out, err := inst.svc.Dispatch(hctx, req)
+		done <- result{append([]byte(nil), out...), err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			// Only code and message cross the bus.
+			return nil, &bus.Error{Code: r.err.Code, Message: r.err.Message}
+		}
+		return r.body, nil
+	case <-ctx.Done():
+		return nil, bus.ContextError(ctx, queue, op)
+	case <-b.closing:
+		return nil, bus.Errorf(bus.CodeUnavailable, "%s/%s: bus closed", queue, op)
+	}
+}
+
+// pick returns a live instance serving queue with its in-flight count taken,
+// or nil.
+func (h *hub) pick(queue string) *instance {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	insts := h.services[queue]
+	for range insts {
+		inst := insts[h.next.Add(1)%uint64(len(insts))]
+		if inst.acquire() {
+			return inst
+		}
+	}
+	return nil
+}
+
+// instance is one Serve of a service.
+type instance struct {
+	svc      *bus.Service
+	hub      *hub
+	bus      *Bus
+	mu       sync.Mutex
+	stopped  bool
+	inflight sync.WaitGroup
+}
+
+func (i *instance) acquire() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.stopped {
+		return false
+	}
+	i.inflight.Add(1)
+	return true
+}
+
+// Serve implements bus.Bus.
+func (b *Bus) Serve(s *bus.Service) (bus.Consumer, error) {
+	inst := &instance{svc: s, hub: b.hub, bus: b}
+	if err := b.track(inst); err != nil {
+		return nil, err
+	}
+	b.hub.mu.Lock()
+	b.hub.services[s.Name()] = append(b.hub.services[s.Name()], inst)
+	b.hub.mu.Unlock()
+	return inst, nil
+}
+
+// Stop implements bus.Consumer: no new requests reach the instance; those in
+// flight finish until ctx ends.
+func (i *instance) Stop(ctx context.Context) error {
+	i.mu.Lock()
+	i.stopped = true
+	i.mu.Unlock()
+	i.hub.mu.Lock()
+	insts := i.hub.services[i.svc.Name()]
+	for k, x := range insts {
+		if x == i {
+			i.hub.services[i.svc.Name()] = append(insts[:k:k], insts[k+1:]...)
+			break
+		}
+	}
+	i.hub.mu.Unlock()
+	i.bus.untrack(i)
+	return wait(ctx, &i.inflight)
+}
+
+func wait(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("drain: %w", ctx.Err())
+	}
+}
+
+// Publish implements bus.Bus.
+func (b *Bus) Publish(ctx context.Context, topic string, body []byte) error {
+	if err := bus.ValidateTopic(topic); err != nil {
+		return err
+	}
+	if len(body) > bus.MaxBodySize {
+		return bus.Errorf(bus.CodeInvalid, "event %s: body of %d bytes exceeds the limit of %d", topic, len(body), bus.MaxBodySize)
+	}
+	if err := b.Healthy(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return bus.ContextError(ctx, "event", topic)
+	}
+	ev := bus.Event{ID: uuid.Must(uuid.NewV7()).String(), Topic: topic, Body: body, Published: time.Now(), Meta: bus.MetaFrom(ctx)}
+	b.hub.mu.RLock()
+	defer b.hub.mu.RUnlock()
+	for k, g := range b.hub.groups {
+		if bus.Match(k.pattern, topic) {
+			e := ev
+			e.Body = append([]byte(nil), body...)
+			g.push(&e)
+		}
+	}
+	return nil
+}
+
+// group is the durable queue of one (group, pattern) subscription: it keeps
+// events while no subscriber is running, like a durable AMQP queue.
+type group struct {
+	mu      sync.Mutex
+	pending []*bus.Event
+	wake    chan struct{} // has a token when pending may be non-empty
+}
+
+func (g *group) push(e *bus.Event) {
+	g.mu.Lock()
+	g.pending = append(g.pending, e)
+	g.mu.Unlock()
+	g.signal()
+}
+
+func (g *group) signal() {
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (g *group) pop() *bus.Event {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		return nil
+	}
+	e := g.pending[0]
+	g.pending[0] = nil
+	g.pending = g.pending[1:]
+	if len(g.pending) > 0 {
+		g.signal()
+	}
+	return e
+}
+
+// Subscribe implements bus.Bus.
+func (b *Bus) Subscribe(pattern, groupName string, h bus.EventHandler) (bus.Consumer, error) {
+	if err := bus.ValidatePattern(pattern); err != nil {
+		return nil, err
+	}
+	if groupName == "" {
+		return nil, bus.Errorf(bus.CodeInvalid, "subscribe %s: empty group", pattern)
+	}
+	b.hub.mu.Lock()
+	k := groupKey{groupName, pattern}
+	g := b.hub.groups[k]
+	if g == nil {
+		g = &group{wake: make(chan struct{}, 1)}
+		b.hub.groups[k] = g
+	}
+	b.hub.mu.Unlock()
+
+	s := &subscriber{g: g, h: h, bus: b, stop: make(chan struct{}), done: make(chan struct{}), log: b.log.With("group", groupName, "pattern", pattern)}
+	if err := b.track(s); err != nil {
+		return nil, err
+	}
+	go s.run()
+	g.signal()
+	return s, nil
+}
+
+type subscriber struct {
+	g    *group
+	h    bus.EventHandler
+	bus  *Bus
+	log  *slog.Logger
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// run handles events one at a time, so a read model sees them in order.
+func (s *subscriber) run() {
+	defer close(s.done)
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.g.wake:
+		}
+		for {
+			select {
+			case <-s.stop:
+				s.g.signal() // hand remaining events to another subscriber
+				return
+			default:
+			}
+			e := s.g.pop()
+			if e == nil {
+				break
+			}
+			s.deliver(e)
+		}
+	}
+}
+
+// deliver tries the handler up to bus.EventAttempts times with backoff; an
+// event that keeps failing is dropped with an error log (the AMQP bus
+// dead-letters it).
+func (s *subscriber) deliver(e *bus.Event) {
+	backoff := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.call(e)
+		if err == nil {
+			return
+		}
+		if attempt == bus.EventAttempts {
+			s.log.Error("event dead-lettered", "topic", e.Topic, "id", e.ID, "attempts", attempt, "err", err)
+			return
+		}
+		s.log.Warn("event handler failed, retrying", "topic", e.Topic, "id", e.ID, "attempt", attempt, "err", err)
+		e.Redelivered = true
+		select {
+		case <-time.After(backoff):
+		case <-s.stop:
+			s.g.mu.Lock()
+			s.g.pending = append([]*bus.Event{e}, s.g.pending...)
+			s.g.mu.Unlock()
+			return
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+func (s *subscriber) call(e *bus.Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("event handler panic: %v", p)
+		}
+	}()
+	ctx := bus.WithMeta(context.Background(), e.Meta)
+	ev := *e
+	ev.Body = append([]byte(nil), e.Body...)
+	return s.h(ctx, &ev)
+}
+
+// Stop implements bus.Consumer; the group keeps its pending events.
+func (s *subscriber) Stop(ctx context.Context) error {
+	s.once.Do(func() { close(s.stop) })
+	s.bus.untrack(s)
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("drain subscriber: %w", ctx.Err())
+	}
+}
+
+// Ping implements bus.Bus: every instance on the hub answers at once.
+func (b *Bus) Ping(ctx context.Context) ([]bus.Info, error) {
+	if err := b.Healthy(); err != nil {
+		return nil, err
+	}
+	b.hub.mu.RLock()
+	defer b.hub.mu.RUnlock()
+	var out []bus.Info
+	for _, insts := range b.hub.services {
+		for _, i := range insts {
+			out = append(out, i.svc.Info())
+		}
+	}
+	return out, nil
+}
+
+// Healthy implements bus.Bus.
+func (b *Bus) Healthy() error {
+	select {
+	case <-b.closing:
+		return bus.Errorf(bus.CodeUnavailable, "bus closed")
+	default:
+		return nil
+	}
+}
+
+// Close implements bus.Bus.
+func (b *Bus) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	cs := make([]bus.Consumer, 0, len(b.consumers))
+	for c := range b.consumers {
+		cs = append(cs, c)
+	}
+	b.mu.Unlock()
+	var errs []error
+	for _, c := range cs {
+		errs = append(errs, c.Stop(ctx))
+	}
+	close(b.closing)
+	return errors.Join(errs...)
+}

@@ -1,0 +1,150 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Handler answers one request with a JSON reply or an error (an *Error, or
+// any error, which crosses the bus as internal).
+type Handler func(ctx context.Context, req *Request) ([]byte, error)
+
+// Service is one instance of a module on the bus: the handlers of its queue
+// and their statistics. It is transport-independent, so input checks, panic
+// recovery and stats behave the same on every bus; a transport only moves
+// bytes to Dispatch and back. Like a NATS micro service, every instance has
+// an id and answers Ping with its Info.
+type Service struct {
+	name       string
+	version    string
+	instanceID string
+	started    time.Time
+	log        *slog.Logger
+
+	mu        sync.RWMutex
+	endpoints map[string]*endpoint
+}
+
+type endpoint struct {
+	handler  Handler
+	requests atomic.Uint64
+	errors   atomic.Uint64
+	nanos    atomic.Uint64
+}
+
+// NewService returns a service for queue name (the module's name).
+func NewService(name, version string, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{
+		name:       name,
+		version:    version,
+		instanceID: uuid.Must(uuid.NewV7()).String(),
+		started:    time.Now(),
+		log:        log.With("service", name),
+		endpoints:  map[string]*endpoint{},
+	}
+}
+
+// Name is the service's queue.
+func (s *Service) Name() string { return s.name }
+
+// InstanceID identifies this instance among all instances of the module.
+func (s *Service) InstanceID() string { return s.instanceID }
+
+// Handle registers h for op. Registering an op twice is a programming error
+// and panics, like http.ServeMux.
+func (s *Service) Handle(op string, h Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.endpoints[op]; dup {
+		panic(fmt.Sprintf("bus: %s/%s registered twice", s.name, op))
+	}
+	s.endpoints[op] = &endpoint{handler: h}
+}
+
+// Dispatch runs the handler for req.Op. It refuses oversize bodies and
+// unknown ops, skips work whose caller's deadline has passed, turns a
+// handler panic into an internal error for that one call, and counts.
+func (s *Service) Dispatch(ctx context.Context, req *Request) (reply []byte, err *Error) {
+	s.mu.RLock()
+	ep := s.endpoints[req.Op]
+	s.mu.RUnlock()
+	if ep == nil {
+		return nil, Errorf(CodeNotFound, "%s: unknown op %q", s.name, req.Op)
+	}
+	if ctx.Err() != nil {
+		// The caller gave up; its reply would go nowhere.
+		return nil, ContextError(ctx, s.name, req.Op)
+	}
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("handler panic", "op", req.Op, "panic", p, "stack", string(debug.Stack()))
+			reply, err = nil, Errorf(CodeInternal, "%s/%s: handler failed", s.name, req.Op)
+		}
+		ep.requests.Add(1)
+		ep.nanos.Add(uint64(time.Since(start)))
+		if err != nil {
+			ep.errors.Add(1)
+		}
+	}()
+	if len(req.Body) > MaxBodySize {
+		return nil, Errorf(CodeInvalid, "%s/%s: body of %d bytes exceeds the limit of %d", s.name, req.Op, len(req.Body), MaxBodySize)
+	}
+	out, herr := ep.handler(ctx, req)
+	if herr != nil {
+		return nil, AsError(herr)
+	}
+	if len(out) > MaxBodySize {
+		return nil, Errorf(CodeInternal, "%s/%s: reply of %d bytes exceeds the limit of %d", s.name, req.Op, len(out), MaxBodySize)
+	}
+	return out, nil
+}
+
+// Info describes a live service instance; Ping collects them.
+type Info struct {
+	Name       string         `json:"name"`
+	Version    string         `json:"version"`
+	InstanceID string         `json:"instance_id"`
+	Host       string         `json:"host"`
+	PID        int            `json:"pid"`
+	Started    time.Time      `json:"started"`
+	Endpoints  []EndpointInfo `json:"endpoints"`
+}
+
+// EndpointInfo is the statistics of one op of one instance.
+type EndpointInfo struct {
+	Op          string        `json:"op"`
+	Requests    uint64        `json:"requests"`
+	Errors      uint64        `json:"errors"`
+	MeanLatency time.Duration `json:"mean_latency_ns"`
+}
+
+var hostname, _ = os.Hostname()
+
+// Info returns the instance's description and current statistics.
+func (s *Service) Info() Info {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	info := Info{Name: s.name, Version: s.version, InstanceID: s.instanceID, Host: hostname, PID: os.Getpid(), Started: s.started}
+	for op, ep := range s.endpoints {
+		e := EndpointInfo{Op: op, Requests: ep.requests.Load(), Errors: ep.errors.Load()}
+		if e.Requests > 0 {
+			e.MeanLatency = time.Duration(ep.nanos.Load() / e.Requests)
+		}
+		info.Endpoints = append(info.Endpoints, e)
+	}
+	sort.Slice(info.Endpoints, func(i, j int) bool { return info.Endpoints[i].Op < info.Endpoints[j].Op })
+	return info
+}
