@@ -1,0 +1,245 @@
+package modules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/shopengine/shop/internal/bus"
+	"github.com/shopengine/shop/internal/bus/memory"
+	"github.com/shopengine/shop/internal/metrics"
+	"github.com/shopengine/shop/internal/modules/web"
+)
+
+// Config is what `shop serve` hands the registry.
+type Config struct {
+	Targets     []string // from ParseOnly
+	BusURL      string   // memory:// or amqp://…
+	DatabaseURL string
+	HTTPAddr    string
+	// Listener, when set, is the HTTP socket inherited from the supervisor;
+	// otherwise the server listens on HTTPAddr.
+	Listener net.Listener
+	// Worker is this process's worker index, or -1 without a supervisor.
+	Worker int
+	Log    *slog.Logger
+}
+
+// Service is a running module: started after its dependencies, stopped
+// before them.
+type Service interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// App holds what the modules of one process share. Init functions read
+// and fill it, like the fields of Mimir's App.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	bus     bus.Bus // instrumented
+	router  chi.Router
+	ready   atomic.Bool
+	fatal   chan error // a module that fails while running reports here
+}
+
+// inits builds each module; the dependency table says in which order.
+var inits = map[string]func(a *App) (Service, error){
+	BusConn: (*App).initBus,
+	Server:  (*App).initServer,
+	Web:     (*App).initWeb,
+}
+
+// New checks the configuration; Run does the work.
+func New(cfg Config) (*App, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if len(cfg.Targets) == 0 {
+		cfg.Targets = []string{All}
+	}
+	if _, err := Order(cfg.Targets); err != nil {
+		return nil, err
+	}
+	if _, err := parseBusURL(cfg.BusURL); err != nil {
+		return nil, err
+	}
+	return &App{cfg: cfg, log: cfg.Log, metrics: metrics.New(cfg.Worker), fatal: make(chan error, 1)}, nil
+}
+
+type started struct {
+	name string
+	svc  Service
+}
+
+// Run initialises and starts the selected modules in dependency order, runs
+// until ctx ends or a module fails, then stops them in reverse order, each
+// drain bounded by shutdownTimeout. A clean shutdown returns nil.
+func (a *App) Run(ctx context.Context, shutdownTimeout time.Duration) error {
+	order, err := Order(a.cfg.Targets)
+	if err != nil {
+		return err
+	}
+	var running []started
+	stopAll := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		a.ready.Store(false)
+		var errs []error
+		for i := len(running) - 1; i >= 0; i-- {
+			if err := running[i].svc.Stop(sctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop %s: %w", running[i].name, err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	for _, name := range order {
+		svc, err := inits[name](a)
+		if err == nil {
+			err = svc.Start(ctx)
+		}
+		if err != nil {
+			return errors.Join(fmt.Errorf("start %s: %w", name, err), stopAll())
+		}
+		running = append(running, started{name, svc})
+		a.log.Debug("module started", "module", name)
+	}
+	a.ready.Store(true)
+	a.log.Info("shop running", "modules", order, "bus", redact(a.cfg.BusURL), "worker", a.cfg.Worker)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down: draining")
+	case runErr = <-a.fatal:
+		a.log.Error("module failed, shutting down", "err", runErr)
+	}
+	return errors.Join(runErr, stopAll())
+}
+
+// Ready reports whether every module has started and the bus is usable.
+func (a *App) Ready() error {
+	if !a.ready.Load() {
+		return errors.New("starting or stopping")
+	}
+	if a.bus != nil {
+		if err := a.bus.Healthy(); err != nil {
+			return fmt.Errorf("bus: %w", err)
+		}
+	}
+	return nil
+}
+
+// svcFuncs adapts two functions to Service.
+type svcFuncs struct{ start, stop func(context.Context) error }
+
+func (s svcFuncs) Start(ctx context.Context) error { return s.start(ctx) }
+func (s svcFuncs) Stop(ctx context.Context) error  { return s.stop(ctx) }
+
+func nop(context.Context) error { return nil }
+
+func (a *App) initBus() (Service, error) {
+	var raw bus.Bus
+	return svcFuncs{
+		start: func(ctx context.Context) error {
+			b, err := DialBus(ctx, a.cfg.BusURL, a.log)
+			if err != nil {
+				return err
+			}
+			raw, a.bus = b, a.metrics.Bus(b)
+			return nil
+		},
+		stop: func(ctx context.Context) error { return raw.Close(ctx) },
+	}, nil
+}
+
+func (a *App) initServer() (Service, error) {
+	a.router = chi.NewRouter()
+	srv := &http.Server{
+		Handler:           a.router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	return svcFuncs{
+		start: func(context.Context) error {
+			l := a.cfg.Listener
+			if l == nil {
+				var err error
+				if l, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
+					return fmt.Errorf("listen on %s: %w", a.cfg.HTTPAddr, err)
+				}
+			}
+			a.log.Info("http listening", "addr", l.Addr().String())
+			go func() {
+				if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+					select {
+					case a.fatal <- fmt.Errorf("http server: %w", err):
+					default:
+					}
+				}
+			}()
+			return nil
+		},
+		// Shutdown stops accepting and waits for in-flight requests.
+		stop: srv.Shutdown,
+	}, nil
+}
+
+func (a *App) initWeb() (Service, error) {
+	m := web.New(web.Config{Bus: a.bus, Metrics: a.metrics.Registry, Ready: a.Ready, Log: a.log.With("module", Web)})
+	m.Routes(a.router)
+	return m, nil
+}
+
+// DialBus connects to the bus named by rawURL: memory:// (in-process) or
+// amqp://user:pass@host:port/vhost (RabbitMQ).
+func DialBus(ctx context.Context, rawURL string, log *slog.Logger) (bus.Bus, error) {
+	u, err := parseBusURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Scheme {
+	case "memory":
+		return memory.New(log), nil
+	default:
+		return nil, fmt.Errorf("bus url %s: scheme %q not built in yet", redact(rawURL), u.Scheme)
+	}
+}
+
+func parseBusURL(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("bus url: %w", err)
+	}
+	switch u.Scheme {
+	case "memory":
+		return u, nil
+	case "amqp", "amqps":
+		if u.Host == "" {
+			return nil, fmt.Errorf("bus url %s: no host", redact(rawURL))
+		}
+		return u, nil
+	}
+	return nil, fmt.Errorf("bus url %q: unknown scheme %q; use memory:// or amqp://user:pass@host:5672/", redact(rawURL), u.Scheme)
+}
+
+// redact hides a URL's password for logs and errors.
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparseable url)"
+	}
+	return u.Redacted()
+}

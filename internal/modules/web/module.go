@@ -1,0 +1,67 @@
+// Package web is the storefront and gateway: an HTTP front (chi) whose
+// handlers talk to the other modules only through internal/contract and the
+// bus. It also serves the process's health, readiness and metrics.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shopengine/shop/internal/bus"
+)
+
+// Config is what the web module needs from its process.
+type Config struct {
+	Bus     bus.Bus
+	Metrics *prometheus.Registry
+	// Ready reports whether the process can serve (modules started, bus up).
+	Ready func() error
+	Log   *slog.Logger
+}
+
+// Module is the web module.
+type Module struct {
+	cfg Config
+}
+
+// New returns the web module.
+func New(cfg Config) *Module { return &Module{cfg: cfg} }
+
+// Routes mounts the module's handlers on r.
+func (m *Module) Routes(r chi.Router) {
+	r.Get("/healthz", m.healthz)
+	r.Get("/readyz", m.readyz)
+	r.Handle("/metrics", promhttp.HandlerFor(m.cfg.Metrics, promhttp.HandlerOpts{Registry: m.cfg.Metrics}))
+}
+
+// Start implements modules.Service; the server module does the serving.
+func (m *Module) Start(context.Context) error { return nil }
+
+// Stop implements modules.Service.
+func (m *Module) Stop(context.Context) error { return nil }
+
+// healthz answers while the process is up.
+func (m *Module) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 only while the process can do its work.
+func (m *Module) readyz(w http.ResponseWriter, _ *http.Request) {
+	if err := m.cfg.Ready(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
