@@ -1,9 +1,6 @@
 package bus
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // Match reports whether topic matches pattern with AMQP topic-exchange
 // rules, so the in-process bus routes exactly as RabbitMQ does: words are
@@ -58,8 +55,8 @@ func validateWords(s string, wildcards bool) error {
 		if !wildcards && (w == "*" || w == "#") {
 			return Errorf(CodeInvalid, "topic %q: wildcards are for subscriptions", s)
 		}
-		if strings.ContainsAny(w, " \t\n") {
-			return Errorf(CodeInvalid, "topic %q: %s", s, fmt.Sprintf("word %q has white space", w))
+		if strings.ContainsAny(w, " \t\r\n") {
+			return Errorf(CodeInvalid, "topic %q: word %q has white space", s, w)
 		}
 	}
 	return nil

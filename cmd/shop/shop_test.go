@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// shopBin is the shop binary built once for these tests: they run it as a
+// user would, as a real process.
+var shopBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "shop-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	shopBin = filepath.Join(dir, "shop")
+	build := exec.Command("go", "build", "-race", "-o", shopBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build shop:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a running `shop serve`.
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	logs *strings.Builder
+	done chan error
+}
+
+var listeningRE = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
+
+// startServe runs `shop serve` with args on a free port and waits until it
+// listens.
+func startServe(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(shopBin, append([]string{"serve", "--http-addr=127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Dir = t.TempDir()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, logs: &strings.Builder{}, done: make(chan error, 1)}
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			s.logs.WriteString(line + "\n")
+			if m := listeningRE.FindStringSubmatch(line); m != nil {
+				addrc <- m[1]
+			}
+		}
+		s.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+	})
+	select {
+	case s.addr = <-addrc:
+	case err := <-s.done:
+		t.Fatalf("shop serve exited before listening: %v\n%s", err, s.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("shop serve did not listen within 30s\n%s", s.logs)
+	}
+	return s
+}
+
+func (s *server) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + s.addr + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// stop sends SIGTERM and returns the exit error.
+func (s *server) stop(t *testing.T) error {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("shop serve did not exit within 30s of SIGTERM\n%s", s.logs)
+		return nil
+	}
+}
+
+// run runs shop with args and returns its exit code, stdout and stderr.
+func run(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, shopBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run shop %v: %v", args, err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+func TestServeHealthReadinessMetricsAndDrain(t *testing.T) {
+	s := startServe(t, nil)
+	if code, body := s.get(t, "/healthz"); code != 200 || !strings.Contains(body, "ok") {
+		t.Fatalf("/healthz: %d %s", code, body)
+	}
+	if code, body := s.get(t, "/readyz"); code != 200 || !strings.Contains(body, "ready") {
+		t.Fatalf("/readyz: %d %s", code, body)
+	}
+	code, body := s.get(t, "/metrics")
+	for _, want := range []string{"shop_bus_requests_in_flight", "go_goroutines"} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Fatalf("/metrics lacks %s: %d\n%s", want, code, body)
+		}
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatalf("exit after SIGTERM: %v (want 0)\n%s", err, s.logs)
+	}
+	if !strings.Contains(s.logs.String(), "draining") {
+		t.Fatalf("no drain logged:\n%s", s.logs)
+	}
+}
+
+func TestServeRefusesBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		want []string
+	}{
+		{"unknown module", nil, []string{"serve", "--only=web,nosuch"}, []string{`"nosuch"`, "valid modules:", "web"}},
+		{"internal module", nil, []string{"serve", "--only=bus"}, []string{`"bus"`, "valid modules:"}},
+		{"bad bus url", nil, []string{"serve", "--bus-url=kafka://x"}, []string{`unknown scheme "kafka"`}},
+		{"bad env value", []string{"SHOP_SHUTDOWN_TIMEOUT=banana"}, []string{"serve"}, []string{"SHOP_SHUTDOWN_TIMEOUT", "banana"}},
+		{"bad only from env", []string{"SHOP_ONLY=nosuch"}, []string{"serve"}, []string{`"nosuch"`}},
+		{"unknown flag", nil, []string{"serve", "--colour=blue"}, []string{"unknown flag"}},
+		{"stray argument", nil, []string{"serve", "now"}, []string{"unknown command"}},
+		{"bad log level", nil, []string{"serve", "--log-level=loud"}, []string{"--log-level"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, tt.env, tt.args...)
+			if code == 0 {
+				t.Fatalf("exit 0, want failure; stderr:\n%s", stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestFlagWinsOverEnvironment(t *testing.T) {
+	// The environment picks the address when no flag is given...
+	env := []string{"SHOP_HTTP_ADDR=127.0.0.1:1"} // port 1: unusable, so a bug shows
+	s := startServe(t, env, "--http-addr=127.0.0.1:0")
+	if strings.HasSuffix(s.addr, ":1") {
+		t.Fatalf("environment won over the flag: %s", s.addr)
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	// ...and is used when the flag is absent.
+	code, _, stderr := run(t, []string{"SHOP_BUS_URL=nats://x"}, "serve")
+	if code == 0 || !strings.Contains(stderr, `"nats"`) {
+		t.Fatalf("SHOP_BUS_URL ignored: %d %s", code, stderr)
+	}
+}
+
+func TestHelpDocumentsEnvironment(t *testing.T) {
+	for _, cmd := range []string{"serve", "ping"} {
+		_, out, _ := run(t, nil, cmd, "--help")
+		for _, want := range []string{"--bus-url", "SHOP_BUS_URL", "SHOP_LOG_LEVEL"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("shop %s --help lacks %s:\n%s", cmd, want, out)
+			}
+		}
+	}
+}
+
+func TestModulesCommand(t *testing.T) {
+	code, out, _ := run(t, nil, "modules", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var list []struct {
+		Name     string
+		Deps     []string
+		Internal bool
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	byName := map[string]bool{}
+	for _, m := range list {
+		byName[m.Name] = m.Internal
+	}
+	if internal, ok := byName["web"]; !ok || internal {
+		t.Fatalf("web missing or internal: %s", out)
+	}
+	if internal, ok := byName["bus"]; !ok || !internal {
+		t.Fatalf("bus missing or not internal: %s", out)
+	}
+	_, table, _ := run(t, nil, "modules")
+	if !strings.Contains(table, "DEPENDS ON") || !strings.Contains(table, "web") {
+		t.Fatalf("table:\n%s", table)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "shop ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+}
