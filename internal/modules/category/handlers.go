@@ -1,0 +1,468 @@
+package category
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/shopengine/shop/internal/bus"
+	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/slugs"
+	"github.com/shopengine/shop/internal/store"
+)
+
+const (
+	maxNameLen        = 200
+	maxDescriptionLen = 10_000
+	// maxDepth bounds ancestor walks: a deeper tree means corrupt data.
+	maxDepth = 100
+	// slugAttempts bounds the numeric suffixes tried for a generated slug.
+	slugAttempts = 1000
+)
+
+func checkID(field, id string) error {
+	if id == "" {
+		return bus.Errorf(bus.CodeInvalid, "%s: required", field)
+	}
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return bus.Errorf(bus.CodeInvalid, "%s %q: not a UUID", field, id)
+	}
+	return nil
+}
+
+func checkName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", bus.Errorf(bus.CodeInvalid, "name: required")
+	case utf8.RuneCountInString(name) > maxNameLen:
+		return "", bus.Errorf(bus.CodeInvalid, "name: longer than %d characters", maxNameLen)
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		return "", bus.Errorf(bus.CodeInvalid, "name: contains control characters or invalid UTF-8")
+	}
+	return name, nil
+}
+
+func checkDescription(d string) error {
+	if utf8.RuneCountInString(d) > maxDescriptionLen || !utf8.ValidString(d) {
+		return bus.Errorf(bus.CodeInvalid, "description: longer than %d characters or invalid UTF-8", maxDescriptionLen)
+	}
+	return nil
+}
+
+// load returns the category id, or not_found.
+func (m *Module) load(ctx context.Context, id string) (contract.Category, error) {
+	c, err := m.store.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, bus.Errorf(bus.CodeNotFound, "category %s not found", id)
+	}
+	if err != nil {
+		return c, fmt.Errorf("load category %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// parent checks that parentID ("" for the root level) exists.
+func (m *Module) parent(ctx context.Context, parentID string) error {
+	if parentID == "" {
+		return nil
+	}
+	if err := checkID("parent_id", parentID); err != nil {
+		return err
+	}
+	if _, err := m.store.Get(ctx, parentID); errors.Is(err, store.ErrNotFound) {
+		return bus.Errorf(bus.CodeInvalid, "parent_id %s: no such category", parentID)
+	} else if err != nil {
+		return fmt.Errorf("load parent %s: %w", parentID, err)
+	}
+	return nil
+}
+
+// ancestors returns c's ancestors, root first.
+func (m *Module) ancestors(ctx context.Context, c contract.Category) ([]contract.Category, error) {
+	var out []contract.Category
+	for id := c.ParentID; id != ""; {
+		if len(out) == maxDepth {
+			return nil, fmt.Errorf("category %s: deeper than %d levels (a cycle?)", c.ID, maxDepth)
+		}
+		p, err := m.load(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("ancestors of %s: %w", c.ID, err)
+		}
+		out = append(out, p)
+		id = p.ParentID
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+func ids(cs []contract.Category) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.ID
+	}
+	return out
+}
+
+// insertAt returns list with id at position pos (nil: last), and the index.
+func insertAt(list []string, id string, pos *int) ([]string, int, error) {
+	at := len(list)
+	if pos != nil {
+		if *pos < 0 {
+			return nil, 0, bus.Errorf(bus.CodeInvalid, "position %d: must be 0 or more", *pos)
+		}
+		at = min(*pos, len(list))
+	}
+	return slices.Insert(slices.Clone(list), at, id), at, nil
+}
+
+func (m *Module) create(ctx context.Context, req contract.CreateCategoryRequest) (contract.Category, error) {
+	name, err := checkName(req.Name)
+	if err != nil {
+		return contract.Category{}, err
+	}
+	if err := checkDescription(req.Description); err != nil {
+		return contract.Category{}, err
+	}
+	base, generated := req.Slug, req.Slug == ""
+	if generated {
+		base = slugs.Make(name, "category")
+	} else if err := slugs.Validate(base); err != nil {
+		return contract.Category{}, bus.Errorf(bus.CodeInvalid, "%v", err)
+	}
+	if err := m.parent(ctx, req.ParentID); err != nil {
+		return contract.Category{}, err
+	}
+	siblings, err := m.store.Children(ctx, req.ParentID)
+	if err != nil {
+		return contract.Category{}, err
+	}
+	now := m.now()
+	c := contract.Category{
+		ID: uuid.Must(uuid.NewV7()).String(), Name: name, Description: req.Description,
+		ParentID: req.ParentID, CreatedAt: now, UpdatedAt: now,
+	}
+	order, at, err := insertAt(ids(siblings), c.ID, req.Position)
+	if err != nil {
+		return contract.Category{}, err
+	}
+	c.Position = at
+	for n := 1; ; n++ {
+		c.Slug = slugs.Nth(base, n)
+		err = m.store.Insert(ctx, c)
+		if !errors.Is(err, store.ErrDuplicate) {
+			break
+		}
+		if !generated {
+			return contract.Category{}, bus.Errorf(bus.CodeConflict, "slug %q is taken", c.Slug)
+		}
+		if n == slugAttempts {
+			return contract.Category{}, bus.Errorf(bus.CodeConflict, "slug %q: %d variants taken", base, n)
+		}
+	}
+	if err != nil {
+		return contract.Category{}, err
+	}
+	if at < len(siblings) {
+		if err := m.store.Reorder(ctx, c.ParentID, order, now); err != nil {
+			return contract.Category{}, err
+		}
+	}
+	m.emit(ctx, contract.CategoryCreated, c)
+	return c, nil
+}
+
+func (m *Module) update(ctx context.Context, req contract.UpdateCategoryRequest) (contract.Category, error) {
+	if err := checkID("id", req.ID); err != nil {
+		return contract.Category{}, err
+	}
+	if req.Name == nil && req.Slug == nil && req.Description == nil {
+		return contract.Category{}, bus.Errorf(bus.CodeInvalid, "nothing to update: give name, slug or description")
+	}
+	var err error
+	var name string
+	if req.Name != nil {
+		if name, err = checkName(*req.Name); err != nil {
+			return contract.Category{}, err
+		}
+	}
+	if req.Slug != nil {
+		if err := slugs.Validate(*req.Slug); err != nil {
+			return contract.Category{}, bus.Errorf(bus.CodeInvalid, "%v", err)
+		}
+	}
+	if req.Description != nil {
+		if err := checkDescription(*req.Description); err != nil {
+			return contract.Category{}, err
+		}
+	}
+	c, err := m.load(ctx, req.ID)
+	if err != nil {
+		return c, err
+	}
+	// The slug stays when the name changes: URLs outlive names.
+	if req.Name != nil {
+		c.Name = name
+	}
+	if req.Slug != nil {
+		c.Slug = *req.Slug
+	}
+	if req.Description != nil {
+		c.Description = *req.Description
+	}
+	c.UpdatedAt = m.now()
+	switch err := m.store.Update(ctx, c); {
+	case errors.Is(err, store.ErrDuplicate):
+		return contract.Category{}, bus.Errorf(bus.CodeConflict, "slug %q is taken", c.Slug)
+	case errors.Is(err, store.ErrNotFound):
+		return contract.Category{}, bus.Errorf(bus.CodeNotFound, "category %s not found", c.ID)
+	case err != nil:
+		return contract.Category{}, err
+	}
+	m.emit(ctx, contract.CategoryUpdated, c)
+	return c, nil
+}
+
+func (m *Module) move(ctx context.Context, req contract.MoveCategoryRequest) (contract.Category, error) {
+	if err := checkID("id", req.ID); err != nil {
+		return contract.Category{}, err
+	}
+	if req.ParentID == req.ID {
+		return contract.Category{}, bus.Errorf(bus.CodeInvalid, "cannot move category %s under itself", req.ID)
+	}
+	if err := m.parent(ctx, req.ParentID); err != nil {
+		return contract.Category{}, err
+	}
+	c, err := m.load(ctx, req.ID)
+	if err != nil {
+		return c, err
+	}
+	if req.ParentID != "" {
+		p, err := m.load(ctx, req.ParentID)
+		if err != nil {
+			return c, err
+		}
+		up, err := m.ancestors(ctx, p)
+		if err != nil {
+			return c, err
+		}
+		if slices.Contains(ids(up), c.ID) {
+			return c, bus.Errorf(bus.CodeInvalid, "cannot move category %s under its descendant %s", c.ID, p.ID)
+		}
+	}
+	now := m.now()
+	newSiblings, err := m.store.Children(ctx, req.ParentID)
+	if err != nil {
+		return c, err
+	}
+	rest := slices.DeleteFunc(ids(newSiblings), func(id string) bool { return id == c.ID })
+	order, _, err := insertAt(rest, c.ID, req.Position)
+	if err != nil {
+		return c, err
+	}
+	if err := m.store.Reorder(ctx, req.ParentID, order, now); err != nil {
+		return c, err
+	}
+	if c.ParentID != req.ParentID {
+		if err := m.closeGap(ctx, c.ParentID, now); err != nil {
+			return c, err
+		}
+	}
+	if c, err = m.load(ctx, c.ID); err != nil {
+		return c, err
+	}
+	m.emit(ctx, contract.CategoryMoved, c)
+	return c, nil
+}
+
+// closeGap renumbers parentID's children 0, 1, … after one left.
+func (m *Module) closeGap(ctx context.Context, parentID string, now time.Time) error {
+	left, err := m.store.Children(ctx, parentID)
+	if err != nil {
+		return err
+	}
+	return m.store.Reorder(ctx, parentID, ids(left), now)
+}
+
+func (m *Module) delete(ctx context.Context, req contract.DeleteCategoryRequest) (contract.DeleteCategoryReply, error) {
+	var reply contract.DeleteCategoryReply
+	if err := checkID("id", req.ID); err != nil {
+		return reply, err
+	}
+	c, err := m.load(ctx, req.ID)
+	if err != nil {
+		return reply, err
+	}
+	// Collect the subtree breadth-first, parents before children.
+	subtree := []contract.Category{c}
+	for i := 0; i < len(subtree); i++ {
+		kids, err := m.store.Children(ctx, subtree[i].ID)
+		if err != nil {
+			return reply, err
+		}
+		if len(kids) > 0 && !req.Cascade {
+			return reply, bus.Errorf(bus.CodeConflict, "category %s has %d children: delete or move them first, or ask for cascade", c.ID, len(kids))
+		}
+		subtree = append(subtree, kids...)
+	}
+	// Events carry ancestors, known only before the delete.
+	up, err := m.ancestors(ctx, c)
+	if err != nil {
+		return reply, err
+	}
+	anc := map[string][]string{c.ID: ids(up)}
+	events := make([]contract.CategoryEvent, len(subtree))
+	for i, x := range subtree {
+		if i > 0 {
+			anc[x.ID] = append(slices.Clone(anc[x.ParentID]), x.ParentID)
+		}
+		events[i] = event(x, anc[x.ID])
+	}
+	reply.Deleted = ids(subtree)
+	if err := m.store.Delete(ctx, reply.Deleted); err != nil {
+		return reply, err
+	}
+	if err := m.closeGap(ctx, c.ParentID, m.now()); err != nil {
+		return reply, err
+	}
+	for _, ev := range events {
+		m.publish(ctx, contract.CategoryDeleted, ev)
+	}
+	return reply, nil
+}
+
+func (m *Module) get(ctx context.Context, req contract.CategoryID) (contract.Category, error) {
+	if err := checkID("id", req.ID); err != nil {
+		return contract.Category{}, err
+	}
+	return m.load(ctx, req.ID)
+}
+
+func (m *Module) bySlug(ctx context.Context, req contract.CategorySlug) (contract.Category, error) {
+	if err := slugs.Validate(req.Slug); err != nil {
+		return contract.Category{}, bus.Errorf(bus.CodeInvalid, "%v", err)
+	}
+	c, err := m.store.BySlug(ctx, req.Slug)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, bus.Errorf(bus.CodeNotFound, "no category with slug %q", req.Slug)
+	}
+	return c, err
+}
+
+// tree answers from the cached tree while the store's revision has not
+// moved, and rebuilds it from one query when it has: correct across
+// processes, and cheap for the common case of a tree read far more often
+// than written.
+func (m *Module) tree(ctx context.Context, _ contract.Empty) (contract.CategoryTree, error) {
+	rev, err := m.store.Revision(ctx)
+	if err != nil {
+		return contract.CategoryTree{}, err
+	}
+	m.cache.mu.Lock()
+	defer m.cache.mu.Unlock()
+	if m.cache.valid && m.cache.rev == rev {
+		return m.cache.tree, nil
+	}
+	// The revision is read before the nodes, so the cached tree is never
+	// older than the revision it is filed under.
+	nodes, err := m.store.Nodes(ctx)
+	if err != nil {
+		return contract.CategoryTree{}, err
+	}
+	t := buildTree(nodes)
+	m.cache.rev, m.cache.tree, m.cache.valid = rev, t, true
+	return t, nil
+}
+
+// treeCache is the last tree built and the revision it was built at.
+type treeCache struct {
+	mu    sync.Mutex
+	valid bool
+	rev   int64
+	tree  contract.CategoryTree
+}
+
+// buildTree nests nodes ordered by parent and position.
+func buildTree(nodes []Node) contract.CategoryTree {
+	kids := make(map[string][]int, len(nodes)/4+1)
+	for i, n := range nodes {
+		kids[n.ParentID] = append(kids[n.ParentID], i)
+	}
+	var build func(parent string, depth int) []contract.CategoryNode
+	build = func(parent string, depth int) []contract.CategoryNode {
+		idx := kids[parent]
+		if depth > maxDepth {
+			return nil
+		}
+		out := make([]contract.CategoryNode, len(idx))
+		for i, k := range idx {
+			n := nodes[k]
+			out[i] = contract.CategoryNode{ID: n.ID, Name: n.Name, Slug: n.Slug, Position: n.Position, Children: build(n.ID, depth+1)}
+		}
+		return out
+	}
+	return contract.CategoryTree{Roots: build("", 0), Count: len(nodes)}
+}
+
+func (m *Module) breadcrumbs(ctx context.Context, req contract.CategoryID) (contract.CategoryList, error) {
+	if err := checkID("id", req.ID); err != nil {
+		return contract.CategoryList{}, err
+	}
+	c, err := m.load(ctx, req.ID)
+	if err != nil {
+		return contract.CategoryList{}, err
+	}
+	up, err := m.ancestors(ctx, c)
+	if err != nil {
+		return contract.CategoryList{}, err
+	}
+	return contract.CategoryList{Items: append(up, c)}, nil
+}
+
+func (m *Module) children(ctx context.Context, req contract.ListChildrenRequest) (contract.CategoryList, error) {
+	if err := m.parent(ctx, req.ParentID); err != nil {
+		if bus.CodeOf(err) == bus.CodeInvalid && req.ParentID != "" && checkID("parent_id", req.ParentID) == nil {
+			return contract.CategoryList{}, bus.Errorf(bus.CodeNotFound, "category %s not found", req.ParentID)
+		}
+		return contract.CategoryList{}, err
+	}
+	kids, err := m.store.Children(ctx, req.ParentID)
+	if kids == nil {
+		kids = []contract.Category{}
+	}
+	return contract.CategoryList{Items: kids}, err
+}
+
+func event(c contract.Category, ancestorIDs []string) contract.CategoryEvent {
+	if ancestorIDs == nil {
+		ancestorIDs = []string{}
+	}
+	return contract.CategoryEvent{ID: c.ID, Slug: c.Slug, Name: c.Name, ParentID: c.ParentID, AncestorIDs: ancestorIDs, Position: c.Position}
+}
+
+// emit publishes an event about c with its ancestors.
+func (m *Module) emit(ctx context.Context, ev bus.EventType[contract.CategoryEvent], c contract.Category) {
+	up, err := m.ancestors(ctx, c)
+	if err != nil {
+		m.log.Error("category event not published", "topic", ev.Topic, "id", c.ID, "err", err)
+		return
+	}
+	m.publish(ctx, ev, event(c, ids(up)))
+}
+
+// publish sends an event after the write it reports. The write stands if
+// publishing fails; the failure is logged for the operator (there is no
+// outbox yet, so such an event is lost).
+func (m *Module) publish(ctx context.Context, ev bus.EventType[contract.CategoryEvent], payload contract.CategoryEvent) {
+	if err := bus.Emit(ctx, m.bus, ev, payload); err != nil {
+		m.log.Error("category event not published", "topic", ev.Topic, "id", payload.ID, "err", err)
+	}
+}

@@ -1,0 +1,292 @@
+package category
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shopengine/shop/internal/bus"
+	"github.com/shopengine/shop/internal/bus/memory"
+	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/store"
+	"github.com/shopengine/shop/internal/store/storetest"
+)
+
+// harness is a running category module on an in-process bus, with a
+// recorder of its events.
+type harness struct {
+	bus    bus.Bus
+	mu     sync.Mutex
+	events []recorded
+}
+
+type recorded struct {
+	topic string
+	ev    contract.CategoryEvent
+}
+
+func start(t *testing.T, db *store.DB) *harness {
+	t.Helper()
+	st, err := OpenStore(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := memory.New(slog.Default())
+	h := &harness{bus: b}
+	if _, err := b.Subscribe("category.*", "test", func(_ context.Context, e *bus.Event) error {
+		var ev contract.CategoryEvent
+		if err := bus.DecodeStrict(e.Body, &ev); err != nil {
+			t.Errorf("event %s: %v", e.Topic, err)
+		}
+		h.mu.Lock()
+		h.events = append(h.events, recorded{e.Topic, ev})
+		h.mu.Unlock()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m := New(b, st, slog.Default())
+	if err := m.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = m.Stop(ctx)
+		_ = b.Close(ctx)
+	})
+	return h
+}
+
+func call[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req) Resp {
+	t.Helper()
+	resp, err := bus.Call(t.Context(), h.bus, e, req)
+	if err != nil {
+		t.Fatalf("%s %+v: %v", e.Op, req, err)
+	}
+	return resp
+}
+
+func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
+	t.Helper()
+	_, err := bus.Call(t.Context(), h.bus, e, req)
+	if bus.CodeOf(err) != code || !strings.Contains(err.Error(), mention) {
+		t.Fatalf("%s %+v: got %v, want %s mentioning %q", e.Op, req, err, code, mention)
+	}
+}
+
+// waitEvents waits for n events and returns them.
+func (h *harness) waitEvents(t *testing.T, n int) []recorded {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h.mu.Lock()
+		got := slices.Clone(h.events)
+		h.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d events, want %d: %+v", len(got), n, got)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestCategoryModule(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db)
+		shoes := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "  Men's Shoes ", Description: "All of them"})
+		if shoes.Slug != "mens-shoes" || shoes.Name != "Men's Shoes" || shoes.ParentID != "" || shoes.Position != 0 {
+			t.Fatalf("created %+v", shoes)
+		}
+		if _, err := uuid.Parse(shoes.ID); err != nil || uuid.MustParse(shoes.ID).Version() != 7 {
+			t.Fatalf("id %q is not a UUID v7", shoes.ID)
+		}
+		// A second "Men's Shoes" gets a suffix; an explicit taken slug is a conflict.
+		again := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Men's shoes"})
+		if again.Slug != "mens-shoes-2" || again.Position != 1 {
+			t.Fatalf("second: %+v", again)
+		}
+		callErr(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "X", Slug: "mens-shoes"}, bus.CodeConflict, "taken")
+
+		boots := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Boots", ParentID: shoes.ID})
+		sandals := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Sandals", ParentID: shoes.ID})
+		first := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Sneakers", ParentID: shoes.ID, Position: ptr(0)})
+		hiking := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Hiking boots", ParentID: boots.ID})
+
+		kids := call(t, h, contract.ListChildren, contract.ListChildrenRequest{ParentID: shoes.ID})
+		if got := names(kids.Items); !slices.Equal(got, []string{"Sneakers", "Boots", "Sandals"}) {
+			t.Fatalf("children %v", got)
+		}
+		for i, k := range kids.Items {
+			if k.Position != i {
+				t.Fatalf("child %s at position %d, want %d", k.Name, k.Position, i)
+			}
+		}
+		_ = first
+
+		crumbs := call(t, h, contract.GetBreadcrumbs, contract.CategoryID{ID: hiking.ID})
+		if got := names(crumbs.Items); !slices.Equal(got, []string{"Men's Shoes", "Boots", "Hiking boots"}) {
+			t.Fatalf("breadcrumbs %v", got)
+		}
+		if got := call(t, h, contract.GetCategoryBySlug, contract.CategorySlug{Slug: "hiking-boots"}); got.ID != hiking.ID {
+			t.Fatalf("by slug: %+v", got)
+		}
+
+		tree := call(t, h, contract.GetCategoryTree, contract.Empty{})
+		if tree.Count != 6 || len(tree.Roots) != 2 || tree.Roots[0].ID != shoes.ID || len(tree.Roots[0].Children) != 3 ||
+			tree.Roots[0].Children[1].ID != boots.ID || tree.Roots[0].Children[1].Children[0].ID != hiking.ID {
+			t.Fatalf("tree %+v", tree)
+		}
+
+		// Moves: under a descendant or itself is invalid; a real move reorders both sides.
+		callErr(t, h, contract.MoveCategory, contract.MoveCategoryRequest{ID: shoes.ID, ParentID: hiking.ID}, bus.CodeInvalid, "descendant")
+		callErr(t, h, contract.MoveCategory, contract.MoveCategoryRequest{ID: shoes.ID, ParentID: shoes.ID}, bus.CodeInvalid, "itself")
+		moved := call(t, h, contract.MoveCategory, contract.MoveCategoryRequest{ID: boots.ID, ParentID: again.ID})
+		if moved.ParentID != again.ID || moved.Position != 0 {
+			t.Fatalf("moved %+v", moved)
+		}
+		kids = call(t, h, contract.ListChildren, contract.ListChildrenRequest{ParentID: shoes.ID})
+		if got := names(kids.Items); !slices.Equal(got, []string{"Sneakers", "Sandals"}) || kids.Items[1].Position != 1 {
+			t.Fatalf("old siblings after move %v %+v", got, kids.Items)
+		}
+		crumbs = call(t, h, contract.GetBreadcrumbs, contract.CategoryID{ID: hiking.ID})
+		if got := names(crumbs.Items); !slices.Equal(got, []string{"Men's shoes", "Boots", "Hiking boots"}) {
+			t.Fatalf("breadcrumbs after move %v", got)
+		}
+		toRoot := call(t, h, contract.MoveCategory, contract.MoveCategoryRequest{ID: sandals.ID, ParentID: "", Position: ptr(0)})
+		if toRoot.ParentID != "" || toRoot.Position != 0 {
+			t.Fatalf("to root %+v", toRoot)
+		}
+
+		// Update keeps the slug unless asked.
+		upd := call(t, h, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: boots.ID, Name: ptr("Winter boots")})
+		if upd.Name != "Winter boots" || upd.Slug != "boots" || !upd.UpdatedAt.After(boots.UpdatedAt.Add(-time.Millisecond)) {
+			t.Fatalf("updated %+v", upd)
+		}
+		callErr(t, h, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: boots.ID, Slug: ptr("mens-shoes")}, bus.CodeConflict, "taken")
+
+		// Delete: refused with children, cascades when asked.
+		callErr(t, h, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: again.ID}, bus.CodeConflict, "children")
+		del := call(t, h, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: again.ID, Cascade: true})
+		if !slices.Equal(del.Deleted, []string{again.ID, boots.ID, hiking.ID}) {
+			t.Fatalf("deleted %v", del.Deleted)
+		}
+		callErr(t, h, contract.GetCategory, contract.CategoryID{ID: hiking.ID}, bus.CodeNotFound, hiking.ID)
+		roots := call(t, h, contract.ListChildren, contract.ListChildrenRequest{})
+		if got := names(roots.Items); !slices.Equal(got, []string{"Sandals", "Men's Shoes"}) || roots.Items[1].Position != 1 {
+			t.Fatalf("roots after delete %v", roots.Items)
+		}
+
+		// Events: one per write, with ancestors root first.
+		evs := h.waitEvents(t, 12)
+		byTopic := map[string][]contract.CategoryEvent{}
+		for _, e := range evs {
+			byTopic[e.topic] = append(byTopic[e.topic], e.ev)
+		}
+		if len(byTopic["category.created"]) != 6 || len(byTopic["category.moved"]) != 2 || len(byTopic["category.updated"]) != 1 || len(byTopic["category.deleted"]) != 3 {
+			t.Fatalf("events %+v", byTopic)
+		}
+		for _, e := range byTopic["category.created"] {
+			if e.ID == hiking.ID && !slices.Equal(e.AncestorIDs, []string{shoes.ID, boots.ID}) {
+				t.Fatalf("created event ancestors %v", e.AncestorIDs)
+			}
+		}
+		for _, e := range byTopic["category.deleted"] {
+			if e.ID == hiking.ID && !slices.Equal(e.AncestorIDs, []string{again.ID, boots.ID}) {
+				t.Fatalf("deleted event ancestors %v", e.AncestorIDs)
+			}
+		}
+	})
+}
+
+func names(cs []contract.Category) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Name
+	}
+	return out
+}
+
+func TestCategoryBadInput(t *testing.T) {
+	h := start(t, storetest.Backends(t)[0].Open(t))
+	root := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Root"})
+	missing := uuid.Must(uuid.NewV7()).String()
+	tests := []struct {
+		name    string
+		call    func() error
+		code    bus.Code
+		mention string
+	}{
+		{"empty name", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "  "}))
+		}, bus.CodeInvalid, "name"},
+		{"long name", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: strings.Repeat("x", maxNameLen+1)}))
+		}, bus.CodeInvalid, "name"},
+		{"control chars", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "a\x00b"}))
+		}, bus.CodeInvalid, "control"},
+		{"bad slug", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", Slug: "Not A Slug"}))
+		}, bus.CodeInvalid, "slug"},
+		{"parent not a uuid", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", ParentID: "42"}))
+		}, bus.CodeInvalid, "parent_id"},
+		{"parent missing", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", ParentID: missing}))
+		}, bus.CodeInvalid, "no such category"},
+		{"negative position", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", Position: ptr(-1)}))
+		}, bus.CodeInvalid, "position"},
+		{"get bad id", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.GetCategory, contract.CategoryID{ID: "x"}))
+		}, bus.CodeInvalid, "UUID"},
+		{"get missing", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.GetCategory, contract.CategoryID{ID: missing}))
+		}, bus.CodeNotFound, missing},
+		{"slug injection", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.GetCategoryBySlug, contract.CategorySlug{Slug: `{"$gt":""}`}))
+		}, bus.CodeInvalid, "slug"},
+		{"empty update", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID}))
+		}, bus.CodeInvalid, "nothing to update"},
+		{"move missing", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: missing}))
+		}, bus.CodeNotFound, missing},
+		{"children of missing", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.ListChildren, contract.ListChildrenRequest{ParentID: missing}))
+		}, bus.CodeNotFound, missing},
+		{"delete missing", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: missing}))
+		}, bus.CodeNotFound, missing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if bus.CodeOf(err) != tt.code || !strings.Contains(err.Error(), tt.mention) {
+				t.Fatalf("got %v, want %s mentioning %q", err, tt.code, tt.mention)
+			}
+		})
+	}
+	// Nothing was written by the bad requests.
+	tree := call(t, h, contract.GetCategoryTree, contract.Empty{})
+	if tree.Count != 1 {
+		t.Fatalf("bad input changed the tree: %+v", tree)
+	}
+	if !errors.Is(bus.Errorf(bus.CodeInvalid, "x"), bus.ErrInvalid) {
+		t.Fatal("sentinel")
+	}
+}
+
+func errOf[T any](_ T, err error) error { return err }

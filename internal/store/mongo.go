@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Indexes lists a module's MongoDB indexes by collection name.
+type Indexes map[string][]mongo.IndexModel
+
+// Mongo returns the module's database (prefix + module, "shop_cart" by
+// default) after creating its indexes. Creating an index that exists with the
+// same definition is a no-op, so every process may do this at start; a
+// changed definition under the same name fails here, loudly, instead of
+// leaving the old index in place.
+func (db *DB) Mongo(ctx context.Context, module string, indexes Indexes) (*mongo.Database, error) {
+	if db.kind != KindMongo {
+		return nil, fmt.Errorf("store: %s is not a mongodb store", db.url)
+	}
+	if err := checkModule(module); err != nil {
+		return nil, err
+	}
+	name := db.cfg.prefix + module
+	if len(name) > 63 {
+		return nil, fmt.Errorf("store: database name %q is longer than 63 bytes", name)
+	}
+	db.mu.Lock()
+	closed := db.closed
+	db.mu.Unlock()
+	if closed {
+		return nil, errClosed
+	}
+	mdb := db.client.Database(name)
+	for coll, models := range indexes {
+		if len(models) == 0 {
+			continue
+		}
+		if _, err := mdb.Collection(coll).Indexes().CreateMany(ctx, models); err != nil {
+			return nil, fmt.Errorf("store: indexes on %s.%s: %w", name, coll, err)
+		}
+	}
+	if len(indexes) > 0 {
+		db.cfg.logger.DebugContext(ctx, "store indexes ensured", "database", name, "collections", len(indexes))
+	}
+	return mdb, nil
+}
+
+// mongoClientOptions builds the client options: our timeouts first, then the
+// URL (so replicaSet, readPreference, w, connectTimeoutMS... in it win), then
+// the caller's adjustments.
+func mongoClientOptions(rawURL string, cfg config) (*options.ClientOptions, error) {
+	co := options.Client().
+		SetConnectTimeout(cfg.timeout).
+		SetServerSelectionTimeout(cfg.timeout).
+		ApplyURI(rawURL)
+	for _, fn := range cfg.mongoOpts {
+		fn(co)
+	}
+	if err := co.Validate(); err != nil {
+		return nil, err
+	}
+	return co, nil
+}

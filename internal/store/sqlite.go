@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Migration is one step of a module's SQLite schema. A module passes all of
+// its migrations, oldest first, every time it starts; the ones not yet
+// recorded in the file's schema_migrations table are applied.
+//
+// Released migrations must never change: add a new version instead.
+type Migration struct {
+	Version int                                         // > 0, strictly increasing
+	SQL     string                                      // statements to execute; or
+	Func    func(ctx context.Context, tx *sql.Tx) error // for data migrations that need Go
+}
+
+// pragmas are set through the DSN so that every pooled connection gets them,
+// not only the one that happened to run a PRAGMA statement:
+//   - busy_timeout: wait for another connection's or process's write lock
+//     instead of failing at once with SQLITE_BUSY;
+//   - foreign_keys: off by default in SQLite, per connection;
+//   - journal_mode(WAL): readers and the writer don't block each other and
+//     several processes can share the file;
+//   - synchronous(NORMAL): durable at checkpoints, the usual WAL choice.
+//
+// _txlock=immediate makes every BEGIN take the write lock up front: a
+// deferred transaction that reads and then writes can fail with
+// SQLITE_BUSY (snapshot out of date) regardless of busy_timeout, which is
+// exactly what racing cart or stock updates would hit.
+var pragmas = url.Values{
+	"_pragma": {"busy_timeout(5000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(NORMAL)"},
+	"_txlock": {"immediate"},
+}.Encode()
+
+func sqliteDSN(path string) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
+}
+
+// SQLite returns the module's handle on <dir>/<module>.db, creating the file
+// and applying the pending migrations first. The handle is opened once and
+// shared by later calls; it is closed by [DB.Close], not by the caller.
+//
+// Migrations are applied in one IMMEDIATE transaction together with their
+// bookkeeping, so when several worker processes start at once exactly one
+// applies them and the others then find them recorded; a failing migration
+// rolls all pending ones back and the error names its version.
+func (db *DB) SQLite(ctx context.Context, module string, migrations []Migration) (*sql.DB, error) {
+	if db.kind != KindSQLite {
+		return nil, fmt.Errorf("store: %s is not a sqlite store", db.url)
+	}
+	if err := checkModule(module); err != nil {
+		return nil, err
+	}
+	if err := checkMigrations(migrations); err != nil {
+		return nil, fmt.Errorf("store: %s migrations: %w", module, err)
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return nil, errClosed
+	}
+	s := db.sqls[module]
+	if s == nil {
+		path := filepath.Join(db.dir, module+".db")
+		var err error
+		if s, err = sql.Open("sqlite", sqliteDSN(path)); err != nil {
+			return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+		}
+		if err := migrate(ctx, db, s, module, migrations); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: sqlite %s: %w", path, err)
+		}
+		db.sqls[module] = s
+		return s, nil
+	}
+	if err := migrate(ctx, db, s, module, migrations); err != nil {
+		return nil, fmt.Errorf("store: sqlite %s: %w", module, err)
+	}
+	return s, nil
+}
+
+func checkMigrations(ms []Migration) error {
+	prev := 0
+	for i, m := range ms {
+		switch {
+		case m.Version <= prev:
+			return fmt.Errorf("migration #%d has version %d, want > %d", i, m.Version, prev)
+		case (m.SQL == "") == (m.Func == nil):
+			return fmt.Errorf("migration %d: set exactly one of SQL and Func", m.Version)
+		}
+		prev = m.Version
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, db *DB, s *sql.DB, module string, ms []Migration) error {
+	tx, err := beginRetry(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	latest := 0
+	if len(ms) > 0 {
+		latest = ms[len(ms)-1].Version
+	}
+	if current > latest {
+		return fmt.Errorf("schema version %d is newer than this program knows (%d): refusing to run an old binary on new data", current, latest)
+	}
+	applied := 0
+	for _, m := range ms {
+		if m.Version <= current {
+			continue
+		}
+		if m.Func != nil {
+			err = m.Func(ctx, tx)
+		} else {
+			_, err = tx.ExecContext(ctx, m.SQL)
+		}
+		if err != nil {
+			return fmt.Errorf("migration %d failed (rolled back): %w", m.Version, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+			m.Version, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+			return fmt.Errorf("record migration %d: %w", m.Version, err)
+		}
+		applied++
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit migrations: %w", err)
+	}
+	if applied > 0 {
+		db.cfg.logger.InfoContext(ctx, "store migrated", "module", module, "from", current, "to", latest)
+	}
+	return nil
+}
+
+// beginRetry starts an IMMEDIATE transaction, waiting for as long as ctx
+// allows: busy_timeout (5s) is right for a request, but a worker starting
+// while another process runs a long migration should wait for it, not die.
+func beginRetry(ctx context.Context, s *sql.DB) (*sql.Tx, error) {
+	for {
+		tx, err := s.BeginTx(ctx, nil)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			if err != nil {
+				return nil, fmt.Errorf("begin: %w", err)
+			}
+			return tx, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("begin: %w (gave up: %w)", err, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
