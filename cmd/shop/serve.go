@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/shopengine/shop/internal/modules"
+	"github.com/shopengine/shop/internal/supervisor"
 )
 
 // serveFlags are the flags of `shop serve`.
@@ -16,11 +21,19 @@ type serveFlags struct {
 	busURL          string
 	databaseURL     string
 	httpAddr        string
+	adminToken      string
+	workers         int
+	maxRestarts     int
+	restartWindow   time.Duration
 	shutdownTimeout time.Duration
 }
 
 func addBusFlag(cmd *cobra.Command, dst *string) {
 	cmd.Flags().StringVar(dst, "bus-url", "memory://", "bus to use: memory:// (in-process) or amqp://user:pass@host:5672/ (RabbitMQ)")
+}
+
+func addDatabaseFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "database-url", "sqlite://./shop-data", "database: sqlite://<dir> (one file per module) or mongodb://host1,host2/?replicaSet=rs0")
 }
 
 func newServeCmd() *cobra.Command {
@@ -29,34 +42,120 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the selected modules until SIGINT/SIGTERM, then drain and exit",
 		Long: `Run the shop's modules (all by default, or the subset named by --only) until
-SIGINT or SIGTERM, then stop taking work, finish what is in flight and exit 0.`,
+SIGINT or SIGTERM, then stop taking work, finish what is in flight and exit 0.
+
+A primary process opens the HTTP socket and runs --workers worker processes
+that share it; a worker that dies is restarted, at most --max-restarts times
+within --restart-window, after which serve stops with an error.
+--workers=0 runs everything in this one process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			targets, err := modules.ParseOnly(f.only)
+			cfg, err := f.config()
 			if err != nil {
 				return usageError{err}
 			}
-			if f.shutdownTimeout <= 0 {
-				return usageError{fmt.Errorf("--shutdown-timeout %v: must be positive", f.shutdownTimeout)}
-			}
-			app, err := modules.New(modules.Config{
-				Targets:     targets,
-				BusURL:      f.busURL,
-				DatabaseURL: f.databaseURL,
-				HTTPAddr:    f.httpAddr,
-				Worker:      -1,
-				Log:         slog.Default(),
-			})
-			if err != nil {
+			// New validates the whole configuration before anything starts.
+			if _, err := modules.New(cfg); err != nil {
 				return usageError{err}
 			}
-			return app.Run(cmd.Context(), f.shutdownTimeout)
+			switch {
+			case supervisor.IsWorker():
+				return f.runWorker(cmd.Context(), cfg)
+			case f.workers == 0:
+				return runApp(cmd.Context(), cfg, f.shutdownTimeout)
+			default:
+				return f.runPrimary(cmd.Context())
+			}
 		},
 	}
 	cmd.Flags().StringVar(&f.only, "only", "", "comma-separated modules to run (default: all); see 'shop modules'")
 	addBusFlag(cmd, &f.busURL)
-	cmd.Flags().StringVar(&f.databaseURL, "database-url", "sqlite://./shop-data", "database: sqlite://<dir> (one file per module) or mongodb://host1,host2/?replicaSet=rs0")
+	addDatabaseFlag(cmd, &f.databaseURL)
 	cmd.Flags().StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "address the HTTP server listens on")
-	cmd.Flags().DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to drain in-flight work on SIGTERM")
+	cmd.Flags().StringVar(&f.adminToken, "admin-token", "", "bearer token that opens the admin API; unset keeps it closed (prefer the environment variable)")
+	cmd.Flags().IntVar(&f.workers, "workers", runtime.NumCPU(), "worker processes; 0 runs everything in one process without a supervisor")
+	cmd.Flags().IntVar(&f.maxRestarts, "max-restarts", supervisor.DefaultMaxRestarts, "worker restarts allowed within --restart-window before serve gives up (0: none)")
+	cmd.Flags().DurationVar(&f.restartWindow, "restart-window", supervisor.DefaultRestartWindow, "sliding window for --max-restarts")
+	cmd.Flags().DurationVar(&f.shutdownTimeout, "shutdown-timeout", supervisor.DefaultShutdownTimeout, "how long to drain in-flight work on SIGTERM")
 	return cmd
+}
+
+// config checks the flags and returns the registry's configuration.
+func (f *serveFlags) config() (modules.Config, error) {
+	targets, err := modules.ParseOnly(f.only)
+	if err != nil {
+		return modules.Config{}, err
+	}
+	switch {
+	case f.workers < 0:
+		return modules.Config{}, fmt.Errorf("--workers %d: must be 0 or more", f.workers)
+	case f.workers > 256:
+		return modules.Config{}, fmt.Errorf("--workers %d: at most 256", f.workers)
+	case f.maxRestarts < 0:
+		return modules.Config{}, fmt.Errorf("--max-restarts %d: must be 0 or more", f.maxRestarts)
+	case f.restartWindow <= 0:
+		return modules.Config{}, fmt.Errorf("--restart-window %v: must be positive", f.restartWindow)
+	case f.shutdownTimeout <= 0:
+		return modules.Config{}, fmt.Errorf("--shutdown-timeout %v: must be positive", f.shutdownTimeout)
+	}
+	return modules.Config{
+		Targets:     targets,
+		BusURL:      f.busURL,
+		DatabaseURL: f.databaseURL,
+		HTTPAddr:    f.httpAddr,
+		AdminToken:  f.adminToken,
+		Worker:      -1,
+		Log:         slog.Default(),
+	}, nil
+}
+
+func runApp(ctx context.Context, cfg modules.Config, shutdownTimeout time.Duration) error {
+	app, err := modules.New(cfg)
+	if err != nil {
+		return err
+	}
+	return app.Run(ctx, shutdownTimeout)
+}
+
+// runPrimary opens the HTTP socket once and supervises the workers, which
+// re-execute this binary with the same arguments and environment.
+func (f *serveFlags) runPrimary(ctx context.Context) error {
+	ln, err := net.Listen("tcp", f.httpAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", f.httpAddr, err)
+	}
+	defer ln.Close()
+	log := slog.Default().With("role", "primary")
+	log.Info("http listening", "addr", ln.Addr().String(), "workers", f.workers, "primary_pid", os.Getpid())
+	maxRestarts := f.maxRestarts
+	if maxRestarts == 0 {
+		maxRestarts = -1 // the supervisor reads 0 as "default"
+	}
+	return supervisor.Run(ctx, supervisor.Config{
+		Workers:         f.workers,
+		Listeners:       []net.Listener{ln},
+		MaxRestarts:     maxRestarts,
+		RestartWindow:   f.restartWindow,
+		ShutdownTimeout: f.shutdownTimeout,
+		Logger:          log,
+	})
+}
+
+// runWorker serves on the primary's socket until told to stop, or until
+// the primary is gone.
+func (f *serveFlags) runWorker(ctx context.Context, cfg modules.Config) error {
+	ctx, cancel := supervisor.WatchParent(ctx)
+	defer cancel()
+	ls, err := supervisor.InheritedListeners()
+	if err != nil {
+		return err
+	}
+	if len(ls) != 1 {
+		return fmt.Errorf("worker: inherited %d listeners, want 1", len(ls))
+	}
+	cfg.Listener, cfg.Worker = ls[0], supervisor.WorkerIndex()
+	cfg.Log = slog.Default().With("worker", cfg.Worker, "pid", os.Getpid())
+	slog.SetDefault(cfg.Log)
+	cfg.Log.Info("worker starting")
+	return runApp(ctx, cfg, f.shutdownTimeout)
 }

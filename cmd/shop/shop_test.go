@@ -47,7 +47,7 @@ type server struct {
 	done chan error
 }
 
-var listeningRE = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
+var listeningRE = regexp.MustCompile(`msg="http listening".* addr=(\S+)`)
 
 // startServe runs `shop serve` with args on a free port and waits until it
 // listens.

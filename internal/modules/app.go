@@ -16,7 +16,9 @@ import (
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/metrics"
+	"github.com/shopengine/shop/internal/modules/category"
 	"github.com/shopengine/shop/internal/modules/web"
+	"github.com/shopengine/shop/internal/store"
 )
 
 // Config is what `shop serve` hands the registry.
@@ -28,6 +30,8 @@ type Config struct {
 	// Listener, when set, is the HTTP socket inherited from the supervisor;
 	// otherwise the server listens on HTTPAddr.
 	Listener net.Listener
+	// AdminToken opens the admin HTTP API (empty: closed).
+	AdminToken string
 	// Worker is this process's worker index, or -1 without a supervisor.
 	Worker int
 	Log    *slog.Logger
@@ -47,6 +51,7 @@ type App struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	bus     bus.Bus // instrumented
+	db      *store.DB
 	router  chi.Router
 	ready   atomic.Bool
 	fatal   chan error // a module that fails while running reports here
@@ -54,9 +59,11 @@ type App struct {
 
 // inits builds each module; the dependency table says in which order.
 var inits = map[string]func(a *App) (Service, error){
-	BusConn: (*App).initBus,
-	Server:  (*App).initServer,
-	Web:     (*App).initWeb,
+	BusConn:  (*App).initBus,
+	Store:    (*App).initStore,
+	Server:   (*App).initServer,
+	Category: (*App).initCategory,
+	Web:      (*App).initWeb,
 }
 
 // New checks the configuration; Run does the work.
@@ -71,6 +78,9 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	if _, err := parseBusURL(cfg.BusURL); err != nil {
+		return nil, err
+	}
+	if err := store.CheckURL(cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
 	return &App{cfg: cfg, log: cfg.Log, metrics: metrics.New(cfg.Worker), fatal: make(chan error, 1)}, nil
@@ -96,22 +106,31 @@ func (a *App) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 		a.ready.Store(false)
 		var errs []error
 		for i := len(running) - 1; i >= 0; i-- {
+			a.log.Debug("stopping module", "module", running[i].name)
 			if err := running[i].svc.Stop(sctx); err != nil {
 				errs = append(errs, fmt.Errorf("stop %s: %w", running[i].name, err))
 			}
 		}
 		return errors.Join(errs...)
 	}
+	// Like dskit: every module is built first, in dependency order (so all
+	// routes and handlers exist), then all are started in the same order.
+	var built []started
 	for _, name := range order {
 		svc, err := inits[name](a)
-		if err == nil {
-			err = svc.Start(ctx)
-		}
 		if err != nil {
-			return errors.Join(fmt.Errorf("start %s: %w", name, err), stopAll())
+			running = built
+			return errors.Join(fmt.Errorf("init %s: %w", name, err), stopAll())
 		}
-		running = append(running, started{name, svc})
-		a.log.Debug("module started", "module", name)
+		built = append(built, started{name, svc})
+	}
+	for _, m := range built {
+		if err := m.svc.Start(ctx); err != nil {
+			running = built
+			return errors.Join(fmt.Errorf("start %s: %w", m.name, err), stopAll())
+		}
+		running = append(running, m)
+		a.log.Debug("module started", "module", m.name)
 	}
 	a.ready.Store(true)
 	a.log.Info("shop running", "modules", order, "bus", redact(a.cfg.BusURL), "worker", a.cfg.Worker)
@@ -148,18 +167,34 @@ func (s svcFuncs) Stop(ctx context.Context) error  { return s.stop(ctx) }
 func nop(context.Context) error { return nil }
 
 func (a *App) initBus() (Service, error) {
-	var raw bus.Bus
-	return svcFuncs{
-		start: func(ctx context.Context) error {
-			b, err := DialBus(ctx, a.cfg.BusURL, a.log)
-			if err != nil {
-				return err
-			}
-			raw, a.bus = b, a.metrics.Bus(b)
-			return nil
-		},
-		stop: func(ctx context.Context) error { return raw.Close(ctx) },
-	}, nil
+	ctx, cancel := context.WithTimeout(context.Background(), busDialTimeout)
+	defer cancel()
+	b, err := DialBus(ctx, a.cfg.BusURL, a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.bus = a.metrics.Bus(b)
+	return svcFuncs{start: nop, stop: b.Close}, nil
+}
+
+// busDialTimeout bounds the first connection to the bus at start.
+const busDialTimeout = 10 * time.Second
+
+func (a *App) initStore() (Service, error) {
+	db, err := store.Open(context.Background(), a.cfg.DatabaseURL, store.WithLogger(a.log))
+	if err != nil {
+		return nil, err
+	}
+	a.db = db
+	return svcFuncs{start: nop, stop: db.Close}, nil
+}
+
+func (a *App) initCategory() (Service, error) {
+	st, err := category.OpenStore(context.Background(), a.db)
+	if err != nil {
+		return nil, fmt.Errorf("category store: %w", err)
+	}
+	return category.New(a.bus, st, a.log.With("module", Category)), nil
 }
 
 func (a *App) initServer() (Service, error) {
@@ -198,7 +233,7 @@ func (a *App) initServer() (Service, error) {
 }
 
 func (a *App) initWeb() (Service, error) {
-	m := web.New(web.Config{Bus: a.bus, Metrics: a.metrics.Registry, Ready: a.Ready, Log: a.log.With("module", Web)})
+	m := web.New(web.Config{Bus: a.bus, Metrics: a.metrics.Registry, Ready: a.Ready, AdminToken: a.cfg.AdminToken, Worker: a.cfg.Worker, Log: a.log.With("module", Web)})
 	m.Routes(a.router)
 	return m, nil
 }

@@ -31,6 +31,7 @@ const (
 // dependency.
 const (
 	BusConn = "bus"    // the process's bus connection
+	Store   = "store"  // the process's database handle (SQLite dir or MongoDB)
 	Server  = "server" // the HTTP server (listener, router, drain)
 )
 
@@ -41,14 +42,16 @@ const All = "all"
 // A domain name is added here when its package exists; until then --only
 // refuses it like any unknown name.
 var deps = map[string][]string{
-	BusConn: nil,
-	Server:  nil,
-	Web:     {BusConn, Server},
-	All:     {Web},
+	BusConn:  nil,
+	Store:    nil,
+	Server:   nil,
+	Category: {BusConn, Store},
+	Web:      {BusConn, Server},
+	All:      {Category, Web},
 }
 
 // internal marks modules that users cannot select.
-var internal = map[string]bool{BusConn: true, Server: true}
+var internal = map[string]bool{BusConn: true, Store: true, Server: true}
 
 // Info describes a module for `shop modules`.
 type Info struct {

@@ -17,10 +17,12 @@ func TestParseOnly(t *testing.T) {
 		{"web", []string{Web}, ""},
 		{"web, web", []string{Web}, ""},
 		{"all", []string{All}, ""},
-		{"nope", nil, `unknown module "nope"; valid modules: all, web`},
+		{"nope", nil, `unknown module "nope"; valid modules: all, category, web`},
+		{"category,web", []string{Category, Web}, ""},
 		{"web,nope", nil, `unknown module "nope"`},
 		{"bus", nil, `unknown module "bus"`},       // internal
 		{"server", nil, `unknown module "server"`}, // internal
+		{"store", nil, `unknown module "store"`},   // internal
 		{"web,,", nil, "empty module name"},
 	}
 	for _, tt := range tests {

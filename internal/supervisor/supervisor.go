@@ -177,6 +177,10 @@ type worker struct {
 	index  int
 	cmd    *exec.Cmd
 	killed bool // SIGKILLed after ShutdownTimeout
+	// terminated: sent SIGTERM by stop. A worker still starting up (before
+	// its handler is installed) dies of that SIGTERM with nothing in flight,
+	// which is as clean a stop as a drained exit 0.
+	terminated bool
 }
 
 type death struct {
@@ -328,8 +332,12 @@ func (p *primary) exited(e exit) (desc string, clean bool) {
 		attrs = append(attrs, "err", e.err)
 	case ws.Signaled():
 		desc = fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
-		if e.w.killed {
+		switch {
+		case e.w.killed:
 			desc += " after the shutdown timeout"
+		case e.w.terminated && ws.Signal() == syscall.SIGTERM:
+			desc += " while starting"
+			clean = true
 		}
 		attrs = append(attrs, "signal", ws.Signal().String())
 	default:
@@ -352,6 +360,7 @@ func (p *primary) stop() error {
 	p.log.Info("stopping workers", "workers", len(p.live), "timeout", p.cfg.ShutdownTimeout)
 	for _, w := range p.live {
 		if w.cmd.Process != nil {
+			w.terminated = true
 			w.cmd.Process.Signal(syscall.SIGTERM)
 		}
 	}

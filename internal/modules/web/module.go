@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"os"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -22,7 +24,13 @@ type Config struct {
 	Metrics *prometheus.Registry
 	// Ready reports whether the process can serve (modules started, bus up).
 	Ready func() error
-	Log   *slog.Logger
+	// AdminToken opens the admin API to "Authorization: Bearer <token>";
+	// empty keeps it closed.
+	AdminToken string
+	// Worker is the process's worker index (-1 without a supervisor);
+	// /healthz reports it with the pid, so one can see which worker answered.
+	Worker int
+	Log    *slog.Logger
 }
 
 // Module is the web module.
@@ -38,6 +46,17 @@ func (m *Module) Routes(r chi.Router) {
 	r.Get("/healthz", m.healthz)
 	r.Get("/readyz", m.readyz)
 	r.Handle("/metrics", promhttp.HandlerFor(m.cfg.Metrics, promhttp.HandlerOpts{Registry: m.cfg.Metrics}))
+	r.Route("/api/v1", func(api chi.Router) {
+		api.Use(middleware.RequestID, middleware.Recoverer)
+		api.NotFound(m.notFound)
+		api.MethodNotAllowed(m.methodNotAllowed)
+		admin := chi.NewRouter()
+		admin.Use(m.requireAdmin)
+		admin.NotFound(m.notFound)
+		admin.MethodNotAllowed(m.methodNotAllowed)
+		m.categoryRoutes(api, admin)
+		api.Mount("/admin", admin)
+	})
 }
 
 // Start implements modules.Service; the server module does the serving.
@@ -48,7 +67,13 @@ func (m *Module) Stop(context.Context) error { return nil }
 
 // healthz answers while the process is up.
 func (m *Module) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, health{Status: "ok", PID: os.Getpid(), Worker: m.cfg.Worker})
+}
+
+type health struct {
+	Status string `json:"status"`
+	PID    int    `json:"pid"`
+	Worker int    `json:"worker"`
 }
 
 // readyz answers 200 only while the process can do its work.
