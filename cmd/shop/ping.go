@@ -17,7 +17,7 @@ import (
 
 func newPingCmd() *cobra.Command {
 	var (
-		busURL  string
+		bf      busFlags
 		timeout time.Duration
 		asJSON  bool
 	)
@@ -35,7 +35,7 @@ hosts no modules: use it with an amqp:// bus.`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			b, err := modules.DialBus(ctx, busURL, slog.Default())
+			b, err := modules.DialBus(ctx, bf.url, bf.prefix, slog.Default())
 			if err != nil {
 				return err
 			}
@@ -65,7 +65,7 @@ hosts no modules: use it with an amqp:// bus.`,
 			return printInfos(cmd, infos)
 		},
 	}
-	addBusFlag(cmd, &busURL)
+	addBusFlags(cmd, &bf)
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Second, "how long to collect answers")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd

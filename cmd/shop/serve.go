@@ -18,7 +18,7 @@ import (
 // serveFlags are the flags of `shop serve`.
 type serveFlags struct {
 	only            string
-	busURL          string
+	bus             busFlags
 	databaseURL     string
 	httpAddr        string
 	adminToken      string
@@ -28,8 +28,12 @@ type serveFlags struct {
 	shutdownTimeout time.Duration
 }
 
-func addBusFlag(cmd *cobra.Command, dst *string) {
-	cmd.Flags().StringVar(dst, "bus-url", "memory://", "bus to use: memory:// (in-process) or amqp://user:pass@host:5672/ (RabbitMQ)")
+// busFlags select the bus; every command that talks to modules has them.
+type busFlags struct{ url, prefix string }
+
+func addBusFlags(cmd *cobra.Command, f *busFlags) {
+	cmd.Flags().StringVar(&f.url, "bus-url", "memory://", "bus to use: memory:// (in-process) or amqp://user:pass@host:5672/ (RabbitMQ)")
+	cmd.Flags().StringVar(&f.prefix, "bus-prefix", "", "prefix of every queue and exchange name on RabbitMQ, to share a broker between shops")
 }
 
 func addDatabaseFlag(cmd *cobra.Command, dst *string) {
@@ -69,7 +73,7 @@ within --restart-window, after which serve stops with an error.
 		},
 	}
 	cmd.Flags().StringVar(&f.only, "only", "", "comma-separated modules to run (default: all); see 'shop modules'")
-	addBusFlag(cmd, &f.busURL)
+	addBusFlags(cmd, &f.bus)
 	addDatabaseFlag(cmd, &f.databaseURL)
 	cmd.Flags().StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "address the HTTP server listens on")
 	cmd.Flags().StringVar(&f.adminToken, "admin-token", "", "bearer token that opens the admin API; unset keeps it closed (prefer the environment variable)")
@@ -100,7 +104,8 @@ func (f *serveFlags) config() (modules.Config, error) {
 	}
 	return modules.Config{
 		Targets:     targets,
-		BusURL:      f.busURL,
+		BusURL:      f.bus.url,
+		BusPrefix:   f.bus.prefix,
 		DatabaseURL: f.databaseURL,
 		HTTPAddr:    f.httpAddr,
 		AdminToken:  f.adminToken,

@@ -47,10 +47,14 @@ type server struct {
 	done chan error
 }
 
-var listeningRE = regexp.MustCompile(`msg="http listening".* addr=(\S+)`)
+var (
+	listeningRE = regexp.MustCompile(`msg="http listening".* addr=(\S+)`)
+	runningRE   = regexp.MustCompile(`msg="shop running"`)
+)
 
 // startServe runs `shop serve` with args on a free port and waits until it
-// listens.
+// listens, or, for a process without the web module, until it runs (then
+// addr is empty).
 func startServe(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(shopBin, append([]string{"serve", "--http-addr=127.0.0.1:0"}, args...)...)
@@ -70,8 +74,17 @@ func startServe(t *testing.T, env []string, args ...string) *server {
 		for sc.Scan() {
 			line := sc.Text()
 			s.logs.WriteString(line + "\n")
+			addr, ok := "", false
 			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				addrc <- m[1]
+				addr, ok = m[1], true
+			} else if runningRE.MatchString(line) {
+				ok = true
+			}
+			if ok {
+				select {
+				case addrc <- addr: // the first one counts
+				default:
+				}
 			}
 		}
 		s.done <- cmd.Wait()

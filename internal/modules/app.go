@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/shopengine/shop/internal/bus"
+	"github.com/shopengine/shop/internal/bus/amqp"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/metrics"
 	"github.com/shopengine/shop/internal/modules/category"
@@ -25,6 +26,7 @@ import (
 type Config struct {
 	Targets     []string // from ParseOnly
 	BusURL      string   // memory:// or amqp://…
+	BusPrefix   string   // names on a shared broker: "<prefix>shop.<module>"
 	DatabaseURL string
 	HTTPAddr    string
 	// Listener, when set, is the HTTP socket inherited from the supervisor;
@@ -169,7 +171,7 @@ func nop(context.Context) error { return nil }
 func (a *App) initBus() (Service, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), busDialTimeout)
 	defer cancel()
-	b, err := DialBus(ctx, a.cfg.BusURL, a.log)
+	b, err := DialBus(ctx, a.cfg.BusURL, a.cfg.BusPrefix, a.log)
 	if err != nil {
 		return nil, err
 	}
@@ -239,8 +241,10 @@ func (a *App) initWeb() (Service, error) {
 }
 
 // DialBus connects to the bus named by rawURL: memory:// (in-process) or
-// amqp://user:pass@host:port/vhost (RabbitMQ).
-func DialBus(ctx context.Context, rawURL string, log *slog.Logger) (bus.Bus, error) {
+// amqp://user:pass@host:port/vhost (RabbitMQ). On RabbitMQ, prefix is put
+// before every queue and exchange name, so several shops (or test runs)
+// can share one broker.
+func DialBus(ctx context.Context, rawURL, prefix string, log *slog.Logger) (bus.Bus, error) {
 	u, err := parseBusURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -249,7 +253,11 @@ func DialBus(ctx context.Context, rawURL string, log *slog.Logger) (bus.Bus, err
 	case "memory":
 		return memory.New(log), nil
 	default:
-		return nil, fmt.Errorf("bus url %s: scheme %q not built in yet", redact(rawURL), u.Scheme)
+		b, err := amqp.Dial(ctx, rawURL, amqp.Options{Logger: log, Prefix: prefix})
+		if err != nil {
+			return nil, fmt.Errorf("connect to bus %s: %w", redact(rawURL), err)
+		}
+		return b, nil
 	}
 }
 

@@ -106,6 +106,11 @@ func (b *Bus) Request(ctx context.Context, queue, op string, body []byte) ([]byt
 	}()
 	select {
 	case r := <-done:
+		if r.err != nil && (ctx.Err() != nil || r.err.Code == bus.CodeTimeout && !time.Now().Before(deadline)) {
+			// The handler gave up on the caller's deadline, which its own
+			// timer saw first: report the caller's timeout, as AMQP does.
+			return nil, bus.ContextError(ctx, queue, op)
+		}
 		if r.err != nil {
 			// Only code and message cross the bus.
 			return nil, &bus.Error{Code: r.err.Code, Message: r.err.Message}

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -17,6 +14,7 @@ import (
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/slugs"
 	"github.com/shopengine/shop/internal/store"
+	"github.com/shopengine/shop/internal/validate"
 )
 
 const (
@@ -28,35 +26,11 @@ const (
 	slugAttempts = 1000
 )
 
-func checkID(field, id string) error {
-	if id == "" {
-		return bus.Errorf(bus.CodeInvalid, "%s: required", field)
-	}
-	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
-		return bus.Errorf(bus.CodeInvalid, "%s %q: not a UUID", field, id)
-	}
-	return nil
-}
+func checkID(field, id string) error { return validate.ID(field, id) }
 
-func checkName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	switch {
-	case name == "":
-		return "", bus.Errorf(bus.CodeInvalid, "name: required")
-	case utf8.RuneCountInString(name) > maxNameLen:
-		return "", bus.Errorf(bus.CodeInvalid, "name: longer than %d characters", maxNameLen)
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
-		return "", bus.Errorf(bus.CodeInvalid, "name: contains control characters or invalid UTF-8")
-	}
-	return name, nil
-}
+func checkName(name string) (string, error) { return validate.Name("name", name, maxNameLen) }
 
-func checkDescription(d string) error {
-	if utf8.RuneCountInString(d) > maxDescriptionLen || !utf8.ValidString(d) {
-		return bus.Errorf(bus.CodeInvalid, "description: longer than %d characters or invalid UTF-8", maxDescriptionLen)
-	}
-	return nil
-}
+func checkDescription(d string) error { return validate.Text("description", d, maxDescriptionLen) }
 
 // load returns the category id, or not_found.
 func (m *Module) load(ctx context.Context, id string) (contract.Category, error) {
