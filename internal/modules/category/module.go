@@ -2,9 +2,12 @@
 // are organised in. It serves the "category" queue (internal/contract's
 // category endpoints) and publishes category.* events for read models.
 //
-// Every module package has this shape: module.go (Module, New, Start, Stop
-// and the handlers), store.go (the Store interface and OpenStore), one file
-// per store backend, and tests beside them.
+// Every module package has this shape: module.go (Module, New, Start,
+// Stop), handlers.go (one method per endpoint, with input checks and the
+// events), store.go (the narrow Store interface and OpenStore),
+// store_sqlite.go and store_mongo.go (its two implementations), and beside
+// them store_test.go (one suite on every backend via storetest),
+// module_test.go (handlers through the in-process bus) and bench_test.go.
 package category
 
 import (
