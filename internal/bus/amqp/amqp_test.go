@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -314,9 +315,13 @@ func TestExpiredRequestNotProcessed(t *testing.T) {
 	if err := c.Stop(ctxTimeout(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	// The queue is there, nobody consumes it: the call times out.
+	// The queue is there, nobody consumes it: at its deadline the caller
+	// learns the module is down.
 	_, err := bus.Call(ctxTimeout(t, 200*time.Millisecond), client, echoEP, echoReq{N: 1})
-	wantCode(t, err, bus.CodeTimeout)
+	wantCode(t, err, bus.CodeUnavailable)
+	if !strings.Contains(err.Error(), "no instance is consuming") {
+		t.Fatalf("message %q", err)
+	}
 	time.Sleep(300 * time.Millisecond)
 
 	h.serve(t, server)

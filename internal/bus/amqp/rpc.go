@@ -3,6 +3,7 @@ package amqp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -115,8 +116,25 @@ func (b *Bus) Request(ctx context.Context, queue, op string, body []byte) ([]byt
 		return r.body, nil
 	case <-ctx.Done():
 		s.remove(id)
-		return nil, bus.ContextError(ctx, queue, op)
+		err := bus.ContextError(ctx, queue, op)
+		if errors.Is(err, context.DeadlineExceeded) && s.unconsumed(key) {
+			// Nobody is running the module: that is "down", not "slow".
+			return nil, bus.Errorf(bus.CodeUnavailable, "%s/%s: no instance is consuming queue %q (no reply before the deadline)", queue, op, queue)
+		}
+		return nil, err
 	}
+}
+
+// unconsumed reports whether queue exists with no consumer. It costs a
+// channel and a passive declare, so it runs only on the timeout path.
+func (s *session) unconsumed(queue string) bool {
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return false
+	}
+	defer ch.Close()
+	q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+	return err == nil && q.Consumers == 0
 }
 
 // readReplies hands replies arriving on direct reply-to to their callers.
