@@ -99,10 +99,11 @@ const (
 	EventAttempts = 5
 )
 
-// Deadline returns ctx's deadline, applying DefaultTimeout when it has none.
+// Deadline returns ctx unchanged when it has a deadline, and otherwise ctx
+// with DefaultTimeout applied, so that no request waits forever.
 func Deadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
+		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, DefaultTimeout)
 }

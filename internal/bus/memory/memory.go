@@ -96,14 +96,14 @@ func (b *Bus) Request(ctx context.Context, queue, op string, body []byte) ([]byt
 		err  *bus.Error
 	}
 	done := make(chan result, 1)
-	go func() {
+	workers.run(func() {
 		// The handler sees the caller's deadline and meta, not its
 		// cancellation: across a process boundary only those travel.
 		hctx, cancel := context.WithDeadline(bus.WithMeta(context.Background(), req.Meta), deadline)
 		defer cancel()
 		out, err := inst.svc.Dispatch(hctx, req)
-		done <- result{append([]byte(nil), out...), err}
-	}()
+		done <- result{out, err} // a fresh encoding: nobody else holds it
+	})
 	select {
 	case r := <-done:
 		if r.err != nil && (ctx.Err() != nil || r.err.Code == bus.CodeTimeout && !time.Now().Before(deadline)) {
@@ -120,6 +120,38 @@ func (b *Bus) Request(ctx context.Context, queue, op string, body []byte) ([]byt
 		return nil, bus.ContextError(ctx, queue, op)
 	case <-b.closing:
 		return nil, bus.Errorf(bus.CodeUnavailable, "%s/%s: bus closed", queue, op)
+	}
+}
+
+// workers runs handlers on reused goroutines: a handler's stack grows once
+// (JSON decoding is deep) instead of on every request, which a goroutine
+// per request pays each time. Shared by every in-process bus; at most
+// maxIdleWorkers wait for work, and any burst beyond runs on new goroutines.
+var workers = workerPool{idle: make(chan chan func(), maxIdleWorkers)}
+
+const maxIdleWorkers = 128
+
+type workerPool struct{ idle chan chan func() }
+
+func (p *workerPool) run(f func()) {
+	select {
+	case w := <-p.idle:
+		w <- f
+	default:
+		go p.work(f)
+	}
+}
+
+func (p *workerPool) work(f func()) {
+	jobs := make(chan func(), 1)
+	for {
+		f()
+		select {
+		case p.idle <- jobs:
+		default:
+			return // enough workers are idle
+		}
+		f = <-jobs
 	}
 }
 
@@ -143,14 +175,16 @@ type instance struct {
 	svc      *bus.Service
 	hub      *hub
 	bus      *Bus
-	mu       sync.Mutex
+	// mu guards stopped; requests take it shared (it is on every call's
+	// path), Stop exclusively, so no request starts after Stop's Wait.
+	mu       sync.RWMutex
 	stopped  bool
 	inflight sync.WaitGroup
 }
 
 func (i *instance) acquire() bool {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.mu.RLock()
+	defer i.mu.RUnlock()
 	if i.stopped {
 		return false
 	}
