@@ -172,9 +172,9 @@ func (h *hub) pick(queue string) *instance {
 
 // instance is one Serve of a service.
 type instance struct {
-	svc      *bus.Service
-	hub      *hub
-	bus      *Bus
+	svc *bus.Service
+	hub *hub
+	bus *Bus
 	// mu guards stopped; requests take it shared (it is on every call's
 	// path), Stop exclusively, so no request starts after Stop's Wait.
 	mu       sync.RWMutex
