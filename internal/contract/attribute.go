@@ -77,7 +77,10 @@ const (
 )
 
 // ValidateAttributesReply lists the problems; none means valid. Values is
-// the input normalised (numbers as numbers, multiselect codes sorted).
+// the input normalised (numbers as numbers, text trimmed, multiselect codes
+// sorted), without the entries that had a problem. A null, a blank text
+// and an empty multiselect count as no value: they are left out of Values
+// and, for a required attribute, reported as missing_required.
 type ValidateAttributesReply struct {
 	Valid    bool               `json:"valid"`
 	Problems []AttributeProblem `json:"problems"`
@@ -86,3 +89,139 @@ type ValidateAttributesReply struct {
 
 // ValidateAttributes is how product checks a product's attribute values.
 var ValidateAttributes = bus.Endpoint[ValidateAttributesRequest, ValidateAttributesReply]{Queue: AttributeQueue, Op: "validate"}
+
+// Limits of attribute definitions and values.
+const (
+	// MaxAttributeTextLen bounds a text attribute's value, in characters.
+	MaxAttributeTextLen = 1000
+	// MaxAllowedValues bounds the allowed values of a select attribute.
+	MaxAllowedValues = 500
+)
+
+// AttributeGroupID addresses one attribute group.
+type AttributeGroupID struct {
+	ID string `json:"id"`
+}
+
+// CreateAttributeGroupRequest creates a group. Slug is generated from Name
+// when empty; Position nil appends after the last group.
+type CreateAttributeGroupRequest struct {
+	Name     string `json:"name"`
+	Slug     string `json:"slug,omitempty"`
+	Position *int   `json:"position,omitempty"`
+}
+
+// UpdateAttributeGroupRequest changes the fields that are set; Position
+// moves the group among the others (the slug stays when the name changes).
+type UpdateAttributeGroupRequest struct {
+	ID       string  `json:"id"`
+	Name     *string `json:"name,omitempty"`
+	Slug     *string `json:"slug,omitempty"`
+	Position *int    `json:"position,omitempty"`
+}
+
+// AttributeGroupList is every group in position order.
+type AttributeGroupList struct {
+	Items []AttributeGroup `json:"items"`
+}
+
+// AttributeDefinitionID addresses one definition.
+type AttributeDefinitionID struct {
+	ID string `json:"id"`
+}
+
+// AttributeCode addresses one definition by its code.
+type AttributeCode struct {
+	Code string `json:"code"`
+}
+
+// CreateAttributeDefinitionRequest creates a definition in GroupID at
+// Position among the group's definitions (nil: last). Values are required
+// for select and multiselect and refused for the other types; Unit is for
+// number only.
+type CreateAttributeDefinitionRequest struct {
+	Code       string         `json:"code"`
+	Name       string         `json:"name"`
+	GroupID    string         `json:"group_id"`
+	Type       AttributeType  `json:"type"`
+	Values     []AllowedValue `json:"values,omitempty"`
+	Unit       string         `json:"unit,omitempty"`
+	Filterable bool           `json:"filterable,omitempty"`
+	Required   bool           `json:"required,omitempty"`
+	Position   *int           `json:"position,omitempty"`
+}
+
+// UpdateAttributeDefinitionRequest changes the fields that are set. Values
+// replaces the whole list. GroupID and/or Position move the definition
+// (Position nil with a new group: last in it). When Type changes to one
+// without values or unit and Values/Unit are not given, they are dropped.
+//
+// Changing Code or Type, or removing an allowed value, is refused with
+// conflict while products use it, and with unavailable/timeout while the
+// product module cannot say (never changed blindly).
+type UpdateAttributeDefinitionRequest struct {
+	ID         string          `json:"id"`
+	Code       *string         `json:"code,omitempty"`
+	Name       *string         `json:"name,omitempty"`
+	GroupID    *string         `json:"group_id,omitempty"`
+	Type       *AttributeType  `json:"type,omitempty"`
+	Values     *[]AllowedValue `json:"values,omitempty"`
+	Unit       *string         `json:"unit,omitempty"`
+	Filterable *bool           `json:"filterable,omitempty"`
+	Required   *bool           `json:"required,omitempty"`
+	Position   *int            `json:"position,omitempty"`
+}
+
+// DeleteAttributeReply names what was deleted.
+type DeleteAttributeReply struct {
+	Deleted string `json:"deleted"`
+}
+
+// AttributeGroupWithDefinitions is a group with its definitions in
+// position order.
+type AttributeGroupWithDefinitions struct {
+	AttributeGroup
+	Definitions []AttributeDefinition `json:"definitions"`
+}
+
+// AttributeCatalog is every group in position order, each with its
+// definitions: what a product form or the storefront shows.
+type AttributeCatalog struct {
+	Groups []AttributeGroupWithDefinitions `json:"groups"`
+}
+
+// Attribute group endpoints.
+var (
+	CreateAttributeGroup = bus.Endpoint[CreateAttributeGroupRequest, AttributeGroup]{Queue: AttributeQueue, Op: "create_group"}
+	UpdateAttributeGroup = bus.Endpoint[UpdateAttributeGroupRequest, AttributeGroup]{Queue: AttributeQueue, Op: "update_group"}
+	// DeleteAttributeGroup is refused with conflict while the group has
+	// definitions.
+	DeleteAttributeGroup = bus.Endpoint[AttributeGroupID, DeleteAttributeReply]{Queue: AttributeQueue, Op: "delete_group"}
+	GetAttributeGroup    = bus.Endpoint[AttributeGroupID, AttributeGroup]{Queue: AttributeQueue, Op: "get_group"}
+	ListAttributeGroups  = bus.Endpoint[Empty, AttributeGroupList]{Queue: AttributeQueue, Op: "list_groups"}
+)
+
+// Attribute definition endpoints.
+var (
+	CreateAttributeDefinition = bus.Endpoint[CreateAttributeDefinitionRequest, AttributeDefinition]{Queue: AttributeQueue, Op: "create"}
+	UpdateAttributeDefinition = bus.Endpoint[UpdateAttributeDefinitionRequest, AttributeDefinition]{Queue: AttributeQueue, Op: "update"}
+	// DeleteAttributeDefinition is refused with conflict while products use
+	// the attribute.
+	DeleteAttributeDefinition = bus.Endpoint[AttributeDefinitionID, DeleteAttributeReply]{Queue: AttributeQueue, Op: "delete"}
+	GetAttributeDefinition    = bus.Endpoint[AttributeDefinitionID, AttributeDefinition]{Queue: AttributeQueue, Op: "get"}
+	GetAttributeByCode        = bus.Endpoint[AttributeCode, AttributeDefinition]{Queue: AttributeQueue, Op: "by_code"}
+	// ListAttributes is the whole catalog, grouped.
+	ListAttributes = bus.Endpoint[Empty, AttributeCatalog]{Queue: AttributeQueue, Op: "list"}
+)
+
+// Attribute events: the payload is the group or definition as it is after
+// the change (as it was, for deleted). Subscribe to "attribute.#" for all,
+// "attribute.definition.*" for definitions.
+var (
+	AttributeGroupCreated      = bus.EventType[AttributeGroup]{Topic: "attribute.group.created"}
+	AttributeGroupUpdated      = bus.EventType[AttributeGroup]{Topic: "attribute.group.updated"}
+	AttributeGroupDeleted      = bus.EventType[AttributeGroup]{Topic: "attribute.group.deleted"}
+	AttributeDefinitionCreated = bus.EventType[AttributeDefinition]{Topic: "attribute.definition.created"}
+	AttributeDefinitionUpdated = bus.EventType[AttributeDefinition]{Topic: "attribute.definition.updated"}
+	AttributeDefinitionDeleted = bus.EventType[AttributeDefinition]{Topic: "attribute.definition.deleted"}
+)

@@ -65,3 +65,91 @@ const MaxVariantCombinations = 1000
 
 // GenerateVariants is how product turns option groups into variants.
 var GenerateVariants = bus.Endpoint[GenerateVariantsRequest, GenerateVariantsReply]{Queue: OptionQueue, Op: "generate_variants"}
+
+// NewOptionValue is a value given when a group is created; its position is
+// its place in the list.
+type NewOptionValue struct {
+	Code  string `json:"code"`
+	Label string `json:"label"`
+}
+
+// CreateOptionGroupRequest creates an option group with its initial values
+// (possibly none).
+type CreateOptionGroupRequest struct {
+	Code   string           `json:"code"`
+	Name   string           `json:"name"`
+	Values []NewOptionValue `json:"values,omitempty"`
+}
+
+// UpdateOptionGroupRequest changes the fields that are set.
+type UpdateOptionGroupRequest struct {
+	ID   string  `json:"id"`
+	Code *string `json:"code,omitempty"`
+	Name *string `json:"name,omitempty"`
+}
+
+// OptionGroupID addresses one option group.
+type OptionGroupID struct {
+	ID string `json:"id"`
+}
+
+// OptionGroupCode addresses one option group by code.
+type OptionGroupCode struct {
+	Code string `json:"code"`
+}
+
+// DeleteOptionGroupReply names the group deleted (with its values).
+type DeleteOptionGroupReply struct {
+	Deleted string `json:"deleted"`
+}
+
+// OptionGroupList is every option group, ordered by code.
+type OptionGroupList struct {
+	Items []OptionGroup `json:"items"`
+}
+
+// AddOptionValueRequest adds a value to a group at Position (nil: last).
+type AddOptionValueRequest struct {
+	GroupID  string `json:"group_id"`
+	Code     string `json:"code"`
+	Label    string `json:"label"`
+	Position *int   `json:"position,omitempty"`
+}
+
+// UpdateOptionValueRequest changes the fields that are set; Position moves
+// the value among its group's values.
+type UpdateOptionValueRequest struct {
+	GroupID  string  `json:"group_id"`
+	ValueID  string  `json:"value_id"`
+	Code     *string `json:"code,omitempty"`
+	Label    *string `json:"label,omitempty"`
+	Position *int    `json:"position,omitempty"`
+}
+
+// RemoveOptionValueRequest removes a value from its group.
+type RemoveOptionValueRequest struct {
+	GroupID string `json:"group_id"`
+	ValueID string `json:"value_id"`
+}
+
+// Option endpoints. The value operations reply with the whole group as it
+// is after the change (values renumbered 0, 1, … by position).
+var (
+	CreateOptionGroup    = bus.Endpoint[CreateOptionGroupRequest, OptionGroup]{Queue: OptionQueue, Op: "create"}
+	UpdateOptionGroup    = bus.Endpoint[UpdateOptionGroupRequest, OptionGroup]{Queue: OptionQueue, Op: "update"}
+	DeleteOptionGroup    = bus.Endpoint[OptionGroupID, DeleteOptionGroupReply]{Queue: OptionQueue, Op: "delete"}
+	GetOptionGroup       = bus.Endpoint[OptionGroupID, OptionGroup]{Queue: OptionQueue, Op: "get"}
+	GetOptionGroupByCode = bus.Endpoint[OptionGroupCode, OptionGroup]{Queue: OptionQueue, Op: "by_code"}
+	ListOptionGroups     = bus.Endpoint[Empty, OptionGroupList]{Queue: OptionQueue, Op: "list"}
+	AddOptionValue       = bus.Endpoint[AddOptionValueRequest, OptionGroup]{Queue: OptionQueue, Op: "add_value"}
+	UpdateOptionValue    = bus.Endpoint[UpdateOptionValueRequest, OptionGroup]{Queue: OptionQueue, Op: "update_value"}
+	RemoveOptionValue    = bus.Endpoint[RemoveOptionValueRequest, OptionGroup]{Queue: OptionQueue, Op: "remove_value"}
+)
+
+// Option events carry the group: as created, as after the change (value
+// operations included), and as it was when deleted.
+var (
+	OptionGroupCreated = bus.EventType[OptionGroup]{Topic: "option.group.created"}
+	OptionGroupUpdated = bus.EventType[OptionGroup]{Topic: "option.group.updated"}
+	OptionGroupDeleted = bus.EventType[OptionGroup]{Topic: "option.group.deleted"}
+)

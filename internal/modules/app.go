@@ -17,7 +17,9 @@ import (
 	"github.com/shopengine/shop/internal/bus/amqp"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/metrics"
+	"github.com/shopengine/shop/internal/modules/attribute"
 	"github.com/shopengine/shop/internal/modules/category"
+	"github.com/shopengine/shop/internal/modules/option"
 	"github.com/shopengine/shop/internal/modules/web"
 	"github.com/shopengine/shop/internal/store"
 )
@@ -57,15 +59,18 @@ type App struct {
 	router  chi.Router
 	ready   atomic.Bool
 	fatal   chan error // a module that fails while running reports here
+	running []started  // started modules, in start order
 }
 
 // inits builds each module; the dependency table says in which order.
 var inits = map[string]func(a *App) (Service, error){
-	BusConn:  (*App).initBus,
-	Store:    (*App).initStore,
-	Server:   (*App).initServer,
-	Category: (*App).initCategory,
-	Web:      (*App).initWeb,
+	BusConn:   (*App).initBus,
+	Store:     (*App).initStore,
+	Server:    (*App).initServer,
+	Category:  (*App).initCategory,
+	Attribute: (*App).initAttribute,
+	Option:    (*App).initOption,
+	Web:       (*App).initWeb,
 }
 
 // New checks the configuration; Run does the work.
@@ -93,50 +98,64 @@ type started struct {
 	svc  Service
 }
 
-// Run initialises and starts the selected modules in dependency order, runs
-// until ctx ends or a module fails, then stops them in reverse order, each
-// drain bounded by shutdownTimeout. A clean shutdown returns nil.
-func (a *App) Run(ctx context.Context, shutdownTimeout time.Duration) error {
+// Start builds the selected modules in dependency order, then starts them
+// in the same order (like dskit: every route and handler exists before
+// anything serves). On failure it stops what it started.
+func (a *App) Start(ctx context.Context) error {
 	order, err := Order(a.cfg.Targets)
 	if err != nil {
 		return err
 	}
-	var running []started
-	stopAll := func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		defer cancel()
-		a.ready.Store(false)
-		var errs []error
-		for i := len(running) - 1; i >= 0; i-- {
-			a.log.Debug("stopping module", "module", running[i].name)
-			if err := running[i].svc.Stop(sctx); err != nil {
-				errs = append(errs, fmt.Errorf("stop %s: %w", running[i].name, err))
-			}
-		}
-		return errors.Join(errs...)
-	}
-	// Like dskit: every module is built first, in dependency order (so all
-	// routes and handlers exist), then all are started in the same order.
 	var built []started
+	fail := func(err error) error {
+		a.running = built
+		return errors.Join(err, a.Stop(10*time.Second))
+	}
 	for _, name := range order {
 		svc, err := inits[name](a)
 		if err != nil {
-			running = built
-			return errors.Join(fmt.Errorf("init %s: %w", name, err), stopAll())
+			return fail(fmt.Errorf("init %s: %w", name, err))
 		}
 		built = append(built, started{name, svc})
 	}
-	for _, m := range built {
+	for i, m := range built {
 		if err := m.svc.Start(ctx); err != nil {
-			running = built
-			return errors.Join(fmt.Errorf("start %s: %w", m.name, err), stopAll())
+			built = built[:i+1] // Stop is safe on the one that failed
+			return fail(fmt.Errorf("start %s: %w", m.name, err))
 		}
-		running = append(running, m)
 		a.log.Debug("module started", "module", m.name)
 	}
+	a.running = built
 	a.ready.Store(true)
 	a.log.Info("shop running", "modules", order, "bus", redact(a.cfg.BusURL), "worker", a.cfg.Worker)
+	return nil
+}
 
+// Stop stops the started modules in reverse order, the whole drain bounded
+// by timeout.
+func (a *App) Stop(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	a.ready.Store(false)
+	var errs []error
+	for i := len(a.running) - 1; i >= 0; i-- {
+		m := a.running[i]
+		a.log.Debug("stopping module", "module", m.name)
+		if err := m.svc.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", m.name, err))
+		}
+	}
+	a.running = nil
+	return errors.Join(errs...)
+}
+
+// Run starts the modules, runs until ctx ends or a module fails, then stops
+// them, draining in-flight work for at most shutdownTimeout. A clean
+// shutdown returns nil.
+func (a *App) Run(ctx context.Context, shutdownTimeout time.Duration) error {
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -144,8 +163,11 @@ func (a *App) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 	case runErr = <-a.fatal:
 		a.log.Error("module failed, shutting down", "err", runErr)
 	}
-	return errors.Join(runErr, stopAll())
+	return errors.Join(runErr, a.Stop(shutdownTimeout))
 }
+
+// Bus is the process's bus connection, once Start has run.
+func (a *App) Bus() bus.Bus { return a.bus }
 
 // Ready reports whether every module has started and the bus is usable.
 func (a *App) Ready() error {
@@ -191,12 +213,28 @@ func (a *App) initStore() (Service, error) {
 	return svcFuncs{start: nop, stop: db.Close}, nil
 }
 
+func (a *App) initAttribute() (Service, error) {
+	st, err := attribute.OpenStore(context.Background(), a.db)
+	if err != nil {
+		return nil, fmt.Errorf("attribute store: %w", err)
+	}
+	return attribute.New(a.bus, st, a.log.With("module", Attribute)), nil
+}
+
 func (a *App) initCategory() (Service, error) {
 	st, err := category.OpenStore(context.Background(), a.db)
 	if err != nil {
 		return nil, fmt.Errorf("category store: %w", err)
 	}
 	return category.New(a.bus, st, a.log.With("module", Category)), nil
+}
+
+func (a *App) initOption() (Service, error) {
+	st, err := option.OpenStore(context.Background(), a.db)
+	if err != nil {
+		return nil, fmt.Errorf("option store: %w", err)
+	}
+	return option.New(a.bus, st, a.log.With("module", Option)), nil
 }
 
 func (a *App) initServer() (Service, error) {

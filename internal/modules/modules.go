@@ -42,12 +42,14 @@ const All = "all"
 // A domain name is added here when its package exists; until then --only
 // refuses it like any unknown name.
 var deps = map[string][]string{
-	BusConn:  nil,
-	Store:    nil,
-	Server:   nil,
-	Category: {BusConn, Store},
-	Web:      {BusConn, Server},
-	All:      {Category, Web},
+	BusConn:   nil,
+	Store:     nil,
+	Server:    nil,
+	Category:  {BusConn, Store},
+	Attribute: {BusConn, Store},
+	Option:    {BusConn, Store},
+	Web:       {BusConn, Server},
+	All:       {Category, Attribute, Option, Web},
 }
 
 // internal marks modules that users cannot select.

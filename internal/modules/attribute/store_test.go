@@ -1,0 +1,265 @@
+package attribute
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/store"
+	"github.com/shopengine/shop/internal/store/storetest"
+)
+
+var storeTime = time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
+
+func newGroup(name, slug string, pos int) contract.AttributeGroup {
+	return contract.AttributeGroup{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Slug: slug, Position: pos, CreatedAt: storeTime, UpdatedAt: storeTime}
+}
+
+func newDefinition(code, groupID string, typ contract.AttributeType, pos int, values ...string) contract.AttributeDefinition {
+	d := contract.AttributeDefinition{ID: uuid.Must(uuid.NewV7()).String(), Code: code, Name: "The " + code, GroupID: groupID, Type: typ,
+		Position: pos, Filterable: true, CreatedAt: storeTime, UpdatedAt: storeTime}
+	for _, v := range values {
+		d.Values = append(d.Values, contract.AllowedValue{Code: v, Label: "Label " + v})
+	}
+	if typ == contract.AttributeNumber {
+		d.Unit = "kg"
+	}
+	return d
+}
+
+// TestStore is the store suite, run on every backend this machine reaches.
+func TestStore(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		s, err := OpenStore(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// Groups.
+		tech, looks := newGroup("Technical", "technical", 0), newGroup("Looks", "looks", 1)
+		for _, g := range []contract.AttributeGroup{looks, tech} {
+			if err := s.InsertGroup(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := s.Group(ctx, tech.ID); err != nil || got != tech {
+			t.Fatalf("Group = %+v, %v; want %+v", got, err, tech)
+		}
+		if _, err := s.Group(ctx, uuid.NewString()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Group missing: %v", err)
+		}
+		if err := s.InsertGroup(ctx, newGroup("Other", "technical", 2)); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("duplicate slug: %v", err)
+		}
+		gs, err := s.Groups(ctx)
+		if err != nil || !slices.Equal(groupIDs(gs), []string{tech.ID, looks.ID}) {
+			t.Fatalf("Groups = %v, %v", groupIDs(gs), err)
+		}
+
+		// UpdateGroup is a compare-and-swap on updated_at.
+		later := storeTime.Add(time.Hour)
+		upd := tech
+		upd.Name, upd.Slug, upd.UpdatedAt = "Tech", "tech", later
+		if err := s.UpdateGroup(ctx, upd, tech.UpdatedAt); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Group(ctx, tech.ID); got != upd {
+			t.Fatalf("after update %+v, want %+v", got, upd)
+		}
+		stale := upd
+		stale.Name = "Stale"
+		if err := s.UpdateGroup(ctx, stale, tech.UpdatedAt); !errors.Is(err, errChanged) {
+			t.Fatalf("stale update: %v", err)
+		}
+		stale.Slug = "looks"
+		if err := s.UpdateGroup(ctx, stale, later); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("update to a taken slug: %v", err)
+		}
+		if err := s.UpdateGroup(ctx, newGroup("X", "x", 0), storeTime); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("update missing group: %v", err)
+		}
+
+		// ReorderGroups touches only the groups that move.
+		evenLater := later.Add(time.Hour)
+		if err := s.ReorderGroups(ctx, []string{looks.ID, tech.ID}, evenLater); err != nil {
+			t.Fatal(err)
+		}
+		gs, _ = s.Groups(ctx)
+		if !slices.Equal(groupIDs(gs), []string{looks.ID, tech.ID}) || gs[0].Position != 0 || gs[1].Position != 1 || !gs[1].UpdatedAt.Equal(evenLater) {
+			t.Fatalf("after reorder %+v", gs)
+		}
+		if err := s.ReorderGroups(ctx, []string{looks.ID, tech.ID}, evenLater.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Group(ctx, tech.ID); !got.UpdatedAt.Equal(evenLater) {
+			t.Fatalf("unchanged group touched: %v", got.UpdatedAt)
+		}
+
+		// Definitions, with allowed values kept in order.
+		weight := newDefinition("weight", tech.ID, contract.AttributeNumber, 0)
+		color := newDefinition("color", looks.ID, contract.AttributeMultiselect, 0, "red", "green", "blue")
+		material := newDefinition("material", tech.ID, contract.AttributeSelect, 1, "wood", "steel")
+		for _, d := range []contract.AttributeDefinition{material, color, weight} {
+			if err := s.InsertDefinition(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := s.Definition(ctx, color.ID); err != nil || !reflect.DeepEqual(got, color) {
+			t.Fatalf("Definition = %+v, %v; want %+v", got, err, color)
+		}
+		if got, err := s.Definition(ctx, weight.ID); err != nil || !reflect.DeepEqual(got, weight) || got.Values != nil {
+			t.Fatalf("Definition without values = %#v, %v", got, err)
+		}
+		if got, err := s.DefinitionByCode(ctx, "material"); err != nil || !reflect.DeepEqual(got, material) {
+			t.Fatalf("DefinitionByCode = %+v, %v", got, err)
+		}
+		if _, err := s.DefinitionByCode(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("DefinitionByCode missing: %v", err)
+		}
+		if _, err := s.Definition(ctx, uuid.NewString()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Definition missing: %v", err)
+		}
+		if err := s.InsertDefinition(ctx, newDefinition("weight", looks.ID, contract.AttributeText, 1)); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("duplicate code: %v", err)
+		}
+		ds, err := s.GroupDefinitions(ctx, tech.ID)
+		if err != nil || !slices.Equal(definitionIDs(ds), []string{weight.ID, material.ID}) {
+			t.Fatalf("GroupDefinitions = %v, %v", definitionIDs(ds), err)
+		}
+		all, err := s.Definitions(ctx)
+		if err != nil || len(all) != 3 {
+			t.Fatalf("Definitions = %v, %v", definitionIDs(all), err)
+		}
+
+		// UpdateDefinition writes everything but placement, as a compare-and-swap.
+		changed := material
+		changed.Code, changed.Name, changed.Type = "materials", "Materials", contract.AttributeMultiselect
+		changed.Values = []contract.AllowedValue{{Code: "wood", Label: "Timber"}, {Code: "glass", Label: "Glass"}}
+		changed.Filterable, changed.Required, changed.UpdatedAt = false, true, later
+		changed.GroupID, changed.Position = looks.ID, 7 // not written by UpdateDefinition
+		if err := s.UpdateDefinition(ctx, changed, material.UpdatedAt); err != nil {
+			t.Fatal(err)
+		}
+		want := changed
+		want.GroupID, want.Position = material.GroupID, material.Position
+		if got, _ := s.Definition(ctx, material.ID); !reflect.DeepEqual(got, want) {
+			t.Fatalf("after update %+v, want %+v", got, want)
+		}
+		if err := s.UpdateDefinition(ctx, changed, material.UpdatedAt); !errors.Is(err, errChanged) {
+			t.Fatalf("stale update: %v", err)
+		}
+		changed.Code = "color"
+		if err := s.UpdateDefinition(ctx, changed, later); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("update to a taken code: %v", err)
+		}
+		if err := s.UpdateDefinition(ctx, newDefinition("x", tech.ID, contract.AttributeText, 0), storeTime); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("update missing: %v", err)
+		}
+
+		// ReorderDefinitions moves between groups.
+		if err := s.ReorderDefinitions(ctx, looks.ID, []string{material.ID, color.ID}, evenLater); err != nil {
+			t.Fatal(err)
+		}
+		ds, _ = s.GroupDefinitions(ctx, looks.ID)
+		if !slices.Equal(definitionIDs(ds), []string{material.ID, color.ID}) || ds[0].GroupID != looks.ID || ds[1].Position != 1 || !ds[1].UpdatedAt.Equal(evenLater) {
+			t.Fatalf("after move %+v", ds)
+		}
+		if ds, _ := s.GroupDefinitions(ctx, tech.ID); !slices.Equal(definitionIDs(ds), []string{weight.ID}) {
+			t.Fatalf("left behind %v", definitionIDs(ds))
+		}
+		if err := s.ReorderDefinitions(ctx, looks.ID, []string{material.ID, color.ID}, evenLater.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Definition(ctx, color.ID); !got.UpdatedAt.Equal(evenLater) {
+			t.Fatalf("unchanged definition touched: %v", got.UpdatedAt)
+		}
+
+		// Deletes.
+		if err := s.DeleteDefinition(ctx, weight.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteDefinition(ctx, weight.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("delete missing definition: %v", err)
+		}
+		if err := s.DeleteGroup(ctx, tech.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteGroup(ctx, tech.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("delete missing group: %v", err)
+		}
+		if storetest.BackendOf(t, db).Kind == store.KindSQLite {
+			// SQLite's foreign key keeps definitions in existing groups.
+			if err := s.DeleteGroup(ctx, looks.ID); !errors.Is(err, errGroupInUse) {
+				t.Fatalf("delete group in use: %v", err)
+			}
+			if err := s.InsertDefinition(ctx, newDefinition("orphan", tech.ID, contract.AttributeText, 0)); !errors.Is(err, errNoGroup) {
+				t.Fatalf("insert into missing group: %v", err)
+			}
+			if err := s.ReorderDefinitions(ctx, tech.ID, []string{color.ID}, evenLater); !errors.Is(err, errNoGroup) {
+				t.Fatalf("move into missing group: %v", err)
+			}
+		}
+		if gs, _ := s.Groups(ctx); !slices.Equal(groupIDs(gs), []string{looks.ID}) {
+			t.Fatalf("groups left %v", groupIDs(gs))
+		}
+		if err := s.ReorderGroups(ctx, nil, evenLater); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ReorderDefinitions(ctx, looks.ID, nil, evenLater); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestStoreCompareAndSwap: of concurrent updates read at the same
+// updated_at, exactly one wins; the others learn that the row changed.
+func TestStoreCompareAndSwap(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		s, err := OpenStore(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := newGroup("G", "g", 0)
+		d := newDefinition("size", g.ID, contract.AttributeSelect, 0, "s", "m")
+		if err := s.InsertGroup(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertDefinition(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		errs := make(chan error, 2*n)
+		for i := range n {
+			go func() {
+				x := d
+				x.Name, x.UpdatedAt = fmt.Sprint("writer ", i), d.UpdatedAt.Add(time.Second)
+				errs <- s.UpdateDefinition(ctx, x, d.UpdatedAt)
+			}()
+			go func() {
+				x := g
+				x.Name, x.UpdatedAt = fmt.Sprint("writer ", i), g.UpdatedAt.Add(time.Second)
+				errs <- s.UpdateGroup(ctx, x, g.UpdatedAt)
+			}()
+		}
+		won := 0
+		for range 2 * n {
+			switch err := <-errs; {
+			case err == nil:
+				won++
+			case !errors.Is(err, errChanged):
+				t.Fatal(err)
+			}
+		}
+		if won != 2 {
+			t.Fatalf("%d updates won, want one per row", won)
+		}
+	})
+}
