@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,8 +44,27 @@ func TestMain(m *testing.M) {
 type server struct {
 	cmd  *exec.Cmd
 	addr string
-	logs *strings.Builder
+	logs *logBuffer
 	done chan error
+}
+
+// logBuffer collects a process's log lines; the reader goroutine writes
+// while a failing test may print it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) WriteString(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 var (
@@ -67,7 +87,7 @@ func startServe(t *testing.T, env []string, args ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, logs: &strings.Builder{}, done: make(chan error, 1)}
+	s := &server{cmd: cmd, logs: &logBuffer{}, done: make(chan error, 1)}
 	addrc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
