@@ -35,10 +35,13 @@ bench-bus:
 	  BUSBENCH_BROKER_PID=$$(pgrep -o beam.smp 2>/dev/null) ./bench-results/busbench.test -test.run='^$$' -test.bench=RequestReply -test.benchtime=1s || echo "FAIL: round $$i"; \
 	done | tee bench-results/bus.txt | ./bench-results/benchratio
 
-# Module benchmarks: the category tree (5,000 categories, cold and warm).
+# Module benchmarks: the category tree (5,000 categories, cold and warm),
+# variant generation; and the process model: /healthz req/s at --workers=0
+# against --workers=2, in the same run.
 bench-modules:
 	@mkdir -p bench-results
-	$(GO) test -run='^$$' -bench=. -benchtime=2s ./internal/modules/category/ | tee bench-results/modules.txt
+	$(GO) test -run='^$$' -bench=. -benchtime=2s ./internal/modules/category/ ./internal/modules/option/ | tee bench-results/modules.txt
+	$(GO) test -run='^$$' -bench=Healthz -count=3 ./cmd/shop/ | tee bench-results/healthz.txt
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
