@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/shopengine/shop/internal/buildinfo"
 )
 
 // Handler answers one request with a JSON reply or an error (an *Error, or
@@ -147,4 +149,36 @@ func (s *Service) Info() Info {
 	}
 	sort.Slice(info.Endpoints, func(i, j int) bool { return info.Endpoints[i].Op < info.Endpoints[j].Op })
 	return info
+}
+
+// Server serves one Service on a Bus: the lifecycle every module shares.
+// A module embeds it, registers its handlers on Service, and has Start
+// and Stop.
+type Server struct {
+	Bus      Bus
+	Service  *Service
+	consumer Consumer
+}
+
+// NewServer returns a Server for queue (the module's name) on b.
+func NewServer(b Bus, queue string, log *slog.Logger) Server {
+	return Server{Bus: b, Service: NewService(queue, buildinfo.Version(), log)}
+}
+
+// Start begins serving the queue.
+func (s *Server) Start(context.Context) error {
+	c, err := s.Bus.Serve(s.Service)
+	if err != nil {
+		return fmt.Errorf("serve %s: %w", s.Service.Name(), err)
+	}
+	s.consumer = c
+	return nil
+}
+
+// Stop stops taking requests and waits for those in flight, until ctx ends.
+func (s *Server) Stop(ctx context.Context) error {
+	if s.consumer == nil {
+		return nil
+	}
+	return s.consumer.Stop(ctx)
 }

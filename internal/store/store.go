@@ -297,3 +297,8 @@ func (db *DB) Close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Now is the current time as every backend stores it exactly: UTC at
+// millisecond precision (MongoDB's dates), so a value read back equals the
+// value written on SQLite and MongoDB alike.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

@@ -623,7 +623,7 @@ func (m *Module) refuseIfUsed(ctx context.Context, code, value, change string) e
 	}
 	actx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	usage, err := bus.Call(actx, m.bus, contract.ProductsUsingAttribute, contract.AttributeUsageRequest{Code: code, Value: value})
+	usage, err := bus.Call(actx, m.Bus, contract.ProductsUsingAttribute, contract.AttributeUsageRequest{Code: code, Value: value})
 	if err != nil {
 		switch c := bus.CodeOf(err); c {
 		case bus.CodeUnavailable, bus.CodeTimeout:
@@ -900,13 +900,13 @@ func codes(vs []contract.AllowedValue) string {
 // reports. The write stands if publishing fails; the failure is logged for
 // the operator (there is no outbox yet, so such an event is lost).
 func (m *Module) publishGroup(ctx context.Context, ev bus.EventType[contract.AttributeGroup], g contract.AttributeGroup) {
-	if err := bus.Emit(ctx, m.bus, ev, g); err != nil {
+	if err := bus.Emit(ctx, m.Bus, ev, g); err != nil {
 		m.log.Error("attribute event not published", "topic", ev.Topic, "id", g.ID, "err", err)
 	}
 }
 
 func (m *Module) publishDefinition(ctx context.Context, ev bus.EventType[contract.AttributeDefinition], d contract.AttributeDefinition) {
-	if err := bus.Emit(ctx, m.bus, ev, d); err != nil {
+	if err := bus.Emit(ctx, m.Bus, ev, d); err != nil {
 		m.log.Error("attribute event not published", "topic", ev.Topic, "id", d.ID, "err", err)
 	}
 }

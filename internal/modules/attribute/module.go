@@ -13,62 +13,36 @@
 package attribute
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/shopengine/shop/internal/buildinfo"
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/store"
 )
 
 // Module is one instance of the attribute module.
 type Module struct {
-	bus      bus.Bus
-	store    Store
-	log      *slog.Logger
-	svc      *bus.Service
-	consumer bus.Consumer
-	now      func() time.Time
+	bus.Server // the queue, its handlers, Start and Stop
+	store      Store
+	log        *slog.Logger
+	now        func() time.Time
 }
 
 // New returns the module with its handlers registered; Start serves them.
 func New(b bus.Bus, st Store, log *slog.Logger) *Module {
-	m := &Module{bus: b, store: st, log: log, now: now}
-	m.svc = bus.NewService(contract.AttributeQueue, buildinfo.Version(), log)
-	bus.Handle(m.svc, contract.CreateAttributeGroup, m.createGroup)
-	bus.Handle(m.svc, contract.UpdateAttributeGroup, m.updateGroup)
-	bus.Handle(m.svc, contract.DeleteAttributeGroup, m.deleteGroup)
-	bus.Handle(m.svc, contract.GetAttributeGroup, m.getGroup)
-	bus.Handle(m.svc, contract.ListAttributeGroups, m.listGroups)
-	bus.Handle(m.svc, contract.CreateAttributeDefinition, m.create)
-	bus.Handle(m.svc, contract.UpdateAttributeDefinition, m.update)
-	bus.Handle(m.svc, contract.DeleteAttributeDefinition, m.delete)
-	bus.Handle(m.svc, contract.GetAttributeDefinition, m.get)
-	bus.Handle(m.svc, contract.GetAttributeByCode, m.byCode)
-	bus.Handle(m.svc, contract.ListAttributes, m.list)
-	bus.Handle(m.svc, contract.ValidateAttributes, m.validate)
+	m := &Module{Server: bus.NewServer(b, contract.AttributeQueue, log), store: st, log: log, now: store.Now}
+	bus.Handle(m.Service, contract.CreateAttributeGroup, m.createGroup)
+	bus.Handle(m.Service, contract.UpdateAttributeGroup, m.updateGroup)
+	bus.Handle(m.Service, contract.DeleteAttributeGroup, m.deleteGroup)
+	bus.Handle(m.Service, contract.GetAttributeGroup, m.getGroup)
+	bus.Handle(m.Service, contract.ListAttributeGroups, m.listGroups)
+	bus.Handle(m.Service, contract.CreateAttributeDefinition, m.create)
+	bus.Handle(m.Service, contract.UpdateAttributeDefinition, m.update)
+	bus.Handle(m.Service, contract.DeleteAttributeDefinition, m.delete)
+	bus.Handle(m.Service, contract.GetAttributeDefinition, m.get)
+	bus.Handle(m.Service, contract.GetAttributeByCode, m.byCode)
+	bus.Handle(m.Service, contract.ListAttributes, m.list)
+	bus.Handle(m.Service, contract.ValidateAttributes, m.validate)
 	return m
-}
-
-// now is UTC at millisecond precision: what every backend stores exactly.
-func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-
-// Start begins serving the attribute queue.
-func (m *Module) Start(context.Context) error {
-	c, err := m.bus.Serve(m.svc)
-	if err != nil {
-		return fmt.Errorf("serve %s: %w", contract.AttributeQueue, err)
-	}
-	m.consumer = c
-	return nil
-}
-
-// Stop stops taking requests and waits for those in flight.
-func (m *Module) Stop(ctx context.Context) error {
-	if m.consumer == nil {
-		return nil
-	}
-	return m.consumer.Stop(ctx)
 }

@@ -436,7 +436,7 @@ func (m *Module) emit(ctx context.Context, ev bus.EventType[contract.CategoryEve
 // publishing fails; the failure is logged for the operator (there is no
 // outbox yet, so such an event is lost).
 func (m *Module) publish(ctx context.Context, ev bus.EventType[contract.CategoryEvent], payload contract.CategoryEvent) {
-	if err := bus.Emit(ctx, m.bus, ev, payload); err != nil {
+	if err := bus.Emit(ctx, m.Bus, ev, payload); err != nil {
 		m.log.Error("category event not published", "topic", ev.Topic, "id", payload.ID, "err", err)
 	}
 }

@@ -11,60 +11,34 @@
 package category
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/shopengine/shop/internal/buildinfo"
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/store"
 )
 
 // Module is one instance of the category module.
 type Module struct {
-	bus      bus.Bus
-	store    Store
-	log      *slog.Logger
-	svc      *bus.Service
-	consumer bus.Consumer
-	now      func() time.Time
-	cache    treeCache
+	bus.Server // the queue, its handlers, Start and Stop
+	store      Store
+	log        *slog.Logger
+	now        func() time.Time
+	cache      treeCache
 }
 
 // New returns the module with its handlers registered; Start serves them.
 func New(b bus.Bus, st Store, log *slog.Logger) *Module {
-	m := &Module{bus: b, store: st, log: log, now: now}
-	m.svc = bus.NewService(contract.CategoryQueue, buildinfo.Version(), log)
-	bus.Handle(m.svc, contract.CreateCategory, m.create)
-	bus.Handle(m.svc, contract.UpdateCategory, m.update)
-	bus.Handle(m.svc, contract.MoveCategory, m.move)
-	bus.Handle(m.svc, contract.DeleteCategory, m.delete)
-	bus.Handle(m.svc, contract.GetCategory, m.get)
-	bus.Handle(m.svc, contract.GetCategoryBySlug, m.bySlug)
-	bus.Handle(m.svc, contract.GetCategoryTree, m.tree)
-	bus.Handle(m.svc, contract.GetBreadcrumbs, m.breadcrumbs)
-	bus.Handle(m.svc, contract.ListChildren, m.children)
+	m := &Module{Server: bus.NewServer(b, contract.CategoryQueue, log), store: st, log: log, now: store.Now}
+	bus.Handle(m.Service, contract.CreateCategory, m.create)
+	bus.Handle(m.Service, contract.UpdateCategory, m.update)
+	bus.Handle(m.Service, contract.MoveCategory, m.move)
+	bus.Handle(m.Service, contract.DeleteCategory, m.delete)
+	bus.Handle(m.Service, contract.GetCategory, m.get)
+	bus.Handle(m.Service, contract.GetCategoryBySlug, m.bySlug)
+	bus.Handle(m.Service, contract.GetCategoryTree, m.tree)
+	bus.Handle(m.Service, contract.GetBreadcrumbs, m.breadcrumbs)
+	bus.Handle(m.Service, contract.ListChildren, m.children)
 	return m
-}
-
-// now is UTC at millisecond precision: what every backend stores exactly.
-func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-
-// Start begins serving the category queue.
-func (m *Module) Start(context.Context) error {
-	c, err := m.bus.Serve(m.svc)
-	if err != nil {
-		return fmt.Errorf("serve %s: %w", contract.CategoryQueue, err)
-	}
-	m.consumer = c
-	return nil
-}
-
-// Stop stops taking requests and waits for those in flight.
-func (m *Module) Stop(ctx context.Context) error {
-	if m.consumer == nil {
-		return nil
-	}
-	return m.consumer.Stop(ctx)
 }

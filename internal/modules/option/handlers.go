@@ -467,7 +467,7 @@ func replySize(axes []axis, total int) int {
 // publishing fails; the failure is logged for the operator (there is no
 // outbox yet, so such an event is lost).
 func (m *Module) publish(ctx context.Context, ev bus.EventType[contract.OptionGroup], g contract.OptionGroup) {
-	if err := bus.Emit(ctx, m.bus, ev, g); err != nil {
+	if err := bus.Emit(ctx, m.Bus, ev, g); err != nil {
 		m.log.Error("option event not published", "topic", ev.Topic, "id", g.ID, "err", err)
 	}
 }

@@ -10,60 +10,34 @@
 package option
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/shopengine/shop/internal/buildinfo"
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/store"
 )
 
 // Module is one instance of the option module.
 type Module struct {
-	bus      bus.Bus
-	store    Store
-	log      *slog.Logger
-	svc      *bus.Service
-	consumer bus.Consumer
-	now      func() time.Time
+	bus.Server // the queue, its handlers, Start and Stop
+	store      Store
+	log        *slog.Logger
+	now        func() time.Time
 }
 
 // New returns the module with its handlers registered; Start serves them.
 func New(b bus.Bus, st Store, log *slog.Logger) *Module {
-	m := &Module{bus: b, store: st, log: log, now: now}
-	m.svc = bus.NewService(contract.OptionQueue, buildinfo.Version(), log)
-	bus.Handle(m.svc, contract.CreateOptionGroup, m.create)
-	bus.Handle(m.svc, contract.UpdateOptionGroup, m.update)
-	bus.Handle(m.svc, contract.DeleteOptionGroup, m.delete)
-	bus.Handle(m.svc, contract.GetOptionGroup, m.get)
-	bus.Handle(m.svc, contract.GetOptionGroupByCode, m.byCode)
-	bus.Handle(m.svc, contract.ListOptionGroups, m.list)
-	bus.Handle(m.svc, contract.AddOptionValue, m.addValue)
-	bus.Handle(m.svc, contract.UpdateOptionValue, m.updateValue)
-	bus.Handle(m.svc, contract.RemoveOptionValue, m.removeValue)
-	bus.Handle(m.svc, contract.GenerateVariants, m.generateVariants)
+	m := &Module{Server: bus.NewServer(b, contract.OptionQueue, log), store: st, log: log, now: store.Now}
+	bus.Handle(m.Service, contract.CreateOptionGroup, m.create)
+	bus.Handle(m.Service, contract.UpdateOptionGroup, m.update)
+	bus.Handle(m.Service, contract.DeleteOptionGroup, m.delete)
+	bus.Handle(m.Service, contract.GetOptionGroup, m.get)
+	bus.Handle(m.Service, contract.GetOptionGroupByCode, m.byCode)
+	bus.Handle(m.Service, contract.ListOptionGroups, m.list)
+	bus.Handle(m.Service, contract.AddOptionValue, m.addValue)
+	bus.Handle(m.Service, contract.UpdateOptionValue, m.updateValue)
+	bus.Handle(m.Service, contract.RemoveOptionValue, m.removeValue)
+	bus.Handle(m.Service, contract.GenerateVariants, m.generateVariants)
 	return m
-}
-
-// now is UTC at millisecond precision: what every backend stores exactly.
-func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-
-// Start begins serving the option queue.
-func (m *Module) Start(context.Context) error {
-	c, err := m.bus.Serve(m.svc)
-	if err != nil {
-		return fmt.Errorf("serve %s: %w", contract.OptionQueue, err)
-	}
-	m.consumer = c
-	return nil
-}
-
-// Stop stops taking requests and waits for those in flight.
-func (m *Module) Stop(ctx context.Context) error {
-	if m.consumer == nil {
-		return nil
-	}
-	return m.consumer.Stop(ctx)
 }
