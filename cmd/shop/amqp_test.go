@@ -172,4 +172,3 @@ func TestSplitProcessesOverAMQP(t *testing.T) {
 		}
 	})
 }
-
