@@ -96,11 +96,8 @@ func (b *Bus) Request(ctx context.Context, queue, op string, body []byte) ([]byt
 		err  *bus.Error
 	}
 	done := make(chan result, 1)
+	hctx := bus.WithMeta(handlerContext{ctx}, req.Meta)
 	workers.run(func() {
-		// The handler sees the caller's deadline and meta, not its
-		// cancellation: across a process boundary only those travel.
-		hctx, cancel := context.WithDeadline(bus.WithMeta(context.Background(), req.Meta), deadline)
-		defer cancel()
 		out, err := inst.svc.Dispatch(hctx, req)
 		done <- result{out, err} // a fresh encoding: nobody else holds it
 	})
@@ -122,6 +119,15 @@ func (b *Bus) Request(ctx context.Context, queue, op string, body []byte) ([]byt
 		return nil, bus.Errorf(bus.CodeUnavailable, "%s/%s: bus closed", queue, op)
 	}
 }
+
+// handlerContext is what a handler runs under: the caller's deadline (and,
+// in process, its cancellation, which only ends work that the deadline
+// could end anyway) but none of the caller's context values: only Meta
+// crosses a bus, so a handler cannot come to depend on more in-process.
+// It costs no timer of its own.
+type handlerContext struct{ context.Context }
+
+func (handlerContext) Value(any) any { return nil }
 
 // workers runs handlers on reused goroutines: a handler's stack grows once
 // (JSON decoding is deep) instead of on every request, which a goroutine
