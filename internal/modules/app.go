@@ -20,6 +20,7 @@ import (
 	"github.com/shopengine/shop/internal/modules/attribute"
 	"github.com/shopengine/shop/internal/modules/category"
 	"github.com/shopengine/shop/internal/modules/option"
+	"github.com/shopengine/shop/internal/modules/product"
 	"github.com/shopengine/shop/internal/modules/web"
 	"github.com/shopengine/shop/internal/store"
 )
@@ -70,6 +71,7 @@ var inits = map[string]func(a *App) (Service, error){
 	Category:  (*App).initCategory,
 	Attribute: (*App).initAttribute,
 	Option:    (*App).initOption,
+	Product:   (*App).initProduct,
 	Web:       (*App).initWeb,
 }
 
@@ -235,6 +237,14 @@ func (a *App) initOption() (Service, error) {
 		return nil, fmt.Errorf("option store: %w", err)
 	}
 	return option.New(a.bus, st, a.log.With("module", Option)), nil
+}
+
+func (a *App) initProduct() (Service, error) {
+	st, err := product.OpenStore(context.Background(), a.db)
+	if err != nil {
+		return nil, fmt.Errorf("product store: %w", err)
+	}
+	return product.New(a.bus, st, a.log.With("module", Product)), nil
 }
 
 func (a *App) initServer() (Service, error) {

@@ -48,8 +48,9 @@ var deps = map[string][]string{
 	Category:  {BusConn, Store},
 	Attribute: {BusConn, Store},
 	Option:    {BusConn, Store},
+	Product:   {BusConn, Store}, // category, attribute, option: over the bus, at run time
 	Web:       {BusConn, Server},
-	All:       {Category, Attribute, Option, Web},
+	All:       {Category, Attribute, Option, Product, Web},
 }
 
 // internal marks modules that users cannot select.

@@ -55,6 +55,7 @@ func (m *Module) Routes(r chi.Router) {
 		admin.NotFound(m.notFound)
 		admin.MethodNotAllowed(m.methodNotAllowed)
 		m.categoryRoutes(api, admin)
+		m.productRoutes(api, admin)
 		m.attributeRoutes(api, admin)
 		m.optionRoutes(api, admin)
 		api.Mount("/admin", admin)

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestCatalogueServicesOverAMQP runs the catalogue modules and web as five
+// separate processes on the real RabbitMQ, seeds through the bus with
+// `shop seed`, and reads the products back through the web module.
+func TestCatalogueServicesOverAMQP(t *testing.T) {
+	url, prefix := brokerPrefix(t)
+	busArgs := []string{"--workers=0", "--bus-url=" + url, "--bus-prefix=" + prefix}
+	for _, m := range []string{"category", "attribute", "option", "product"} {
+		startServe(t, nil, append(busArgs, "--only="+m)...)
+	}
+	web := startServe(t, nil, append(busArgs, "--only=web")...)
+
+	code, out, stderr := run(t, nil, "seed", "--bus-url="+url, "--bus-prefix="+prefix, "--products=120", "--seed=3")
+	if code != 0 {
+		t.Fatalf("seed: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if !strings.Contains(out, "products") || !strings.Contains(out, "120 created") {
+		t.Fatalf("seed summary:\n%s", out)
+	}
+	// Seeding again creates nothing.
+	code, out, stderr = run(t, nil, "seed", "--bus-url="+url, "--bus-prefix="+prefix, "--products=120", "--seed=3")
+	if code != 0 || !strings.Contains(out, "120 existing") {
+		t.Fatalf("second seed: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	status, body := web.get(t, "/api/v1/products?page_size=100")
+	if status != 200 {
+		t.Fatalf("products: %d %s", status, body)
+	}
+	var page struct {
+		Items []struct {
+			ID, Slug string
+			Status   string
+		}
+		Total int
+	}
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatal(err)
+	}
+	if page.Total == 0 || page.Total >= 120 || len(page.Items) == 0 {
+		t.Fatalf("public list shows %d products (the published part of 120): %s", page.Total, body)
+	}
+	for _, p := range page.Items {
+		if p.Status != "published" {
+			t.Fatalf("public list shows a %s product", p.Status)
+		}
+	}
+	if status, body := web.get(t, "/api/v1/products/by-slug/"+page.Items[0].Slug); status != 200 || !strings.Contains(body, page.Items[0].ID) {
+		t.Fatalf("product by slug: %d %s", status, body)
+	}
+	if status, body := web.get(t, "/api/v1/categories/tree"); status != 200 || !strings.Contains(body, `"count":126`) {
+		t.Fatalf("tree: %d %.200s", status, body)
+	}
+	if status, body := web.get(t, "/api/v1/attributes"); status != 200 || !strings.Contains(body, "brand") {
+		t.Fatalf("attributes: %d %.200s", status, body)
+	}
+}

@@ -1,0 +1,82 @@
+// Package product is the product module: products, their variants, prices
+// and stock. It serves the "product" queue (internal/contract's product
+// endpoints), asks the category, attribute and option modules over the bus
+// to check categories, attribute values and option groups and to generate
+// variants, and publishes product.* events carrying what a read model of
+// the catalogue needs.
+//
+// The package has the shape of every module (see package category):
+// module.go, handlers.go, store.go, store_sqlite.go, store_mongo.go and
+// their tests.
+package product
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/shopengine/shop/internal/bus"
+	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/store"
+)
+
+// Module is one instance of the product module.
+type Module struct {
+	bus.Server // the queue, its handlers, and the serving half of Start and Stop
+	store      Store
+	log        *slog.Logger
+	now        func() time.Time
+	subs       []bus.Consumer // category events
+}
+
+// New returns the module with its handlers registered; Start serves them.
+func New(b bus.Bus, st Store, log *slog.Logger) *Module {
+	m := &Module{Server: bus.NewServer(b, contract.ProductQueue, log), store: st, log: log, now: store.Now}
+	bus.Handle(m.Service, contract.CreateProduct, m.create)
+	bus.Handle(m.Service, contract.CreateProducts, m.createMany)
+	bus.Handle(m.Service, contract.UpdateProduct, m.update)
+	bus.Handle(m.Service, contract.SetProductStatus, m.setStatus)
+	bus.Handle(m.Service, contract.DeleteProduct, m.delete)
+	bus.Handle(m.Service, contract.DeleteProducts, m.deleteMany)
+	bus.Handle(m.Service, contract.GetProduct, m.get)
+	bus.Handle(m.Service, contract.GetProductBySlug, m.bySlug)
+	bus.Handle(m.Service, contract.GetProducts, m.getMany)
+	bus.Handle(m.Service, contract.GetProductsBySlugs, m.bySlugs)
+	bus.Handle(m.Service, contract.ListProducts, m.list)
+	bus.Handle(m.Service, contract.RegenerateVariants, m.regenerate)
+	bus.Handle(m.Service, contract.AdjustStock, m.adjustStock)
+	bus.Handle(m.Service, contract.ProductsUsingAttribute, m.attributeUsage)
+	return m
+}
+
+// eventGroup is the product module's subscription group: each event
+// reaches one instance of the module.
+const eventGroup = "product"
+
+// Start serves the product queue and follows the category tree: a moved
+// or deleted category changes the ancestors products are listed under.
+func (m *Module) Start(ctx context.Context) error {
+	if err := m.Server.Start(ctx); err != nil {
+		return err
+	}
+	for _, ev := range []bus.EventType[contract.CategoryEvent]{contract.CategoryMoved, contract.CategoryDeleted} {
+		c, err := bus.On(m.Bus, ev, eventGroup, m.onCategoryChanged)
+		if err != nil {
+			return errors.Join(fmt.Errorf("subscribe %s: %w", ev.Topic, err), m.Stop(context.Background()))
+		}
+		m.subs = append(m.subs, c)
+	}
+	return nil
+}
+
+// Stop stops taking requests and events and waits for those in flight.
+func (m *Module) Stop(ctx context.Context) error {
+	var errs []error
+	for _, c := range m.subs {
+		errs = append(errs, c.Stop(ctx))
+	}
+	m.subs = nil
+	return errors.Join(append(errs, m.Server.Stop(ctx))...)
+}

@@ -1,0 +1,214 @@
+package product
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/store"
+	"github.com/shopengine/shop/internal/validate"
+)
+
+// Store is the product module's narrow view of its database. Both
+// implementations keep the same model:
+//
+//   - a product's content (everything but stock) changes only through
+//     Update, conditional on its version;
+//   - a variant's stock is its own counter, changed only by AdjustStock
+//     with one conditional atomic write, so no content write overwrites a
+//     concurrent sale and no sale is lost;
+//   - SKUs are unique across the catalogue, slugs across products
+//     (errSKUTaken, errSlugTaken, both store.ErrDuplicate);
+//   - each product is indexed under its categories and all their
+//     ancestors (the "closure", computed by the module from the category
+//     tree), so a list of a category with its descendants is one range of
+//     an index, not a merge of many.
+type Store interface {
+	// Insert creates the products of items, each with its variants and
+	// their stock: on SQLite in one transaction. The results follow the
+	// items; an item's Err is errSlugTaken or errSKUTaken (after the
+	// retries Next allows), and any other error fails the call.
+	Insert(ctx context.Context, items []NewProduct) ([]Inserted, error)
+	Get(ctx context.Context, id string) (contract.Product, error)
+	BySlug(ctx context.Context, slug string) (contract.Product, error)
+	// GetMany and BySlugs return the products found, in no order.
+	GetMany(ctx context.Context, ids []string) ([]contract.Product, error)
+	BySlugs(ctx context.Context, slugs []string) ([]contract.Product, error)
+	// Update writes p if the stored product is at version p.Version-1
+	// (else errVersion, or store.ErrNotFound): all its content and its
+	// index entries under closure (nil: the closure it has); variants not
+	// in p are deleted, new ones inserted with their Stock, kept ones keep
+	// their stock.
+	Update(ctx context.Context, p contract.Product, closure []string) error
+	// Closure returns the categories a product is indexed under: its own
+	// and their ancestors.
+	Closure(ctx context.Context, id string) ([]string, error)
+	// Delete deletes a product, if version > 0 only at that version.
+	Delete(ctx context.Context, id string, version int64) error
+	// DeleteMany deletes the products that exist and returns their ids.
+	DeleteMany(ctx context.Context, ids []string) ([]string, error)
+	// List returns one page of summaries and the number of matches.
+	List(ctx context.Context, q Query) ([]contract.ProductSummary, int, error)
+	// AdjustStock adds delta to a variant's stock in one atomic write if
+	// the result stays within 0..MaxStock (else errStock, or
+	// store.ErrNotFound).
+	AdjustStock(ctx context.Context, variantID string, delta int64) (contract.StockLevel, error)
+	// CountAttribute counts the products carrying an attribute key (see
+	// attributeKeys).
+	CountAttribute(ctx context.Context, key string) (int, error)
+	// SKUsTaken returns those of skus that products other than productID
+	// use, to name them in a conflict.
+	SKUsTaken(ctx context.Context, skus []string, productID string) ([]string, error)
+	// InCategory returns the products indexed under categoryID (directly
+	// or below it) with their category ids.
+	InCategory(ctx context.Context, categoryID string) (map[string][]string, error)
+	// SetClosures re-indexes products under new closures (after the
+	// category tree changed), without touching their content or version.
+	SetClosures(ctx context.Context, closures map[string][]string) error
+}
+
+// NewProduct is one product for Insert.
+type NewProduct struct {
+	Product contract.Product
+	Closure []string
+	// SkipExisting answers Skipped, with the existing product's id, when
+	// the slug is taken.
+	SkipExisting bool
+	// Next returns the product again with its n-th slug candidate (n ≥ 2),
+	// when the slug (or, with RetrySKU, a SKU derived from it) is taken;
+	// false when there is none (a slug given by the user, or too many
+	// tries). Nil means no retries.
+	Next     func(n int) (contract.Product, bool)
+	RetrySKU bool
+}
+
+// Inserted is the outcome of one NewProduct.
+type Inserted struct {
+	ID, Slug string
+	Skipped  bool
+	Err      error
+	// Product is what was written (the slug candidate that was free).
+	Product contract.Product
+}
+
+// Query selects a page of products.
+type Query struct {
+	CategoryID string // "" for all products
+	Direct     bool   // only products directly in CategoryID
+	Status     contract.ProductStatus
+	Sort       string // contract.SortCreated, SortName or SortPrice
+	Desc       bool
+	Offset     int
+	Limit      int
+}
+
+var (
+	errSlugTaken = fmt.Errorf("slug taken: %w", store.ErrDuplicate)
+	errSKUTaken  = fmt.Errorf("sku taken: %w", store.ErrDuplicate)
+	errVersion   = errors.New("version changed")
+	errStock     = errors.New("stock out of bounds")
+)
+
+// statuses lists every status, for queries over all of them.
+var statuses = []contract.ProductStatus{contract.ProductArchived, contract.ProductDraft, contract.ProductPublished}
+
+// nameKey is the sort key of a name: case-insensitive without collations,
+// which FerretDB lacks.
+func nameKey(name string) string { return strings.ToLower(name) }
+
+// attributeKeys returns the keys a product is counted under for
+// attribute_usage: "code" for every attribute, and "code=value" for every
+// value code of a select (a string) or multiselect (strings) value.
+func attributeKeys(values contract.AttributeValues) []string {
+	var keys []string
+	for code, v := range values {
+		keys = append(keys, code)
+		switch v := v.(type) {
+		case string:
+			if validate.Code("value", v) == nil {
+				keys = append(keys, code+"="+v)
+			}
+		case []any:
+			for _, x := range v {
+				if s, ok := x.(string); ok && validate.Code("value", s) == nil {
+					keys = append(keys, code+"="+s)
+				}
+			}
+		case []string:
+			for _, s := range v {
+				if validate.Code("value", s) == nil {
+					keys = append(keys, code+"="+s)
+				}
+			}
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// skus returns the variants' SKUs.
+func skus(vs []contract.Variant) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.SKU
+	}
+	return out
+}
+
+// OpenStore returns the Store for db's backend, with its schema or indexes
+// in place.
+func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
+	switch db.Kind() {
+	case store.KindSQLite:
+		return openSQLStore(ctx, db)
+	case store.KindMongo:
+		return openMongoStore(ctx, db)
+	}
+	return nil, fmt.Errorf("product store: unsupported backend %s", db.Kind())
+}
+
+// insertAll is Insert's loop, the same on every backend: exists finds a
+// product by slug (for SkipExisting), insert writes one product or fails
+// with errSlugTaken or errSKUTaken and leaves nothing behind.
+func insertAll(ctx context.Context, items []NewProduct,
+	exists func(ctx context.Context, slug string) (string, bool, error),
+	insert func(ctx context.Context, p contract.Product, closure []string) error,
+) ([]Inserted, error) {
+	out := make([]Inserted, len(items))
+	for i, it := range items {
+		p := it.Product
+		if it.SkipExisting {
+			id, ok, err := exists(ctx, p.Slug)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out[i] = Inserted{ID: id, Slug: p.Slug, Skipped: true}
+				continue
+			}
+		}
+		for n := 2; ; n++ {
+			err := insert(ctx, p, it.Closure)
+			if err == nil {
+				out[i] = Inserted{ID: p.ID, Slug: p.Slug, Product: p}
+				break
+			}
+			if !errors.Is(err, store.ErrDuplicate) {
+				return nil, err
+			}
+			retry := errors.Is(err, errSlugTaken) || it.RetrySKU && errors.Is(err, errSKUTaken)
+			var ok bool
+			if retry && it.Next != nil {
+				p, ok = it.Next(n)
+			}
+			if !ok {
+				out[i] = Inserted{ID: p.ID, Slug: p.Slug, Err: err}
+				break
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,180 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/shopengine/shop/internal/bus"
+	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/validate"
+)
+
+// productRoutes mounts the product API: public reads, which show published
+// products only (anything else is not found), and admin reads and writes.
+func (m *Module) productRoutes(public, admin chi.Router) {
+	public.Get("/products", endpoint(m, contract.ListProducts, http.StatusOK,
+		func(_ http.ResponseWriter, r *http.Request) (contract.ListProductsRequest, error) {
+			req, err := listProductsRequest(r.URL.Query(), false)
+			req.Status = contract.ProductPublished
+			return req, err
+		}))
+	public.Get("/products/by-slug/{slug}", endpoint(m, contract.GetProductBySlug, http.StatusOK,
+		func(_ http.ResponseWriter, r *http.Request) (contract.ProductSlug, error) {
+			return contract.ProductSlug{Slug: pathParam(r, "slug"), PublishedOnly: true}, nil
+		}))
+	public.Get("/products/{id}", endpoint(m, contract.GetProduct, http.StatusOK,
+		func(_ http.ResponseWriter, r *http.Request) (contract.ProductID, error) {
+			return contract.ProductID{ID: pathParam(r, "id"), PublishedOnly: true}, nil
+		}))
+
+	admin.Get("/products", endpoint(m, contract.ListProducts, http.StatusOK,
+		func(_ http.ResponseWriter, r *http.Request) (contract.ListProductsRequest, error) {
+			return listProductsRequest(r.URL.Query(), true)
+		}))
+	admin.Get("/products/{id}", endpoint(m, contract.GetProduct, http.StatusOK,
+		func(_ http.ResponseWriter, r *http.Request) (contract.ProductID, error) {
+			return contract.ProductID{ID: pathParam(r, "id")}, nil
+		}))
+	admin.Post("/products", endpoint(m, contract.CreateProduct, http.StatusCreated,
+		func(w http.ResponseWriter, r *http.Request) (req contract.CreateProductRequest, err error) {
+			return req, decodeBody(w, r, &req)
+		}))
+	admin.Patch("/products/{id}", endpoint(m, contract.UpdateProduct, http.StatusOK,
+		func(w http.ResponseWriter, r *http.Request) (contract.UpdateProductRequest, error) {
+			// The body is the request without its id, which is the path's.
+			var body struct {
+				Version     int64                        `json:"version"`
+				Name        *string                      `json:"name"`
+				Slug        *string                      `json:"slug"`
+				Description *string                      `json:"description"`
+				CategoryIDs *[]string                    `json:"category_ids"`
+				Attributes  *contract.AttributeValues    `json:"attributes"`
+				Options     *[]contract.VariantSelection `json:"options"`
+				SKU         *string                      `json:"sku"`
+				Currency    *string                      `json:"currency"`
+				Price       *int64                       `json:"price"`
+				Images      *[]contract.Image            `json:"images"`
+				Variants    []contract.VariantPatch      `json:"variants"`
+			}
+			err := decodeBody(w, r, &body)
+			return contract.UpdateProductRequest{
+				ID: pathParam(r, "id"), Version: body.Version, Name: body.Name, Slug: body.Slug, Description: body.Description,
+				CategoryIDs: body.CategoryIDs, Attributes: body.Attributes, Options: body.Options, SKU: body.SKU,
+				Currency: body.Currency, Price: body.Price, Images: body.Images, Variants: body.Variants,
+			}, err
+		}))
+	admin.Post("/products/{id}/status", endpoint(m, contract.SetProductStatus, http.StatusOK,
+		func(w http.ResponseWriter, r *http.Request) (contract.SetProductStatusRequest, error) {
+			var body struct {
+				Status  contract.ProductStatus `json:"status"`
+				Version int64                  `json:"version"`
+			}
+			err := decodeBody(w, r, &body)
+			return contract.SetProductStatusRequest{ID: pathParam(r, "id"), Status: body.Status, Version: body.Version}, err
+		}))
+	admin.Delete("/products/{id}", endpoint(m, contract.DeleteProduct, http.StatusOK,
+		func(_ http.ResponseWriter, r *http.Request) (contract.DeleteProductRequest, error) {
+			req := contract.DeleteProductRequest{ID: pathParam(r, "id")}
+			if err := onlyQuery(r.URL.Query(), "version"); err != nil {
+				return req, err
+			}
+			v, err := intQuery(r.URL.Query(), "version", 0)
+			req.Version = int64(v)
+			return req, err
+		}))
+	admin.Post("/products/{id}/regenerate-variants", endpoint(m, contract.RegenerateVariants, http.StatusOK,
+		func(w http.ResponseWriter, r *http.Request) (contract.RegenerateVariantsRequest, error) {
+			var body struct {
+				Version int64 `json:"version"`
+			}
+			err := decodeBody(w, r, &body)
+			return contract.RegenerateVariantsRequest{ID: pathParam(r, "id"), Version: body.Version}, err
+		}))
+	admin.Post("/variants/{id}/adjust-stock", endpoint(m, contract.AdjustStock, http.StatusOK,
+		func(w http.ResponseWriter, r *http.Request) (contract.AdjustStockRequest, error) {
+			var body struct {
+				Delta int64 `json:"delta"`
+			}
+			err := decodeBody(w, r, &body)
+			return contract.AdjustStockRequest{VariantID: pathParam(r, "id"), Delta: body.Delta}, err
+		}))
+}
+
+// listProductsRequest reads the list query parameters: category,
+// include_descendants, sort, order, page, page_size and, for admins,
+// status. Unknown or repeated parameters and malformed values are refused.
+func listProductsRequest(q url.Values, admin bool) (contract.ListProductsRequest, error) {
+	var req contract.ListProductsRequest
+	known := []string{"category", "include_descendants", "sort", "order", "page", "page_size"}
+	if admin {
+		known = append(known, "status")
+	}
+	if err := onlyQuery(q, known...); err != nil {
+		return req, err
+	}
+	if c := q.Get("category"); c != "" {
+		if err := validate.ID("query category", c); err != nil {
+			return req, err
+		}
+		req.CategoryID = c
+	}
+	var err error
+	switch v := q.Get("include_descendants"); v {
+	case "", "false", "0":
+	case "true", "1":
+		req.IncludeDescendants = true
+	default:
+		return req, bus.Errorf(bus.CodeInvalid, "query include_descendants=%q: want true or false", v)
+	}
+	if req.IncludeDescendants && req.CategoryID == "" {
+		return req, bus.Errorf(bus.CodeInvalid, "query include_descendants: needs a category")
+	}
+	req.Sort, req.Order, req.Status = q.Get("sort"), q.Get("order"), contract.ProductStatus(q.Get("status"))
+	if req.Page, err = intQuery(q, "page", 1); err != nil {
+		return req, err
+	}
+	if req.PageSize, err = intQuery(q, "page_size", contract.DefaultPageSize); err != nil {
+		return req, err
+	}
+	if req.Page < 1 {
+		return req, bus.Errorf(bus.CodeInvalid, "query page=%d: want 1 or more", req.Page)
+	}
+	if req.PageSize < 1 || req.PageSize > contract.MaxPageSize {
+		return req, bus.Errorf(bus.CodeInvalid, "query page_size=%d: want 1 to %d", req.PageSize, contract.MaxPageSize)
+	}
+	return req, nil
+}
+
+// onlyQuery refuses query parameters other than known, and repeated ones.
+func onlyQuery(q url.Values, known ...string) error {
+	for k, vs := range q {
+		if !slices.Contains(known, k) {
+			if len(known) == 0 {
+				return bus.Errorf(bus.CodeInvalid, "query %s: unknown parameter; this route takes none", k)
+			}
+			return bus.Errorf(bus.CodeInvalid, "query %s: unknown parameter; known: %s", k, strings.Join(known, ", "))
+		}
+		if len(vs) > 1 {
+			return bus.Errorf(bus.CodeInvalid, "query %s: given %d times", k, len(vs))
+		}
+	}
+	return nil
+}
+
+// intQuery reads an optional whole-number query parameter.
+func intQuery(q url.Values, name string, def int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || len(v) > 9 {
+		return 0, bus.Errorf(bus.CodeInvalid, "query %s=%.20q: want a whole number", name, v)
+	}
+	return n, nil
+}
