@@ -73,6 +73,14 @@ CREATE TABLE product_categories (
 -- those: every index entry costs a random page write per product created,
 -- and a category's rows are copied here once it grows big.
 CREATE TABLE big_categories (category_id TEXT PRIMARY KEY) WITHOUT ROWID;
+-- ... and their counts per status, kept with every change of their rows
+-- (a count of a big category would otherwise be a long range scan).
+CREATE TABLE category_counts (
+	category_id TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	n           INTEGER NOT NULL,
+	PRIMARY KEY (category_id, status)
+) WITHOUT ROWID;
 CREATE TABLE product_sorted (
 	category_id TEXT NOT NULL,
 	status      TEXT NOT NULL,
@@ -162,8 +170,10 @@ type writer struct {
 	unlock   func()
 	added    map[string]int
 	big      map[string]bool // the big categories
-	// listRows and attrRows are queued by index for flush.
+	// listRows and attrRows are queued by index for flush, with the
+	// changes of the categories' counts (applied to the big ones).
 	listRows, attrRows [][]any
+	counts             map[[2]string]int
 	ctx                context.Context // the transaction's
 }
 
@@ -181,7 +191,7 @@ func (s *sqlStore) begin(ctx context.Context) (*writer, error) {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 	}
-	w := &writer{tx: tx, stmts: map[string]*sql.Stmt{}, prepared: s.prepared, db: s.db, unlock: s.wmu.Unlock, added: s.added, big: map[string]bool{}, ctx: ctx}
+	w := &writer{tx: tx, stmts: map[string]*sql.Stmt{}, prepared: s.prepared, db: s.db, unlock: s.wmu.Unlock, added: s.added, big: map[string]bool{}, ctx: ctx, counts: map[[2]string]int{}}
 	if err := w.loadBig(ctx); err != nil {
 		w.done(&err)
 		return nil, err
@@ -228,6 +238,16 @@ func (w *writer) grow(ctx context.Context, c string, n int) error {
 	if _, err := w.exec(ctx, `INSERT OR IGNORE INTO product_sorted (category_id, status, price_min, product_id, name_key)
 		SELECT category_id, status, price_min, product_id, name_key FROM product_categories WHERE category_id = ?`, c); err != nil {
 		return fmt.Errorf("promote category %q: %w", c, err)
+	}
+	if _, err := w.exec(ctx, `INSERT INTO category_counts (category_id, status, n)
+		SELECT category_id, status, COUNT(*) FROM product_categories WHERE category_id = ? GROUP BY status`, c); err != nil {
+		return fmt.Errorf("promote category %q: %w", c, err)
+	}
+	// The counts include the changes queued so far in this transaction.
+	for k := range w.counts {
+		if k[0] == c {
+			delete(w.counts, k)
+		}
 	}
 	w.big[c] = true
 	delete(w.added, c)
@@ -399,6 +419,7 @@ func (w *writer) flush(ctx context.Context) error {
 	added := map[string]int{}
 	for _, r := range rows {
 		added[r[0].(string)]++
+		w.counts[[2]string{r[0].(string), string(r[1].(contract.ProductStatus))}]++
 	}
 	for c, n := range added {
 		if err := w.grow(ctx, c, n); err != nil {
@@ -414,6 +435,16 @@ func (w *writer) flush(ctx context.Context) error {
 	if err := w.insertRows(ctx, `INSERT OR IGNORE INTO product_sorted (category_id, status, price_min, product_id, name_key) VALUES `, sorted); err != nil {
 		return fmt.Errorf("index products: %w", err)
 	}
+	for k, n := range w.counts {
+		if n == 0 || !w.big[k[0]] {
+			continue
+		}
+		if _, err := w.exec(ctx, `INSERT INTO category_counts (category_id, status, n) VALUES (?, ?, ?)
+			ON CONFLICT (category_id, status) DO UPDATE SET n = n + excluded.n`, k[0], k[1], n); err != nil {
+			return fmt.Errorf("count products: %w", err)
+		}
+	}
+	clear(w.counts)
 	attrs := w.attrRows
 	w.attrRows = nil
 	if err := w.insertRows(ctx, `INSERT INTO product_attribute_keys (product_id, keys) VALUES `, attrs); err != nil {
@@ -457,6 +488,9 @@ func (w *writer) indexOf(ctx context.Context, id string) (indexed, int64, error)
 // attribute keys, each by its primary key.
 func (w *writer) unindex(ctx context.Context, id string, ix indexed, attrs bool) error {
 	cats := append([]string{""}, ix.closure...)
+	for _, c := range cats {
+		w.counts[[2]string{c, string(ix.status)}]--
+	}
 	q := `DELETE FROM product_categories WHERE category_id IN (` + placeholders(len(cats)) + `) AND status = ? AND product_id = ?`
 	if _, err := w.exec(ctx, q, append(anys(cats), ix.status, id)...); err != nil {
 		return fmt.Errorf("unindex product %s: %w", id, err)
@@ -829,17 +863,21 @@ func sortKey(sort string) string {
 func (s *sqlStore) List(ctx context.Context, q Query) ([]contract.ProductSummary, int, error) {
 	// Pages come from the primary key in creation order, from the sorted
 	// index of a big category, or from sorting a small category's range.
-	table, direct := "product_categories", ""
+	// A big category's count is kept in category_counts.
+	table, direct, big := "product_categories", "", false
 	if q.Direct {
 		direct = ` AND direct = 1`
-	} else if q.Sort == contract.SortPrice || q.Sort == contract.SortName {
+	} else {
 		var one int
 		switch err := s.db.QueryRowContext(ctx, `SELECT 1 FROM big_categories WHERE category_id = ?`, q.CategoryID).Scan(&one); {
 		case err == nil:
-			table = "product_sorted"
+			big = true
 		case !errors.Is(err, sql.ErrNoRows):
 			return nil, 0, fmt.Errorf("list products: %w", err)
 		}
+	}
+	if big && (q.Sort == contract.SortPrice || q.Sort == contract.SortName) {
+		table = "product_sorted"
 	}
 	dir := "ASC"
 	if q.Desc {
@@ -853,6 +891,9 @@ func (s *sqlStore) List(ctx context.Context, q Query) ([]contract.ProductSummary
 	if q.Status != "" {
 		page = `SELECT product_id, ` + key + ` AS k FROM ` + table + ` WHERE category_id = ?1 AND status = ?4` + direct + order
 		count = `SELECT COUNT(*) FROM product_categories WHERE category_id = ?1 AND status = ?2` + direct
+		if big {
+			count = `SELECT COALESCE(SUM(n), 0) FROM category_counts WHERE category_id = ?1 AND status = ?2`
+		}
 		args, countArgs = append(args, q.Status), append(countArgs, q.Status)
 	} else {
 		// One ordered range per status, merged by SQLite's compound
@@ -863,6 +904,9 @@ func (s *sqlStore) List(ctx context.Context, q Query) ([]contract.ProductSummary
 		}
 		page = strings.Join(arms, ` UNION ALL `) + order
 		count = `SELECT COUNT(*) FROM product_categories WHERE category_id = ?1` + direct
+		if big {
+			count = `SELECT COALESCE(SUM(n), 0) FROM category_counts WHERE category_id = ?1`
+		}
 	}
 	rows, err := s.db.QueryContext(ctx, page, args...)
 	if err != nil {

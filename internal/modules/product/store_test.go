@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -406,4 +407,100 @@ func TestStoreStockConcurrency(t *testing.T) {
 			check(t, stock-int64(ok))
 		})
 	})
+}
+
+// TestStoreBigCategoryPromotion checks the SQLite list index across a
+// category's promotion to big (sorted rows and kept counts): every page and
+// count matches a model of the products, before and after, through
+// inserts, updates and deletes.
+func TestStoreBigCategoryPromotion(t *testing.T) {
+	defer func(b, e int) { bigCategory, promoteEvery = b, e }(bigCategory, promoteEvery)
+	bigCategory, promoteEvery = 4, 1
+	ctx := t.Context()
+	s, err := OpenStore(ctx, storetest.Backends(t)[0].Open(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := newID()
+	model := map[string]contract.Product{}
+	check := func(when string) {
+		t.Helper()
+		for _, st := range []contract.ProductStatus{"", contract.ProductPublished, contract.ProductDraft} {
+			for _, sortBy := range []string{contract.SortPrice, contract.SortName, contract.SortCreated} {
+				var want []contract.Product
+				for _, p := range model {
+					if st == "" || p.Status == st {
+						want = append(want, p)
+					}
+				}
+				slices.SortFunc(want, func(a, b contract.Product) int {
+					switch sortBy {
+					case contract.SortPrice:
+						if a.PriceMin != b.PriceMin {
+							return int(a.PriceMin - b.PriceMin)
+						}
+					case contract.SortName:
+						if c := strings.Compare(nameKey(a.Name), nameKey(b.Name)); c != 0 {
+							return c
+						}
+					}
+					return strings.Compare(a.ID, b.ID)
+				})
+				wantIDs := make([]string, len(want))
+				for i, p := range want {
+					wantIDs[i] = p.ID
+				}
+				for _, c := range []string{cat, ""} {
+					items, n, err := s.List(ctx, Query{CategoryID: c, Status: st, Sort: sortBy, Limit: 100})
+					if err != nil || n != len(want) || !slices.Equal(summaryIDs(items), wantIDs) {
+						t.Fatalf("%s: category %q status %q by %s: %d %v, want %d %v (%v)", when, c, st, sortBy, n, summaryIDs(items), len(want), wantIDs, err)
+					}
+				}
+			}
+		}
+	}
+	statuses := []contract.ProductStatus{contract.ProductPublished, contract.ProductDraft, contract.ProductPublished}
+	for i := range 8 {
+		p := newProduct(fmt.Sprintf("P%d", (i*5)%8), fmt.Sprint("p-", i), fmt.Sprint("P", i), statuses[i%3], []string{cat}, int64(100*((i*3)%8)+1))
+		if r := insertOne(t, s, p, []string{cat}); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		got, _ := s.Get(ctx, p.ID)
+		model[p.ID] = got
+		check(fmt.Sprint("after insert ", i))
+	}
+	var ids []string
+	for id := range model {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	// A status change, a price change, a delete, a delete_many.
+	p := model[ids[0]]
+	p.Version, p.Status = p.Version+1, contract.ProductArchived
+	if err := s.Update(ctx, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	model[p.ID] = p
+	check("after a status change")
+	p = model[ids[1]]
+	p.Version, p.Name = p.Version+1, "AAA"
+	p.Variants = slices.Clone(p.Variants)
+	p.Variants[0].Price = 99_999
+	priceRange(&p)
+	if err := s.Update(ctx, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	model[p.ID] = p
+	check("after a price and name change")
+	if err := s.Delete(ctx, ids[2], 0); err != nil {
+		t.Fatal(err)
+	}
+	delete(model, ids[2])
+	check("after a delete")
+	if _, err := s.DeleteMany(ctx, ids[3:5]); err != nil {
+		t.Fatal(err)
+	}
+	delete(model, ids[3])
+	delete(model, ids[4])
+	check("after delete_many")
 }
