@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shopengine/shop/internal/bus"
+	"github.com/shopengine/shop/internal/bus/bustest"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/category"
@@ -193,19 +194,12 @@ func start(t testing.TB, db *store.DB) *harness {
 
 func call[Req, Resp any](t testing.TB, h *harness, e bus.Endpoint[Req, Resp], req Req) Resp {
 	t.Helper()
-	resp, err := bus.Call(context.Background(), h.bus, e, req)
-	if err != nil {
-		t.Fatalf("%s %+v: %v", e.Op, req, err)
-	}
-	return resp
+	return bustest.Call(t, h.bus, e, req)
 }
 
 func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
 	t.Helper()
-	_, err := bus.Call(t.Context(), h.bus, e, req)
-	if bus.CodeOf(err) != code || !strings.Contains(err.Error(), mention) {
-		t.Fatalf("%s %+v: got %v, want %s mentioning %q", e.Op, req, err, code, mention)
-	}
+	bustest.CallErr(t, h.bus, e, req, code, mention)
 }
 
 // waitEvents waits for n events and returns them.
