@@ -27,13 +27,7 @@ import (
 type harness struct {
 	bus      bus.Bus
 	products *products
-	mu       sync.Mutex
-	events   []recorded
-}
-
-type recorded struct {
-	topic string
-	body  json.RawMessage
+	events   *bustest.Recorder[json.RawMessage]
 }
 
 // products stands in for the product module, which is being written at the
@@ -76,15 +70,8 @@ func start(t *testing.T, db *store.DB) *harness {
 		t.Fatal(err)
 	}
 	b := memory.New(slog.Default())
-	h := &harness{bus: b, products: &products{usage: map[contract.AttributeUsageRequest]int{}}}
-	if _, err := b.Subscribe("attribute.#", "test", func(_ context.Context, e *bus.Event) error {
-		h.mu.Lock()
-		h.events = append(h.events, recorded{e.Topic, slices.Clone(e.Body)})
-		h.mu.Unlock()
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	h := &harness{bus: b, products: &products{usage: map[contract.AttributeUsageRequest]int{}},
+		events: bustest.Record[json.RawMessage](t, b, "attribute.#")}
 	psvc := bus.NewService(contract.ProductQueue, "test", slog.Default())
 	bus.Handle(psvc, contract.ProductsUsingAttribute, func(_ context.Context, req contract.AttributeUsageRequest) (contract.AttributeUsage, error) {
 		p := h.products
@@ -119,44 +106,10 @@ func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp],
 	bustest.CallErr(t, h.bus, e, req, code, mention)
 }
 
-// waitEvents waits for n events and returns them.
-func (h *harness) waitEvents(t *testing.T, n int) []recorded {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		h.mu.Lock()
-		got := slices.Clone(h.events)
-		h.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d events, want %d: %v", len(got), n, topics(got))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// settle waits until no event has arrived for a moment and returns all.
-func (h *harness) settle(t *testing.T) []recorded {
-	t.Helper()
-	n := -1
-	for {
-		time.Sleep(30 * time.Millisecond)
-		h.mu.Lock()
-		got := slices.Clone(h.events)
-		h.mu.Unlock()
-		if len(got) == n {
-			return got
-		}
-		n = len(got)
-	}
-}
-
-func topics(rs []recorded) []string {
+func topics(rs []bustest.Recorded[json.RawMessage]) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
-		out[i] = r.topic
+		out[i] = r.Topic
 	}
 	return out
 }
@@ -283,10 +236,10 @@ func TestAttributeModule(t *testing.T) {
 		}
 
 		// Events: one per write, plus updates for siblings that moved.
-		evs := h.settle(t)
+		evs := h.events.Settle()
 		count := map[string]int{}
 		for _, e := range evs {
-			count[e.topic]++
+			count[e.Topic]++
 		}
 		want := map[string]int{
 			"attribute.group.created":      3,
@@ -299,10 +252,10 @@ func TestAttributeModule(t *testing.T) {
 			t.Fatalf("events %v, want %v", count, want)
 		}
 		for _, e := range evs {
-			switch e.topic {
+			switch e.Topic {
 			case "attribute.definition.created":
 				var d contract.AttributeDefinition
-				if err := bus.DecodeStrict(e.body, &d); err != nil {
+				if err := bus.DecodeStrict(e.Event, &d); err != nil {
 					t.Fatal(err)
 				}
 				if d.Code == "color" && !reflect.DeepEqual(d, color) {
@@ -310,8 +263,8 @@ func TestAttributeModule(t *testing.T) {
 				}
 			case "attribute.group.deleted":
 				var g contract.AttributeGroup
-				if err := bus.DecodeStrict(e.body, &g); err != nil || g.ID != again.ID || g.Name != "Care" {
-					t.Fatalf("deleted event %s (%v)", e.body, err)
+				if err := bus.DecodeStrict(e.Event, &g); err != nil || g.ID != again.ID || g.Name != "Care" {
+					t.Fatalf("deleted event %s (%v)", e.Event, err)
 				}
 			}
 		}
@@ -612,7 +565,7 @@ func TestAttributeBadInput(t *testing.T) {
 			!reflect.DeepEqual(cat.Groups[0].Definitions[0], sel) {
 			t.Fatalf("bad input changed data: %+v", cat)
 		}
-		if evs := h.settle(t); len(evs) != 2 {
+		if evs := h.events.Settle(); len(evs) != 2 {
 			t.Fatalf("bad input published events: %v", topics(evs))
 		}
 	})

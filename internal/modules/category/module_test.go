@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,13 +23,7 @@ import (
 // recorder of its events.
 type harness struct {
 	bus    bus.Bus
-	mu     sync.Mutex
-	events []recorded
-}
-
-type recorded struct {
-	topic string
-	ev    contract.CategoryEvent
+	events *bustest.Recorder[contract.CategoryEvent]
 }
 
 func start(t *testing.T, db *store.DB) *harness {
@@ -40,19 +33,7 @@ func start(t *testing.T, db *store.DB) *harness {
 		t.Fatal(err)
 	}
 	b := memory.New(slog.Default())
-	h := &harness{bus: b}
-	if _, err := b.Subscribe("category.*", "test", func(_ context.Context, e *bus.Event) error {
-		var ev contract.CategoryEvent
-		if err := bus.DecodeStrict(e.Body, &ev); err != nil {
-			t.Errorf("event %s: %v", e.Topic, err)
-		}
-		h.mu.Lock()
-		h.events = append(h.events, recorded{e.Topic, ev})
-		h.mu.Unlock()
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	h := &harness{bus: b, events: bustest.Record[contract.CategoryEvent](t, b, "category.*")}
 	m := New(b, st, slog.Default())
 	if err := m.Start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -74,24 +55,6 @@ func call[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], re
 func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
 	t.Helper()
 	bustest.CallErr(t, h.bus, e, req, code, mention)
-}
-
-// waitEvents waits for n events and returns them.
-func (h *harness) waitEvents(t *testing.T, n int) []recorded {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		h.mu.Lock()
-		got := slices.Clone(h.events)
-		h.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d events, want %d: %+v", len(got), n, got)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -183,10 +146,10 @@ func TestCategoryModule(t *testing.T) {
 		}
 
 		// Events: one per write, with ancestors root first.
-		evs := h.waitEvents(t, 12)
+		evs := h.events.Wait(t, 12)
 		byTopic := map[string][]contract.CategoryEvent{}
 		for _, e := range evs {
-			byTopic[e.topic] = append(byTopic[e.topic], e.ev)
+			byTopic[e.Topic] = append(byTopic[e.Topic], e.Event)
 		}
 		if len(byTopic["category.created"]) != 6 || len(byTopic["category.moved"]) != 2 || len(byTopic["category.updated"]) != 1 || len(byTopic["category.deleted"]) != 3 {
 			t.Fatalf("events %+v", byTopic)

@@ -25,31 +25,13 @@ import (
 // recorder of its events.
 type harness struct {
 	bus    *memory.Bus
-	mu     sync.Mutex
-	events []recorded
-}
-
-type recorded struct {
-	topic string
-	group contract.OptionGroup
+	events *bustest.Recorder[contract.OptionGroup]
 }
 
 func start(t *testing.T, db *store.DB) *harness {
 	t.Helper()
 	b := memory.New(slog.Default())
-	h := &harness{bus: b}
-	if _, err := b.Subscribe("option.#", "test", func(_ context.Context, e *bus.Event) error {
-		var g contract.OptionGroup
-		if err := bus.DecodeStrict(e.Body, &g); err != nil {
-			t.Errorf("event %s: %v", e.Topic, err)
-		}
-		h.mu.Lock()
-		h.events = append(h.events, recorded{e.Topic, g})
-		h.mu.Unlock()
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	h := &harness{bus: b, events: bustest.Record[contract.OptionGroup](t, b, "option.#")}
 	serve(t, b, db)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -85,24 +67,6 @@ func call[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], re
 func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
 	t.Helper()
 	bustest.CallErr(t, h.bus, e, req, code, mention)
-}
-
-// waitEvents waits for n events and returns them.
-func (h *harness) waitEvents(t *testing.T, n int) []recorded {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		h.mu.Lock()
-		got := slices.Clone(h.events)
-		h.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d events, want %d: %+v", len(got), n, got)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -222,10 +186,10 @@ func TestOptionModule(t *testing.T) {
 		call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "size", Name: "Size"})
 
 		// Events: one per write, carrying the group as it then was.
-		evs := h.waitEvents(t, 13)
+		evs := h.events.Wait(t, 13)
 		byTopic := map[string][]contract.OptionGroup{}
 		for _, e := range evs {
-			byTopic[e.topic] = append(byTopic[e.topic], e.group)
+			byTopic[e.Topic] = append(byTopic[e.Topic], e.Event)
 		}
 		if len(evs) != 13 || len(byTopic["option.group.created"]) != 3 || len(byTopic["option.group.updated"]) != 9 || len(byTopic["option.group.deleted"]) != 1 {
 			t.Fatalf("events %+v", byTopic)
@@ -459,7 +423,7 @@ func TestOptionBadInput(t *testing.T) {
 	}
 	// Nor published: after one good write, its event is the second one.
 	call(t, h, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Name: ptr("Sizes")})
-	if evs := h.waitEvents(t, 2); len(evs) != 2 || evs[1].group.Name != "Sizes" {
+	if evs := h.events.Wait(t, 2); len(evs) != 2 || evs[1].Event.Name != "Sizes" {
 		t.Fatalf("bad input published events: %+v", evs)
 	}
 }

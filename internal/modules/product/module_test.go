@@ -28,15 +28,10 @@ import (
 // recorder of product events.
 type harness struct {
 	bus    bus.Bus
+	events *bustest.Recorder[contract.ProductEvent]
 	mu     sync.Mutex
-	events []recorded
 	// validations counts the calls of the attribute stand-in.
 	validations int
-}
-
-type recorded struct {
-	topic string
-	ev    contract.ProductEvent
 }
 
 // Option groups of the option stand-in: size S, M, L and color red, blue.
@@ -144,19 +139,7 @@ func start(t testing.TB, db *store.DB) *harness {
 	t.Helper()
 	ctx := context.Background()
 	b := memory.New(slog.Default())
-	h := &harness{bus: b}
-	if _, err := b.Subscribe("product.*", "test", func(_ context.Context, e *bus.Event) error {
-		var ev contract.ProductEvent
-		if err := bus.DecodeStrict(e.Body, &ev); err != nil {
-			t.Errorf("event %s: %v", e.Topic, err)
-		}
-		h.mu.Lock()
-		h.events = append(h.events, recorded{e.Topic, ev})
-		h.mu.Unlock()
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	h := &harness{bus: b, events: bustest.Record[contract.ProductEvent](t, b, "product.*")}
 	cst, err := category.OpenStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -200,24 +183,6 @@ func call[Req, Resp any](t testing.TB, h *harness, e bus.Endpoint[Req, Resp], re
 func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
 	t.Helper()
 	bustest.CallErr(t, h.bus, e, req, code, mention)
-}
-
-// waitEvents waits for n events and returns them.
-func (h *harness) waitEvents(t *testing.T, n int) []recorded {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		h.mu.Lock()
-		got := slices.Clone(h.events)
-		h.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d events, want %d: %+v", len(got), n, got)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -422,10 +387,10 @@ func TestProductModule(t *testing.T) {
 		call(t, h, contract.CreateProduct, contract.CreateProductRequest{Name: "Reuse", SKU: "TRAIL-BOOT", CategoryIDs: []string{c.hats.ID}, Currency: "EUR"})
 
 		// Events: one per write, with the denormalised data.
-		evs := h.waitEvents(t, 17)
+		evs := h.events.Wait(t, 17)
 		byTopic := map[string][]contract.ProductEvent{}
 		for _, e := range evs {
-			byTopic[e.topic] = append(byTopic[e.topic], e.ev)
+			byTopic[e.Topic] = append(byTopic[e.Topic], e.Event)
 		}
 		counts := map[string]int{}
 		for topic, es := range byTopic {
