@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -63,4 +64,36 @@ func mongoClientOptions(rawURL string, cfg config) (*options.ClientOptions, erro
 		return nil, err
 	}
 	return co, nil
+}
+
+// FindOne decodes the document of coll matching filter as D; ErrNotFound
+// when none matches. It is the single-document read of every MongoDB store.
+func FindOne[D any](ctx context.Context, coll *mongo.Collection, filter any) (D, error) {
+	var d D
+	err := coll.FindOne(ctx, filter).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("find in %s: %w", coll.Name(), err)
+	}
+	return d, nil
+}
+
+// FindAll decodes the documents of coll matching filter, in sort order, as
+// D and converts each with conv: the list read of every MongoDB store.
+func FindAll[D, T any](ctx context.Context, coll *mongo.Collection, filter, sort any, conv func(D) T) ([]T, error) {
+	cur, err := coll.Find(ctx, filter, options.Find().SetSort(sort))
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", coll.Name(), err)
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("list %s: %w", coll.Name(), err)
+	}
+	out := make([]T, len(docs))
+	for i, d := range docs {
+		out[i] = conv(d)
+	}
+	return out, nil
 }

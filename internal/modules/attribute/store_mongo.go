@@ -131,31 +131,12 @@ func (s *mongoStore) InsertGroup(ctx context.Context, g contract.AttributeGroup)
 }
 
 func (s *mongoStore) Group(ctx context.Context, id string) (contract.AttributeGroup, error) {
-	var d groupDoc
-	err := s.groups.FindOne(ctx, byID(id)).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return contract.AttributeGroup{}, store.ErrNotFound
-	}
-	if err != nil {
-		return contract.AttributeGroup{}, fmt.Errorf("load attribute group %s: %w", id, err)
-	}
-	return d.group(), nil
+	d, err := store.FindOne[groupDoc](ctx, s.groups, byID(id))
+	return d.group(), err
 }
 
 func (s *mongoStore) Groups(ctx context.Context) ([]contract.AttributeGroup, error) {
-	cur, err := s.groups.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("list attribute groups: %w", err)
-	}
-	var docs []groupDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list attribute groups: %w", err)
-	}
-	out := make([]contract.AttributeGroup, len(docs))
-	for i, d := range docs {
-		out[i] = d.group()
-	}
-	return out, nil
+	return store.FindAll(ctx, s.groups, bson.D{}, bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}}, groupDoc.group)
 }
 
 func (s *mongoStore) UpdateGroup(ctx context.Context, g contract.AttributeGroup, was time.Time) error {
@@ -214,15 +195,8 @@ func (s *mongoStore) InsertDefinition(ctx context.Context, d contract.AttributeD
 }
 
 func (s *mongoStore) oneDefinition(ctx context.Context, filter bson.D) (contract.AttributeDefinition, error) {
-	var d definitionDoc
-	err := s.defs.FindOne(ctx, filter).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return contract.AttributeDefinition{}, store.ErrNotFound
-	}
-	if err != nil {
-		return contract.AttributeDefinition{}, fmt.Errorf("load attribute: %w", err)
-	}
-	return d.definition(), nil
+	d, err := store.FindOne[definitionDoc](ctx, s.defs, filter)
+	return d.definition(), err
 }
 
 func (s *mongoStore) Definition(ctx context.Context, id string) (contract.AttributeDefinition, error) {
@@ -234,19 +208,7 @@ func (s *mongoStore) DefinitionByCode(ctx context.Context, code string) (contrac
 }
 
 func (s *mongoStore) definitions(ctx context.Context, filter, sort bson.D) ([]contract.AttributeDefinition, error) {
-	cur, err := s.defs.Find(ctx, filter, options.Find().SetSort(sort))
-	if err != nil {
-		return nil, fmt.Errorf("list attributes: %w", err)
-	}
-	var docs []definitionDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list attributes: %w", err)
-	}
-	out := make([]contract.AttributeDefinition, len(docs))
-	for i, d := range docs {
-		out[i] = d.definition()
-	}
-	return out, nil
+	return store.FindAll(ctx, s.defs, filter, sort, definitionDoc.definition)
 }
 
 func (s *mongoStore) GroupDefinitions(ctx context.Context, groupID string) ([]contract.AttributeDefinition, error) {

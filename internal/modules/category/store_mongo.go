@@ -87,15 +87,8 @@ func (s *mongoStore) Insert(ctx context.Context, c contract.Category) error {
 }
 
 func (s *mongoStore) one(ctx context.Context, filter bson.D) (contract.Category, error) {
-	var d doc
-	err := s.coll.FindOne(ctx, filter).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return contract.Category{}, store.ErrNotFound
-	}
-	if err != nil {
-		return contract.Category{}, fmt.Errorf("find category: %w", err)
-	}
-	return d.category(), nil
+	d, err := store.FindOne[doc](ctx, s.coll, filter)
+	return d.category(), err
 }
 
 func (s *mongoStore) Get(ctx context.Context, id string) (contract.Category, error) {
@@ -107,19 +100,7 @@ func (s *mongoStore) BySlug(ctx context.Context, slug string) (contract.Category
 }
 
 func (s *mongoStore) list(ctx context.Context, filter bson.D, sort bson.D) ([]contract.Category, error) {
-	cur, err := s.coll.Find(ctx, filter, options.Find().SetSort(sort))
-	if err != nil {
-		return nil, fmt.Errorf("list categories: %w", err)
-	}
-	var docs []doc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list categories: %w", err)
-	}
-	out := make([]contract.Category, len(docs))
-	for i, d := range docs {
-		out[i] = d.category()
-	}
-	return out, nil
+	return store.FindAll(ctx, s.coll, filter, sort, doc.category)
 }
 
 func (s *mongoStore) Children(ctx context.Context, parentID string) ([]contract.Category, error) {

@@ -78,15 +78,7 @@ func (s *mongoStore) Insert(ctx context.Context, g contract.OptionGroup) error {
 }
 
 func (s *mongoStore) find(ctx context.Context, filter bson.D) (doc, error) {
-	var d doc
-	err := s.coll.FindOne(ctx, filter).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return d, store.ErrNotFound
-	}
-	if err != nil {
-		return d, fmt.Errorf("find option group: %w", err)
-	}
-	return d, nil
+	return store.FindOne[doc](ctx, s.coll, filter)
 }
 
 func (s *mongoStore) Get(ctx context.Context, id string) (contract.OptionGroup, error) {
@@ -100,19 +92,7 @@ func (s *mongoStore) ByCode(ctx context.Context, code string) (contract.OptionGr
 }
 
 func (s *mongoStore) list(ctx context.Context, filter bson.D) ([]contract.OptionGroup, error) {
-	cur, err := s.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "code", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("list option groups: %w", err)
-	}
-	var docs []doc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list option groups: %w", err)
-	}
-	out := make([]contract.OptionGroup, len(docs))
-	for i, d := range docs {
-		out[i] = d.group()
-	}
-	return out, nil
+	return store.FindAll(ctx, s.coll, filter, bson.D{{Key: "code", Value: 1}}, doc.group)
 }
 
 func (s *mongoStore) GetMany(ctx context.Context, ids []string) ([]contract.OptionGroup, error) {
