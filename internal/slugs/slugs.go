@@ -4,11 +4,14 @@
 package slugs
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 
 	"github.com/gosimple/slug"
+
+	"github.com/shopengine/shop/internal/bus"
 )
 
 // MaxLen bounds a slug; a longer generated one is cut at a word boundary.
@@ -54,4 +57,26 @@ func Nth(base string, n int) string {
 		base = base[:MaxLen-len(suffix)]
 	}
 	return base + suffix
+}
+
+// Attempts bounds the numeric suffixes Claim tries.
+const Attempts = 1000
+
+// Claim inserts a row under base and, when base was generated (not given
+// by the user) and insert reports it taken (an error that is taken), under
+// base-2, base-3, … until one is free. A given slug that is taken, or
+// Attempts taken variants, is a conflict. It returns the slug used.
+func Claim(base string, generated bool, taken error, insert func(slug string) error) (string, error) {
+	for n := 1; ; n++ {
+		slug := Nth(base, n)
+		err := insert(slug)
+		switch {
+		case !errors.Is(err, taken):
+			return slug, err
+		case !generated:
+			return slug, bus.Errorf(bus.CodeConflict, "slug %q is taken", slug)
+		case n == Attempts:
+			return slug, bus.Errorf(bus.CodeConflict, "slug %q: %d variants taken", base, n)
+		}
+	}
 }

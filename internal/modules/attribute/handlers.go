@@ -23,8 +23,6 @@ import (
 const (
 	maxNameLen = 200
 	maxUnitLen = 20
-	// slugAttempts bounds the numeric suffixes tried for a generated slug.
-	slugAttempts = 1000
 	// usageTimeout bounds the question to the product module; it gets at
 	// most half of the caller's remaining time, so that an unreachable
 	// product module is answered as unavailable before the caller gives up.
@@ -203,20 +201,10 @@ func (m *Module) createGroup(ctx context.Context, req contract.CreateAttributeGr
 	g := contract.AttributeGroup{ID: uuid.Must(uuid.NewV7()).String(), Name: name, CreatedAt: now, UpdatedAt: now}
 	order, at := insertAt(groupIDs(siblings), g.ID, req.Position)
 	g.Position = at
-	for n := 1; ; n++ {
-		g.Slug = slugs.Nth(base, n)
-		err = m.store.InsertGroup(ctx, g)
-		if !errors.Is(err, store.ErrDuplicate) {
-			break
-		}
-		if !generated {
-			return contract.AttributeGroup{}, bus.Errorf(bus.CodeConflict, "slug %q is taken", g.Slug)
-		}
-		if n == slugAttempts {
-			return contract.AttributeGroup{}, bus.Errorf(bus.CodeConflict, "slug %q: %d variants taken", base, n)
-		}
-	}
-	if err != nil {
+	if g.Slug, err = slugs.Claim(base, generated, store.ErrDuplicate, func(slug string) error {
+		g.Slug = slug
+		return m.store.InsertGroup(ctx, g)
+	}); err != nil {
 		return contract.AttributeGroup{}, err
 	}
 	if at < len(siblings) {

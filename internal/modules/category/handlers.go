@@ -22,8 +22,6 @@ const (
 	maxDescriptionLen = 10_000
 	// maxDepth bounds ancestor walks: a deeper tree means corrupt data.
 	maxDepth = 100
-	// slugAttempts bounds the numeric suffixes tried for a generated slug.
-	slugAttempts = 1000
 )
 
 func checkID(field, id string) error { return validate.ID(field, id) }
@@ -129,20 +127,10 @@ func (m *Module) create(ctx context.Context, req contract.CreateCategoryRequest)
 		return contract.Category{}, err
 	}
 	c.Position = at
-	for n := 1; ; n++ {
-		c.Slug = slugs.Nth(base, n)
-		err = m.store.Insert(ctx, c)
-		if !errors.Is(err, store.ErrDuplicate) {
-			break
-		}
-		if !generated {
-			return contract.Category{}, bus.Errorf(bus.CodeConflict, "slug %q is taken", c.Slug)
-		}
-		if n == slugAttempts {
-			return contract.Category{}, bus.Errorf(bus.CodeConflict, "slug %q: %d variants taken", base, n)
-		}
-	}
-	if err != nil {
+	if c.Slug, err = slugs.Claim(base, generated, store.ErrDuplicate, func(slug string) error {
+		c.Slug = slug
+		return m.store.Insert(ctx, c)
+	}); err != nil {
 		return contract.Category{}, err
 	}
 	if at < len(siblings) {

@@ -29,8 +29,6 @@ const (
 	maxAltLen         = 500
 	maxOptionGroups   = 10
 	maxPage           = 100_000
-	// slugAttempts bounds the numeric suffixes tried for a generated slug.
-	slugAttempts = 1000
 	// maxProductSize keeps a product (with up to
 	// contract.MaxVariantCombinations variants) well within a bus message.
 	maxProductSize = bus.MaxBodySize / 2
@@ -358,7 +356,7 @@ type draft struct {
 // candidate returns the product under the n-th slug candidate, with the
 // SKUs derived from the slug following it.
 func (d *draft) candidate(n int) (contract.Product, bool) {
-	if d.slugGiven || n > slugAttempts {
+	if d.slugGiven || n > slugs.Attempts {
 		return contract.Product{}, false
 	}
 	p := d.p
