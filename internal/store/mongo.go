@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
@@ -96,4 +98,31 @@ func FindAll[D, T any](ctx context.Context, coll *mongo.Collection, filter, sort
 		out[i] = conv(d)
 	}
 	return out, nil
+}
+
+// Reorder puts ids, in that order, at positions 0, 1, … and, when
+// parentField is set, under parentID: one ordered bulk write of
+// single-document conditional updates (the subset FerretDB honours), which
+// touches updated_at only of the documents that move. It is not atomic
+// across documents.
+func Reorder(ctx context.Context, coll *mongo.Collection, parentField, parentID string, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	models := make([]mongo.WriteModel, len(ids))
+	for i, id := range ids {
+		moved := bson.D{{Key: "position", Value: bson.D{{Key: "$ne", Value: i}}}}
+		set := bson.D{{Key: "position", Value: i}, {Key: "updated_at", Value: now}}
+		if parentField != "" {
+			moved = bson.D{{Key: "$or", Value: bson.A{moved, bson.D{{Key: parentField, Value: bson.D{{Key: "$ne", Value: parentID}}}}}}}
+			set = append(set, bson.E{Key: parentField, Value: parentID})
+		}
+		models[i] = mongo.NewUpdateOneModel().
+			SetFilter(append(bson.D{{Key: "_id", Value: id}}, moved...)).
+			SetUpdate(bson.D{{Key: "$set", Value: set}})
+	}
+	if _, err := coll.BulkWrite(ctx, models); err != nil {
+		return fmt.Errorf("reorder %s under %q: %w", coll.Name(), parentID, err)
+	}
+	return nil
 }

@@ -154,22 +154,8 @@ func (s *mongoStore) UpdateGroup(ctx context.Context, g contract.AttributeGroup,
 	return nil
 }
 
-// ReorderGroups is one ordered bulk write of single-document conditional
-// updates; it is not atomic across documents.
 func (s *mongoStore) ReorderGroups(ctx context.Context, ids []string, now time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	models := make([]mongo.WriteModel, len(ids))
-	for i, id := range ids {
-		models[i] = mongo.NewUpdateOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: id}, {Key: "position", Value: bson.D{{Key: "$ne", Value: i}}}}).
-			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "position", Value: i}, {Key: "updated_at", Value: now}}}})
-	}
-	if _, err := s.groups.BulkWrite(ctx, models); err != nil {
-		return fmt.Errorf("reorder attribute groups: %w", err)
-	}
-	return nil
+	return store.Reorder(ctx, s.groups, "", "", ids, now)
 }
 
 func (s *mongoStore) DeleteGroup(ctx context.Context, id string) error {
@@ -238,27 +224,8 @@ func (s *mongoStore) UpdateDefinition(ctx context.Context, d contract.AttributeD
 	return nil
 }
 
-// ReorderDefinitions is one ordered bulk write of single-document
-// conditional updates; it is not atomic across documents.
 func (s *mongoStore) ReorderDefinitions(ctx context.Context, groupID string, ids []string, now time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	models := make([]mongo.WriteModel, len(ids))
-	for i, id := range ids {
-		models[i] = mongo.NewUpdateOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: bson.A{
-				bson.D{{Key: "group_id", Value: bson.D{{Key: "$ne", Value: groupID}}}},
-				bson.D{{Key: "position", Value: bson.D{{Key: "$ne", Value: i}}}},
-			}}}).
-			SetUpdate(bson.D{{Key: "$set", Value: bson.D{
-				{Key: "group_id", Value: groupID}, {Key: "position", Value: i}, {Key: "updated_at", Value: now},
-			}}})
-	}
-	if _, err := s.defs.BulkWrite(ctx, models); err != nil {
-		return fmt.Errorf("reorder attributes in %s: %w", groupID, err)
-	}
-	return nil
+	return store.Reorder(ctx, s.defs, "group_id", groupID, ids, now)
 }
 
 func (s *mongoStore) DeleteDefinition(ctx context.Context, id string) error {

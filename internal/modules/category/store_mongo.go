@@ -148,25 +148,9 @@ func (s *mongoStore) Update(ctx context.Context, c contract.Category) error {
 	return s.bump(ctx)
 }
 
-// Reorder is one ordered bulk write of single-document conditional updates
-// (the subset FerretDB honours); it is not atomic across documents.
 func (s *mongoStore) Reorder(ctx context.Context, parentID string, ids []string, now time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	models := make([]mongo.WriteModel, len(ids))
-	for i, id := range ids {
-		models[i] = mongo.NewUpdateOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: bson.A{
-				bson.D{{Key: "parent_id", Value: bson.D{{Key: "$ne", Value: parentID}}}},
-				bson.D{{Key: "position", Value: bson.D{{Key: "$ne", Value: i}}}},
-			}}}).
-			SetUpdate(bson.D{{Key: "$set", Value: bson.D{
-				{Key: "parent_id", Value: parentID}, {Key: "position", Value: i}, {Key: "updated_at", Value: now},
-			}}})
-	}
-	if _, err := s.coll.BulkWrite(ctx, models); err != nil {
-		return fmt.Errorf("reorder under %q: %w", parentID, err)
+	if err := store.Reorder(ctx, s.coll, "parent_id", parentID, ids, now); err != nil {
+		return err
 	}
 	return s.bump(ctx)
 }
