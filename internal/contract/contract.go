@@ -20,3 +20,13 @@ const (
 
 // Empty is the request or reply of an endpoint that carries nothing.
 type Empty struct{}
+
+// Page is one page of every list: its items, the total number of matches,
+// and, on lists long enough for keyset paging, the cursor of the next page
+// (empty on the last). Every list endpoint replies with a Page, so a client
+// learns paging once.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	Total      int    `json:"total"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
