@@ -32,6 +32,9 @@ type mongoLog struct {
 	entries *mongo.Collection
 	seqs    *mongo.Collection
 	counter string // _id of the counter document
+	// stall, in tests, delays a write between taking its seq and
+	// writing: the slow or stalled writer of the package doc.
+	stall func(key string)
 }
 
 type mongoEntry struct {
@@ -91,15 +94,22 @@ func (l *mongoLog) allocate(ctx context.Context) (int64, error) {
 	var c struct {
 		Seq int64 `bson:"seq"`
 	}
-	err := l.seqs.FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: l.counter}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "seq", Value: int64(1)}}}},
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
-	).Decode(&c)
-	if err != nil {
-		return 0, fmt.Errorf("allocate seq: %w", err)
+	for attempt := 1; ; attempt++ {
+		err := l.seqs.FindOneAndUpdate(ctx,
+			bson.D{{Key: "_id", Value: l.counter}},
+			bson.D{{Key: "$inc", Value: bson.D{{Key: "seq", Value: int64(1)}}}},
+			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
+		).Decode(&c)
+		// Two first allocations can both try to insert the counter; the
+		// loser finds it on the next try.
+		if err != nil && store.IsDuplicate(err) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("allocate seq: %w", err)
+		}
+		return c.Seq, nil
 	}
-	return c.Seq, nil
 }
 
 // stored reports the stored version of key, or 0 when there is none.
@@ -136,6 +146,9 @@ func (l *mongoLog) write(ctx context.Context, key string, version int64, deleted
 		seq, err := l.allocate(ctx)
 		if err != nil {
 			return false, err
+		}
+		if l.stall != nil {
+			l.stall(key)
 		}
 		_, err = l.entries.UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: key}, {Key: "version", Value: bson.D{{Key: "$lt", Value: version}}}},

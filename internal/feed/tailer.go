@@ -95,6 +95,7 @@ type Tailer struct {
 
 	// Owned by the run goroutine.
 	cursor int64
+	top    int64           // the last snapshot's seq
 	seen   map[string]seen // changes applied with seq > cursor, or recently
 	marks  []mark          // when each horizon was first read; above cursor
 }
@@ -288,7 +289,7 @@ func (t *Tailer) loadOnce(ctx context.Context) error {
 	if !t.gapless {
 		cursor = max(0, top-t.opts.Lookback)
 	}
-	t.cursor = cursor
+	t.cursor, t.top = cursor, top
 	t.seen = make(map[string]seen)
 	for _, c := range all {
 		if c.Seq > cursor {
@@ -360,6 +361,11 @@ func (t *Tailer) poll(ctx context.Context) error {
 				}
 			}
 			s, ok := t.seen[c.Key]
+			if !ok && c.Deleted && c.Seq <= t.top {
+				// Read again in the lookback window: the key was gone
+				// when the snapshot was taken, so this delete is no news.
+				continue
+			}
 			if ok && c.Version <= s.version {
 				if c.Seq > s.seq { // re-stamped: same version at a new seq
 					s.seq = c.Seq
