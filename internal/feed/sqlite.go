@@ -56,11 +56,11 @@ func openSQLite(ctx context.Context, db *store.DB, module, name string) (*sqlite
 			WHERE excluded.version > {t}.version`),
 		get: r.Replace(`SELECT key, seq, version, deleted, body FROM {t} WHERE key = ?`),
 		// One statement is one read snapshot (WAL), so the entries and
-		// the top seq agree; the LEFT JOIN still yields the top seq when
-		// nothing is live.
-		snapshot: r.Replace(`SELECT m.top, t.key, t.seq, t.version, t.body
-			FROM (SELECT COALESCE(MAX(seq), 0) AS top FROM {t}) AS m
-			LEFT JOIN {t} AS t ON t.deleted = 0`),
+		// the top seq agree. The top has a row of its own (live = 0),
+		// there even when nothing is live.
+		snapshot: r.Replace(`SELECT 0, COALESCE(MAX(seq), 0), '', 0, NULL FROM {t}
+			UNION ALL
+			SELECT 1, seq, key, version, body FROM {t} WHERE deleted = 0`),
 		since: r.Replace(`SELECT key, seq, version, deleted, body FROM {t} WHERE seq > ? ORDER BY seq LIMIT ?`),
 		// The row holding the top seq stays, tombstone or not: Put
 		// allocates MAX(seq)+1, and removing the top would hand its seq out
@@ -136,16 +136,17 @@ func (l *sqliteLog) Snapshot(ctx context.Context) ([]Change, int64, error) {
 	)
 	for rows.Next() {
 		var (
-			key          sql.NullString
-			seq, version sql.NullInt64
-			body         []byte
+			live bool
+			c    Change
 		)
-		if err := rows.Scan(&top, &key, &seq, &version, &body); err != nil {
+		if err := rows.Scan(&live, &c.Seq, &c.Key, &c.Version, &c.Body); err != nil {
 			return nil, 0, fmt.Errorf("feed %s: snapshot: %w", l.name, err)
 		}
-		if key.Valid {
-			out = append(out, Change{Key: key.String, Seq: seq.Int64, Version: version.Int64, Body: body})
+		if !live {
+			top = c.Seq
+			continue
 		}
+		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("feed %s: snapshot: %w", l.name, err)
