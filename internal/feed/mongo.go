@@ -133,15 +133,6 @@ func (l *mongoLog) stored(ctx context.Context, key string) (int64, error) {
 // rewritten to a new seq); the tailer's low watermark handles both.
 func (l *mongoLog) write(ctx context.Context, key string, version int64, deleted bool, body []byte) (bool, error) {
 	for range putAttempts {
-		// An old or redelivered event is refused before it spends a seq,
-		// so it leaves no gap for tailers to wait out.
-		cur, err := l.stored(ctx, key)
-		if err != nil {
-			return false, err
-		}
-		if cur >= version {
-			return false, nil
-		}
 		allocated := time.Now()
 		seq, err := l.allocate(ctx)
 		if err != nil {
@@ -166,9 +157,17 @@ func (l *mongoLog) write(ctx context.Context, key string, version int64, deleted
 		if !store.IsDuplicate(err) {
 			return false, err
 		}
-		// Duplicate _id: the filter missed because the stored version is
-		// not older (a concurrent newer write), and the upsert's insert
-		// collided; or duplicate seq. The loop's read tells which.
+		// A duplicate _id: the filter missed because the stored version is
+		// not older, and the upsert's insert collided: an old or
+		// redelivered event (its seq stays a gap). Or a duplicate seq: the
+		// counter handed out a taken one; take another.
+		cur, err := l.stored(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		if cur >= version {
+			return false, nil
+		}
 	}
 	return false, fmt.Errorf("no free seq after %d attempts", putAttempts)
 }

@@ -233,6 +233,13 @@ func (t *Tailer) run(ctx context.Context) {
 			}
 		}
 		timer.Reset(t.opts.Poll)
+		// Notifications within a tenth of the interval share the next
+		// poll: a burst of local writes costs a few reads, not one each.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(t.opts.Poll / 10):
+		}
 	}
 }
 
