@@ -21,6 +21,11 @@ type Bus interface {
 	Request(ctx context.Context, queue, op string, body []byte) ([]byte, error)
 	// Serve starts consuming s's queue; requests go to s.Dispatch.
 	Serve(s *Service) (Consumer, error)
+	// Announce makes s answer Ping like a served instance, without a queue:
+	// for a module that has no bus endpoints of its own (web, whose
+	// endpoints are HTTP routes it records into s). Requests to s's name
+	// still find no instance. Stop withdraws the announcement.
+	Announce(s *Service) (Consumer, error)
 	// Publish sends an event to every group subscribed to a matching pattern.
 	// It returns once the event is durably accepted.
 	Publish(ctx context.Context, topic string, body []byte) error
@@ -38,7 +43,7 @@ type Bus interface {
 	Close(ctx context.Context) error
 }
 
-// Consumer is a running Serve or Subscribe.
+// Consumer is a running Serve, Announce or Subscribe.
 type Consumer interface {
 	// Stop stops taking new messages and waits until those in flight are
 	// done, or ctx ends. Durable subscription queues are kept.

@@ -88,6 +88,7 @@ type Bus struct {
 	mu        sync.Mutex
 	wake      chan struct{} // closed and replaced whenever sess changes
 	consumers map[*consumer]struct{}
+	announced map[*announcement]struct{} // answer pings, consume nothing
 }
 
 var _ bus.Bus = (*Bus)(nil)
@@ -125,6 +126,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Bus, error) {
 		names:     names{prefix: opts.Prefix},
 		wake:      make(chan struct{}),
 		consumers: map[*consumer]struct{}{},
+		announced: map[*announcement]struct{}{},
 	}
 	b.reqKeyPrefix = b.names.request("")
 	b.life, b.cancel = context.WithCancel(context.Background())

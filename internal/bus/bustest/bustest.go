@@ -39,6 +39,7 @@ func Run(t *testing.T, network Network) {
 		{"StopDrains", testStopDrains},
 		{"CloseFailsPendingCalls", testCloseFailsPendingCalls},
 		{"Ping", testPing},
+		{"Announce", testAnnounce},
 		{"EventsToTwoGroups", testEventsToTwoGroups},
 		{"EventPatterns", testEventPatterns},
 		{"EventsCompetingInGroup", testEventsCompetingInGroup},
@@ -387,6 +388,75 @@ func testPing(t *testing.T, connect func() bus.Bus) {
 	if requests != 4 || errs != 1 {
 		t.Fatalf("stats over both instances: %d requests, %d errors; want 4 and 1", requests, errs)
 	}
+}
+
+// testAnnounce: an announced service, which has no queue, answers Ping
+// with the statistics recorded into it, takes no requests, and is gone
+// from Ping once stopped; a bus.Server of a service without handlers
+// announces it.
+func testAnnounce(t *testing.T, connect func() bus.Bus) {
+	a, client := connect(), connect()
+	const route = "GET /things/{id}"
+	s := bus.NewService("announced", "test", nil)
+	s.Track(route)
+	s.Record(route, 2*time.Millisecond, false)
+	s.Record(route, 4*time.Millisecond, true)
+	c, err := a.Announce(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := bus.NewServer(a, "quiet", nil)
+	if err := srv.Start(t.Context()); err != nil {
+		t.Fatalf("start a server without handlers: %v", err)
+	}
+	find := func(infos []bus.Info, id string) (bus.Info, bool) {
+		for _, in := range infos {
+			if in.InstanceID == id {
+				return in, true
+			}
+		}
+		return bus.Info{}, false
+	}
+	infos, err := client.Ping(ctxTimeout(t, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, ok := find(infos, s.InstanceID())
+	if !ok {
+		t.Fatalf("ping did not find the announced instance among %+v", infos)
+	}
+	want := bus.EndpointInfo{Op: route, Requests: 2, Errors: 1, MeanLatency: 3 * time.Millisecond}
+	if in.Name != "announced" || in.PID == 0 || len(in.Endpoints) != 1 || in.Endpoints[0] != want {
+		t.Fatalf("announced info %+v, want one endpoint %+v", in, want)
+	}
+	if q, ok := find(infos, srv.Service.InstanceID()); !ok || q.Name != "quiet" || len(q.Endpoints) != 0 {
+		t.Fatalf("ping did not find the server without handlers (%+v) among %+v", q, infos)
+	}
+	// No queue: a request finds no instance, at once.
+	_, err = client.Request(ctxTimeout(t, 5*time.Second), "announced", route, []byte(`{}`))
+	wantCode(t, err, bus.CodeUnavailable)
+
+	if err := c.Stop(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Stop(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	infos, err = client.Ping(ctxTimeout(t, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := find(infos, s.InstanceID()); ok {
+		t.Fatalf("stopped announcement still answers ping: %+v", infos)
+	}
+	if _, ok := find(infos, srv.Service.InstanceID()); ok {
+		t.Fatalf("stopped server still answers ping: %+v", infos)
+	}
+	if err := a.Close(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Announce(bus.NewService("late", "test", nil))
+	wantCode(t, err, bus.CodeUnavailable)
 }
 
 // collector records the events a subscription received.
