@@ -80,8 +80,10 @@ func seedBus(ctx context.Context, bf busFlags, databaseURL string) (bus.Bus, fun
 		return b, func() { _ = b.Close(context.Background()) }, nil
 	}
 	// The hosted modules log only warnings: the progress is the output.
+	// They serve this command alone: no HTTP server, no port to collide
+	// with a running shop.
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := modules.New(modules.Config{Targets: seedModules, BusURL: bf.url, DatabaseURL: databaseURL, Worker: -1, Log: quiet})
+	app, err := modules.New(modules.Config{Targets: seedModules, BusURL: bf.url, DatabaseURL: databaseURL, Worker: -1, Log: quiet, NoServer: true})
 	if err != nil {
 		return nil, nil, usageError{err}
 	}

@@ -40,6 +40,12 @@ type Config struct {
 	// Worker is this process's worker index, or -1 without a supervisor.
 	Worker int
 	Log    *slog.Logger
+	// NoServer hosts the modules without the internal server module: no
+	// HTTP port, no /healthz. It is for a command that hosts modules
+	// in-process for its own use (shop seed on the memory bus); every
+	// serving process has the server, which is why the zero value does.
+	// Targets that need the server (web) are then refused.
+	NoServer bool
 }
 
 // Service is a running module: started after its dependencies, stopped
@@ -59,8 +65,13 @@ type App struct {
 	db      *store.DB
 	router  chi.Router
 	ready   atomic.Bool
-	fatal   chan error // a module that fails while running reports here
-	running []started  // started modules, in start order
+	// stopping tells /readyz's "stopping" from "starting" while not ready.
+	stopping atomic.Bool
+	fatal    chan error // a module that fails while running reports here
+	running  []started  // started modules, in start order
+	// hosted is every module built, set before anything starts and read by
+	// the server (readiness, HTTP observers) afterwards.
+	hosted []started
 }
 
 // inits builds each module; the dependency table says in which order.
@@ -83,7 +94,7 @@ func New(cfg Config) (*App, error) {
 	if len(cfg.Targets) == 0 {
 		cfg.Targets = []string{All}
 	}
-	if _, err := Order(cfg.Targets); err != nil {
+	if _, err := processOrder(cfg); err != nil {
 		return nil, err
 	}
 	if _, err := parseBusURL(cfg.BusURL); err != nil {
@@ -104,7 +115,7 @@ type started struct {
 // in the same order (like dskit: every route and handler exists before
 // anything serves). On failure it stops what it started.
 func (a *App) Start(ctx context.Context) error {
-	order, err := Order(a.cfg.Targets)
+	order, err := processOrder(a.cfg)
 	if err != nil {
 		return err
 	}
@@ -120,6 +131,7 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		built = append(built, started{name, svc})
 	}
+	a.hosted = built
 	for i, m := range built {
 		if err := m.svc.Start(ctx); err != nil {
 			built = built[:i+1] // Stop is safe on the one that failed
@@ -138,6 +150,7 @@ func (a *App) Start(ctx context.Context) error {
 func (a *App) Stop(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	a.stopping.Store(true)
 	a.ready.Store(false)
 	var errs []error
 	for i := len(a.running) - 1; i >= 0; i-- {
@@ -170,19 +183,6 @@ func (a *App) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 
 // Bus is the process's bus connection, once Start has run.
 func (a *App) Bus() bus.Bus { return a.bus }
-
-// Ready reports whether every module has started and the bus is usable.
-func (a *App) Ready() error {
-	if !a.ready.Load() {
-		return errors.New("starting or stopping")
-	}
-	if a.bus != nil {
-		if err := a.bus.Healthy(); err != nil {
-			return fmt.Errorf("bus: %w", err)
-		}
-	}
-	return nil
-}
 
 // svcFuncs adapts two functions to Service.
 type svcFuncs struct{ start, stop func(context.Context) error }
@@ -248,7 +248,7 @@ func (a *App) initProduct() (Service, error) {
 }
 
 func (a *App) initServer() (Service, error) {
-	a.router = chi.NewRouter()
+	a.router = a.newRouter()
 	srv := &http.Server{
 		Handler:           a.router,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -283,7 +283,7 @@ func (a *App) initServer() (Service, error) {
 }
 
 func (a *App) initWeb() (Service, error) {
-	m := web.New(web.Config{Bus: a.bus, Metrics: a.metrics.Registry, Ready: a.Ready, AdminToken: a.cfg.AdminToken, Worker: a.cfg.Worker, Log: a.log.With("module", Web)})
+	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, Log: a.log.With("module", Web)})
 	m.Routes(a.router)
 	return m, nil
 }
