@@ -32,7 +32,7 @@ const (
 const (
 	BusConn = "bus"    // the process's bus connection
 	Store   = "store"  // the process's database handle (SQLite dir or MongoDB)
-	Server  = "server" // the HTTP server (listener, router, drain)
+	Server  = "server" // the HTTP server and probes; App adds it to every serving process (Config.NoServer)
 )
 
 // All is the default target: every runnable public module.
