@@ -206,10 +206,12 @@ func (a *App) observe(next http.Handler) http.Handler {
 			if route == healthzPath || route == readyzPath || route == metricsPath {
 				level = slog.LevelDebug
 			}
-			a.log.LogAttrs(r.Context(), level, "http request",
-				slog.String("method", r.Method), slog.String("route", route), slog.String("path", truncate(r.URL.Path)),
-				slog.Int("status", status), slog.Int("bytes", ww.BytesWritten()), slog.Duration("duration", took),
-				slog.String("request_id", id))
+			if a.log.Enabled(r.Context(), level) { // a probe costs no log record
+				a.log.LogAttrs(r.Context(), level, "http request",
+					slog.String("method", r.Method), slog.String("route", route), slog.String("path", truncate(r.URL.Path)),
+					slog.Int("status", status), slog.Int("bytes", ww.BytesWritten()), slog.Duration("duration", took),
+					slog.String("request_id", id))
+			}
 			if p == http.ErrAbortHandler {
 				panic(p) // net/http's way to abort a response; it logs nothing for it
 			}

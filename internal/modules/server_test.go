@@ -18,6 +18,7 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/metrics"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -373,6 +374,36 @@ func TestPingListsWebWithItsRoutes(t *testing.T) {
 	for _, op := range []string{"POST /api/v1/admin/categories", "GET /api/v1/products", "PATCH /api/v1/admin/categories/{id}"} {
 		if e, ok := ops[op]; !ok || e.Requests != 0 {
 			t.Errorf("endpoint %s: %+v, %v; want it listed, unused", op, e, ok)
+		}
+	}
+}
+
+func TestHandlerPanicIsA500CountedAndLogged(t *testing.T) {
+	// The server's router alone, with a route that panics mounted the way
+	// a module mounts its own.
+	logs := &logBuffer{}
+	a := &App{cfg: Config{Worker: -1}, log: slog.New(slog.NewTextHandler(logs, nil)), metrics: metrics.New(-1)}
+	a.router = a.newRouter()
+	a.router.Get("/boom/{n}", func(http.ResponseWriter, *http.Request) { panic("kaboom") })
+	srv := httptest.NewServer(a.router)
+	defer srv.Close()
+
+	resp, body := getWith(t, srv.URL+"/boom/1", http.Header{"X-Request-Id": {"panic-1"}})
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(body, `"code":"internal"`) || !strings.Contains(body, "panic-1") {
+		t.Fatalf("panicking handler: %d %s, want a 500 naming the request id", resp.StatusCode, body)
+	}
+	// The server goes on.
+	if resp, _ := getWith(t, srv.URL+"/healthz", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz after a panic: %d", resp.StatusCode)
+	}
+	_, metricsBody := getWith(t, srv.URL+"/metrics", nil)
+	if want := `shop_http_request_duration_seconds_count{method="GET",route="/boom/{n}",status="500"} 1`; !strings.Contains(metricsBody, want) {
+		t.Fatalf("/metrics lacks %s", want)
+	}
+	l := logs.String()
+	for _, want := range []string{`msg="http handler panic"`, "panic=kaboom", "request_id=panic-1", "stack=", `msg="http request"`, "status=500"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("log lacks %s:\n%s", want, l)
 		}
 	}
 }
