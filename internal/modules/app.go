@@ -50,13 +50,13 @@ type Service interface {
 // App holds what the modules of one process share. Init functions read
 // and fill it, like the fields of Mimir's App.
 type App struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics *metrics.Metrics
-	bus     bus.Bus // instrumented
-	db      *store.DB
-	router  chi.Router
-	ready   atomic.Bool
+	cfg      Config
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	bus      bus.Bus // instrumented
+	db       *store.DB
+	router   chi.Router
+	ready    atomic.Bool
 	fatal    chan error // a module that fails while running reports here
 	running  []started  // started modules, in start order
 	services map[string]Service
