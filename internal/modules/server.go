@@ -197,8 +197,8 @@ func (a *App) observe(next http.Handler) http.Handler {
 			}
 			route := a.routeLabel(r)
 			a.metrics.ObserveHTTP(route, r.Method, status, took)
-			for _, m := range a.hosted {
-				if o, ok := m.svc.(HTTPObserver); ok {
+			for _, svc := range a.services {
+				if o, ok := svc.(HTTPObserver); ok {
 					o.ObserveHTTP(r.Method, route, status, took)
 				}
 			}
@@ -296,9 +296,9 @@ func (a *App) Readiness(ctx context.Context) Readiness {
 	if a.db != nil {
 		checks = append(checks, readyCheck{Store, a.db.Ping})
 	}
-	for _, m := range a.hosted {
-		if rd, ok := m.svc.(Readier); ok {
-			checks = append(checks, readyCheck{m.name, rd.Ready})
+	for name, svc := range a.services {
+		if rd, ok := svc.(Readier); ok {
+			checks = append(checks, readyCheck{name, rd.Ready})
 		}
 	}
 	return runChecks(ctx, checks)

@@ -114,7 +114,7 @@ func readiness(t *testing.T, url string) (int, Readiness) {
 
 func TestReadyzChecksBusAndStoreByName(t *testing.T) {
 	dir := t.TempDir()
-	s := startShop(t, Config{Targets: []string{Category}, DatabaseURL: store.SQLiteURL(dir)})
+	s := startShop(t, Config{Targets: []string{contract.CategoryQueue}, DatabaseURL: store.SQLiteURL(dir)})
 	code, rd := readiness(t, s.url)
 	want := map[string]string{"bus": "ok", "store": "ok"}
 	if code != http.StatusOK || rd.Status != StatusReady || !mapsEqual(rd.Checks, want) {
@@ -160,7 +160,7 @@ func (readModule) Stop(context.Context) error    { return nil }
 func (m readModule) Ready(context.Context) error { return m.err }
 
 func TestReadyzNamesModuleThatIsNotReady(t *testing.T) {
-	app, err := New(Config{Targets: []string{Category}, BusURL: "memory://", DatabaseURL: store.SQLiteURL(t.TempDir()),
+	app, err := New(Config{Targets: []string{contract.CategoryQueue}, BusURL: "memory://", DatabaseURL: store.SQLiteURL(t.TempDir()),
 		Worker: -1, NoServer: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -172,10 +172,10 @@ func TestReadyzNamesModuleThatIsNotReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = app.Stop(10 * time.Second) })
-	// No server runs (NoServer), so nothing reads hosted while the test
+	// No server runs (NoServer), so nothing reads services while the test
 	// adds a read model that is still loading, the way a module would be
 	// hosted.
-	app.hosted = append(app.hosted, started{"filter", readModule{errors.New("loading snapshot")}})
+	app.services["filter"] = readModule{errors.New("loading snapshot")}
 	rec := httptest.NewRecorder()
 	app.readyz(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	var rd Readiness
@@ -190,7 +190,7 @@ func TestReadyzNamesModuleThatIsNotReady(t *testing.T) {
 		t.Errorf("Cache-Control %q", cc)
 	}
 	// Loaded: ready.
-	app.hosted[len(app.hosted)-1].svc = readModule{}
+	app.services["filter"] = readModule{}
 	if rd := app.Readiness(t.Context()); rd.Status != StatusReady || rd.Checks["filter"] != "ok" {
 		t.Fatalf("after loading: %+v", rd)
 	}
@@ -222,11 +222,11 @@ func TestReadinessBoundsASlowCheck(t *testing.T) {
 }
 
 func TestServerIsAddedToServingProcessesOnly(t *testing.T) {
-	o, err := processOrder(Config{Targets: []string{Category}})
-	if err != nil || !slices.Equal(o, []string{BusConn, Store, Category, Server}) {
+	o, err := processOrder(Config{Targets: []string{contract.CategoryQueue}})
+	if err != nil || !slices.Equal(o, []string{BusConn, Store, contract.CategoryQueue, Server}) {
 		t.Fatalf("serving category: %v %v, want the server last", o, err)
 	}
-	o, err = processOrder(Config{Targets: []string{Category}, NoServer: true})
+	o, err = processOrder(Config{Targets: []string{contract.CategoryQueue}, NoServer: true})
 	if err != nil || slices.Contains(o, Server) {
 		t.Fatalf("category without the server: %v %v", o, err)
 	}

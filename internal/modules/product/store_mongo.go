@@ -47,7 +47,7 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 		}
 		return mongo.IndexModel{Keys: d, Options: options.Index().SetName(name)}
 	}
-	mdb, err := db.Mongo(ctx, "product", store.Indexes{
+	mdb, err := db.Mongo(ctx, contract.ProductQueue, store.Indexes{
 		"products": {
 			{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true).SetName("slug_unique")},
 			idx("by_tree_price", "category_tree", "status", "price_min", "_id"),

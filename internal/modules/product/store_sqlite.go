@@ -140,7 +140,7 @@ var bigCategory, promoteEvery = 5000, 64
 var writerPragmas = []string{`PRAGMA cache_size = -65536`, `PRAGMA wal_autocheckpoint = 10000`, `PRAGMA temp_store = MEMORY`}
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, "product", migrations)
+	s, err := db.SQLite(ctx, contract.ProductQueue, migrations)
 	if err != nil {
 		return nil, err
 	}
