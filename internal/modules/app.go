@@ -56,21 +56,18 @@ type Service interface {
 // App holds what the modules of one process share. Init functions read
 // and fill it, like the fields of Mimir's App.
 type App struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics *metrics.Metrics
-	bus     bus.Bus // instrumented
-	db      *store.DB
-	router  chi.Router
-	ready   atomic.Bool
-	fatal   chan error // a module that fails while running reports here
-	running []started  // started modules, in start order
-	// services is every module built, by name: filled before anything
-	// starts, read by the server (readiness, HTTP observers) afterwards.
+	cfg      Config
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	bus      bus.Bus // instrumented
+	db       *store.DB
+	router   chi.Router
+	ready    atomic.Bool
+	stopping atomic.Bool // tells /readyz's "stopping" from "starting"
+	fatal    chan error  // a module that fails while running reports here
+	running  []started   // started modules, in start order
 	services map[string]Service
 	initing  string // the module being built, for its logger
-	// stopping tells /readyz's "stopping" from "starting" while not ready.
-	stopping atomic.Bool
 }
 
 // New checks the configuration; Run does the work.

@@ -169,6 +169,8 @@ const maxLoggedPath = 256
 // panic into a 500 for that one request, and, once the request is
 // answered, observes it: the HTTP metrics, the hosted HTTPObservers and one
 // access-log line (Debug for the server's own routes, Info for the rest).
+// It reads a.services without a lock: Start fills it while building, before
+// any module (the server included) starts, and never after.
 func (a *App) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
