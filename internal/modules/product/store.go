@@ -161,13 +161,7 @@ func skus(vs []contract.Variant) []string {
 // OpenStore returns the Store for db's backend, with its schema or indexes
 // in place.
 func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
-	switch db.Kind() {
-	case store.KindSQLite:
-		return openSQLStore(ctx, db)
-	case store.KindMongo:
-		return openMongoStore(ctx, db)
-	}
-	return nil, fmt.Errorf("product store: unsupported backend %s", db.Kind())
+	return store.OpenModule[Store](ctx, db, contract.ProductQueue, openSQLStore, openMongoStore)
 }
 
 // insertAll is Insert's loop, the same on every backend: exists finds a
