@@ -6,8 +6,11 @@
 // the catalogue needs.
 //
 // The package has the shape of every module (see package category):
-// module.go, handlers.go, store.go, store_sqlite.go, store_mongo.go and
-// their tests.
+// module.go (wiring); the handlers split by concern: handlers_check.go
+// (input checks), peers.go (calls to other modules), handlers_create.go,
+// handlers_read.go, handlers_write.go and events.go; store.go (the
+// interface), store_sqlite*.go with its schema in schema/*.sql,
+// store_mongo.go; and their tests.
 package product
 
 import (
