@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"modernc.org/sqlite"
@@ -265,5 +266,66 @@ func TestOpenModule(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestMigrationsFrom(t *testing.T) {
+	file := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	tests := []struct {
+		name     string
+		fsys     fstest.MapFS
+		versions []int
+		mention  string // in the error; "" for none
+	}{
+		{"in version order, not name order", fstest.MapFS{
+			"schema/10_later.sql":     file("CREATE TABLE c (id TEXT);"),
+			"schema/002_second.sql":   file("CREATE TABLE b (id TEXT);"),
+			"schema/001_products.sql": file("CREATE TABLE a (id TEXT);"),
+		}, []int{1, 2, 10}, ""},
+		{"no directory", fstest.MapFS{"other/1_x.sql": file("SELECT 1;")}, nil, "schema"},
+		{"a stray file", fstest.MapFS{"schema/1_a.sql": file("SELECT 1;"), "schema/README.md": file("hi")}, nil, "README.md"},
+		{"no name", fstest.MapFS{"schema/1.sql": file("SELECT 1;")}, nil, "1.sql"},
+		{"version 0", fstest.MapFS{"schema/0_a.sql": file("SELECT 1;")}, nil, "start at 1"},
+		{"a version twice", fstest.MapFS{"schema/1_a.sql": file("SELECT 1;"), "schema/01_b.sql": file("SELECT 2;")}, nil, "same version 1"},
+		{"an empty file", fstest.MapFS{"schema/1_a.sql": file(" \n")}, nil, "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ms, err := MigrationsFrom(tt.fsys, "schema")
+			if tt.mention != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.mention) {
+					t.Fatalf("got %v, %v; want an error mentioning %q", ms, err, tt.mention)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, m := range ms {
+				got = append(got, m.Version)
+			}
+			if !slices.Equal(got, tt.versions) {
+				t.Fatalf("versions %v, want %v", got, tt.versions)
+			}
+		})
+	}
+	// What it reads applies as migrations do.
+	ms, err := MigrationsFrom(fstest.MapFS{
+		"s/1_a.sql": file("CREATE TABLE a (id TEXT PRIMARY KEY);"),
+		"s/2_b.sql": file("ALTER TABLE a ADD COLUMN n INTEGER NOT NULL DEFAULT 0;"),
+	}, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := openSQLite(t, t.TempDir()).SQLite(t.Context(), "m", ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ExecContext(t.Context(), `INSERT INTO a (id) VALUES ('x')`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := QueryOne(t.Context(), s, ScanValue[int], `SELECT n FROM a`); err != nil || n != 0 {
+		t.Fatalf("n = %d, %v", n, err)
 	}
 }

@@ -28,6 +28,8 @@ func (m *Module) onCategoryChanged(ctx context.Context, ev contract.CategoryEven
 	return m.store.SetClosures(ctx, closures)
 }
 
+// event is the payload of a write of p (indexed under closure): the
+// product as a read model holds it, at the version the write made.
 func event(p contract.Product, closure []string) contract.ProductEvent {
 	p = normal(p)
 	if closure == nil {
@@ -41,6 +43,15 @@ func event(p contract.Product, closure []string) contract.ProductEvent {
 		ID: p.ID, Slug: p.Slug, Name: p.Name, Status: p.Status, CategoryIDs: p.CategoryIDs, AllCategoryIDs: closure,
 		Attributes: p.Attributes, Currency: p.Currency, PriceMin: p.PriceMin, PriceMax: p.PriceMax, TotalStock: total, Version: p.Version,
 	}
+}
+
+// deletedEvent is the event of p's deletion, at the version the delete
+// made: one past its last write, so that consumers holding that write see
+// the deletion as newer.
+func deletedEvent(p contract.Product, closure []string) contract.ProductEvent {
+	e := event(p, closure)
+	e.Version++
+	return e
 }
 
 // publish sends an event after the write it reports. The write stands if

@@ -2,6 +2,7 @@ package product
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -40,7 +41,7 @@ func (m *Module) get(ctx context.Context, req contract.ProductID) (contract.Prod
 	return normal(p), nil
 }
 
-func (m *Module) bySlug(ctx context.Context, req contract.ProductSlug) (contract.Product, error) {
+func (m *Module) getBySlug(ctx context.Context, req contract.ProductSlug) (contract.Product, error) {
 	if err := slugs.Validate(req.Slug); err != nil {
 		return contract.Product{}, invalid("%v", err)
 	}
@@ -104,7 +105,7 @@ func (m *Module) getMany(ctx context.Context, req contract.ProductIDs) (contract
 	return ordered(req.IDs, found, func(p contract.Product) string { return p.ID }, req.PublishedOnly), nil
 }
 
-func (m *Module) bySlugs(ctx context.Context, req contract.ProductSlugs) (contract.ProductList, error) {
+func (m *Module) getManyBySlugs(ctx context.Context, req contract.ProductSlugs) (contract.ProductList, error) {
 	if err := checkBatch("slugs", len(req.Slugs)); err != nil {
 		return contract.ProductList{}, err
 	}
@@ -120,29 +121,30 @@ func (m *Module) bySlugs(ctx context.Context, req contract.ProductSlugs) (contra
 	return ordered(req.Slugs, found, func(p contract.Product) string { return p.Slug }, req.PublishedOnly), nil
 }
 
-// listQuery checks a list request and turns it into a store query.
-func listQuery(req contract.ListProductsRequest) (Query, contract.ProductPage, error) {
-	page := contract.ProductPage{Page: req.Page, PageSize: req.PageSize}
-	if page.Page == 0 {
-		page.Page = 1
+// listQuery checks a list request and turns it into a store query for
+// one row more than the page, which tells whether there is a next page.
+func listQuery(req contract.ListProductsRequest) (Query, error) {
+	page, size := req.Page, req.PageSize
+	if page == 0 {
+		page = 1
 	}
-	if page.PageSize == 0 {
-		page.PageSize = contract.DefaultPageSize
+	if size == 0 {
+		size = contract.DefaultPageSize
 	}
-	if page.Page < 1 || page.Page > maxPage {
-		return Query{}, page, invalid("page %d: want 1 to %d", req.Page, maxPage)
+	if page < 1 || page > maxPage {
+		return Query{}, invalid("page %d: want 1 to %d", req.Page, maxPage)
 	}
-	if page.PageSize < 1 || page.PageSize > contract.MaxPageSize {
-		return Query{}, page, invalid("page_size %d: want 1 to %d", req.PageSize, contract.MaxPageSize)
+	if size < 1 || size > contract.MaxPageSize {
+		return Query{}, invalid("page_size %d: want 1 to %d", req.PageSize, contract.MaxPageSize)
 	}
 	if req.CategoryID != "" {
 		if err := validate.ID("category_id", req.CategoryID); err != nil {
-			return Query{}, page, err
+			return Query{}, err
 		}
 	}
 	if req.Status != "" {
 		if err := checkStatus("status", req.Status); err != nil {
-			return Query{}, page, err
+			return Query{}, err
 		}
 	}
 	sortBy := req.Sort
@@ -151,7 +153,7 @@ func listQuery(req contract.ListProductsRequest) (Query, contract.ProductPage, e
 		sortBy = contract.SortCreated
 	case contract.SortCreated, contract.SortName, contract.SortPrice:
 	default:
-		return Query{}, page, invalid("sort %q: want created, name or price", req.Sort)
+		return Query{}, invalid("sort %q: want created, name or price", req.Sort)
 	}
 	desc := sortBy == contract.SortCreated
 	switch req.Order {
@@ -161,20 +163,32 @@ func listQuery(req contract.ListProductsRequest) (Query, contract.ProductPage, e
 	case contract.OrderDesc:
 		desc = true
 	default:
-		return Query{}, page, invalid("order %q: want asc or desc", req.Order)
+		return Query{}, invalid("order %q: want asc or desc", req.Order)
 	}
-	return Query{
+	q := Query{
 		CategoryID: req.CategoryID, Direct: req.CategoryID != "" && !req.IncludeDescendants, Status: req.Status,
-		Sort: sortBy, Desc: desc, Offset: (page.Page - 1) * page.PageSize, Limit: page.PageSize,
-	}, page, nil
+		Sort: sortBy, Desc: desc, Offset: (page - 1) * size, Limit: size + 1,
+	}
+	if req.Cursor != "" {
+		if page > 1 {
+			return Query{}, invalid("cursor: give a cursor or a page, not both")
+		}
+		after, err := decodeCursor(req.Cursor, sortBy, desc)
+		if err != nil {
+			return Query{}, err
+		}
+		q.After = &after
+	}
+	return q, nil
 }
 
 // list answers from the store's list index: the category filter, with
 // descendants, is one lookup because products are indexed under their
 // categories' ancestors (resolved from the category tree at write time,
 // and again when the tree changes; see onCategoryChanged).
-func (m *Module) list(ctx context.Context, req contract.ListProductsRequest) (contract.ProductPage, error) {
-	q, page, err := listQuery(req)
+func (m *Module) list(ctx context.Context, req contract.ListProductsRequest) (contract.Page[contract.ProductSummary], error) {
+	page := contract.Page[contract.ProductSummary]{Items: []contract.ProductSummary{}}
+	q, err := listQuery(req)
 	if err != nil {
 		return page, err
 	}
@@ -182,19 +196,69 @@ func (m *Module) list(ctx context.Context, req contract.ListProductsRequest) (co
 	if err != nil {
 		return page, err
 	}
+	if len(items) == q.Limit {
+		items = items[:q.Limit-1]
+		page.NextCursor = encodeCursor(q.Sort, q.Desc, positionOf(items[len(items)-1]))
+	}
 	for i := range items {
 		if items[i].CategoryIDs == nil {
 			items[i].CategoryIDs = []string{}
 		}
 	}
-	page.Items, page.Total = items, total
-	if page.Items == nil {
-		page.Items = []contract.ProductSummary{}
+	if items != nil {
+		page.Items = items
 	}
+	page.Total = total
 	return page, nil
 }
 
-func (m *Module) attributeUsage(ctx context.Context, req contract.AttributeUsageRequest) (contract.AttributeUsage, error) {
+// cursor is a list position as it travels: opaque to clients (base64url
+// of this JSON), and bound to the sort it was made for, so that a cursor
+// from one order is refused by another instead of starting at a
+// meaningless place.
+type cursor struct {
+	Sort     string `json:"s"`
+	Desc     bool   `json:"d,omitempty"`
+	ID       string `json:"id"`
+	NameKey  string `json:"n,omitempty"`
+	PriceMin int64  `json:"p,omitempty"`
+}
+
+// maxCursorLen bounds a cursor: a name key of maxNameLen runes and an id
+// fit in well under it.
+const maxCursorLen = 2048
+
+func encodeCursor(sortBy string, desc bool, at Position) string {
+	c := cursor{Sort: sortBy, Desc: desc, ID: at.ID}
+	switch sortBy {
+	case contract.SortName:
+		c.NameKey = at.NameKey
+	case contract.SortPrice:
+		c.PriceMin = at.PriceMin
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(mustJSON(c)))
+}
+
+func decodeCursor(s, sortBy string, desc bool) (Position, error) {
+	bad := invalid("cursor: not a cursor of this list; use the next_cursor of the page before, or none for the first page")
+	if len(s) > maxCursorLen {
+		return Position{}, bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Position{}, bad
+	}
+	var c cursor
+	if bus.DecodeStrict(b, &c) != nil || validate.ID("cursor", c.ID) != nil || c.PriceMin < 0 {
+		return Position{}, bad
+	}
+	if c.Sort != sortBy || c.Desc != desc {
+		return Position{}, invalid("cursor: made for another sort or order; start again without it")
+	}
+	return Position{ID: c.ID, NameKey: c.NameKey, PriceMin: c.PriceMin}, nil
+}
+
+func (m *Module) countUsingAttribute(ctx context.Context, req contract.AttributeUsageRequest) (contract.AttributeUsage, error) {
 	if err := validate.Code("code", req.Code); err != nil {
 		return contract.AttributeUsage{}, err
 	}

@@ -308,7 +308,7 @@ func (m *Module) delete(ctx context.Context, req contract.DeleteProductRequest) 
 	case err != nil:
 		return reply, err
 	}
-	m.publish(ctx, contract.ProductDeleted, event(p, closure))
+	m.publish(ctx, contract.ProductDeleted, deletedEvent(p, closure))
 	return contract.DeleteProductsReply{Deleted: []string{p.ID}}, nil
 }
 
@@ -333,7 +333,7 @@ func (m *Module) deleteMany(ctx context.Context, req contract.ProductIDs) (contr
 	}
 	for _, p := range found {
 		if slices.Contains(deleted, p.ID) {
-			m.publish(ctx, contract.ProductDeleted, event(p, closures[p.ID]))
+			m.publish(ctx, contract.ProductDeleted, deletedEvent(p, closures[p.ID]))
 		}
 	}
 	for _, id := range req.IDs {
@@ -376,7 +376,7 @@ func (m *Module) adjustStock(ctx context.Context, req contract.AdjustStockReques
 		return l, nil
 	}
 	e := event(p, closure)
-	e.Variants = []contract.VariantStock{{VariantID: l.VariantID, SKU: l.SKU, Stock: l.Stock, Delta: req.Delta}}
+	e.Variants = []contract.VariantStock{{VariantID: l.VariantID, SKU: l.SKU, Stock: l.Stock, Delta: req.Delta, StockVersion: l.StockVersion}}
 	m.publish(ctx, contract.ProductStockChanged, e)
 	return l, nil
 }

@@ -44,13 +44,13 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	bus.Handle(m.Service, contract.DeleteProduct, m.delete)
 	bus.Handle(m.Service, contract.DeleteProducts, m.deleteMany)
 	bus.Handle(m.Service, contract.GetProduct, m.get)
-	bus.Handle(m.Service, contract.GetProductBySlug, m.bySlug)
+	bus.Handle(m.Service, contract.GetProductBySlug, m.getBySlug)
 	bus.Handle(m.Service, contract.GetProducts, m.getMany)
-	bus.Handle(m.Service, contract.GetProductsBySlugs, m.bySlugs)
+	bus.Handle(m.Service, contract.GetProductsBySlugs, m.getManyBySlugs)
 	bus.Handle(m.Service, contract.ListProducts, m.list)
 	bus.Handle(m.Service, contract.RegenerateVariants, m.regenerate)
 	bus.Handle(m.Service, contract.AdjustStock, m.adjustStock)
-	bus.Handle(m.Service, contract.ProductsUsingAttribute, m.attributeUsage)
+	bus.Handle(m.Service, contract.ProductsUsingAttribute, m.countUsingAttribute)
 	return m
 }
 

@@ -2,6 +2,7 @@ package product
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -337,7 +338,7 @@ func TestProductModule(t *testing.T) {
 		}
 		bySlugs := call(t, h, contract.GetProductsBySlugs, contract.ProductSlugs{Slugs: []string{"cap", "nope", "trail-boot-2"}})
 		if len(bySlugs.Items) != 2 || bySlugs.Items[0].ID != capP.ID || bySlugs.Items[1].ID != boot2.ID || !slices.Equal(bySlugs.Missing, []string{"nope"}) {
-			t.Fatalf("get_by_slugs %+v", bySlugs)
+			t.Fatalf("get_many_by_slugs %+v", bySlugs)
 		}
 
 		// Lists: Shoes with descendants holds boot, boot2 and hat (via Hiking).
@@ -358,9 +359,41 @@ func TestProductModule(t *testing.T) {
 		if ids, n := list(contract.ListProductsRequest{PageSize: 2, Page: 2}); n != 4 || !slices.Equal(ids, []string{boot2.ID, boot.ID}) {
 			t.Fatalf("all, newest first, page 2: %v %d", ids, n)
 		}
-		if page := call(t, h, contract.ListProducts, contract.ListProductsRequest{Page: 9}); page.Total != 4 || len(page.Items) != 0 || page.PageSize != 20 {
+		if page := call(t, h, contract.ListProducts, contract.ListProductsRequest{Page: 9}); page.Total != 4 || len(page.Items) != 0 || page.NextCursor != "" {
 			t.Fatalf("past the end: %+v", page)
 		}
+		// Keyset paging: following next_cursor pages through the same
+		// products as one page, in every sort and order, with the total of
+		// all matches on every page; the last page has no cursor.
+		for _, req := range []contract.ListProductsRequest{
+			{}, {Order: "asc"}, {Sort: "name"}, {Sort: "name", Order: "desc"}, {Sort: "price"}, {Sort: "price", Order: "desc"},
+			{Status: contract.ProductPublished, Sort: "price"}, {CategoryID: c.shoes.ID, IncludeDescendants: true, Sort: "name"},
+		} {
+			whole, _ := list(req)
+			for _, size := range []int{1, 3} {
+				var walked []string
+				r := req
+				r.PageSize = size
+				for range 10 {
+					page := call(t, h, contract.ListProducts, r)
+					if page.Total != len(whole) || len(page.Items) > size {
+						t.Fatalf("%+v: page of %d, total %d; want at most %d, total %d", r, len(page.Items), page.Total, size, len(whole))
+					}
+					walked = append(walked, summaryIDs(page.Items)...)
+					if page.NextCursor == "" {
+						break
+					}
+					r.Cursor = page.NextCursor
+				}
+				if !slices.Equal(walked, whole) {
+					t.Fatalf("%+v by cursor in pages of %d: %v, want %v", req, size, walked, whole)
+				}
+			}
+		}
+		byName := call(t, h, contract.ListProducts, contract.ListProductsRequest{Sort: "name", PageSize: 1})
+		callErr(t, h, contract.ListProducts, contract.ListProductsRequest{Sort: "price", PageSize: 1, Cursor: byName.NextCursor}, bus.CodeInvalid, "another sort")
+		callErr(t, h, contract.ListProducts, contract.ListProductsRequest{Sort: "name", Order: "desc", Cursor: byName.NextCursor}, bus.CodeInvalid, "another sort")
+		callErr(t, h, contract.ListProducts, contract.ListProductsRequest{Sort: "name", Page: 2, Cursor: byName.NextCursor}, bus.CodeInvalid, "not both")
 
 		// Regenerate: the kept combination keeps price and stock.
 		call(t, h, contract.AdjustStock, contract.AdjustStockRequest{VariantID: capP.Variants[2].ID, Delta: 4}) // CAP-M-RED
@@ -447,12 +480,16 @@ func TestProductModule(t *testing.T) {
 		if st.Status != contract.ProductPublished || st.PreviousStatus != contract.ProductDraft || st.Version != 3 {
 			t.Fatalf("status event %+v", st)
 		}
+		if sc := byTopic["product.stock_changed"][0]; sc.Version != 1 || sc.Variants[0].StockVersion != 1 || sc.Variants[0].Delta != 4 {
+			t.Fatalf("first stock event %+v", sc)
+		}
 		sc := byTopic["product.stock_changed"][1]
-		if sc.ID != capP.ID || len(sc.Variants) != 1 || sc.Variants[0] != (contract.VariantStock{VariantID: v.ID, SKU: "CAP-M-RED", Stock: 0, Delta: -4}) || sc.TotalStock != 0 {
+		if sc.ID != capP.ID || len(sc.Variants) != 1 || sc.Variants[0] != (contract.VariantStock{VariantID: v.ID, SKU: "CAP-M-RED", Stock: 0, Delta: -4, StockVersion: 2}) || sc.TotalStock != 0 {
 			t.Fatalf("stock event %+v", sc)
 		}
 		for _, d := range byTopic["product.deleted"] {
-			if d.ID == boot.ID && (d.Slug != "trail-boot" || !slices.Contains(d.AllCategoryIDs, c.hiking.ID)) {
+			// Deleted at version 3: the deletion is version 4.
+			if d.ID == boot.ID && (d.Slug != "trail-boot" || !slices.Contains(d.AllCategoryIDs, c.hiking.ID) || d.Version != 4) {
 				t.Fatalf("deleted event %+v", d)
 			}
 		}
@@ -596,6 +633,16 @@ func TestProductBadInput(t *testing.T) {
 		{"list bad sort", func() error {
 			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Sort: "random"}))
 		}, bus.CodeInvalid, "sort"},
+		{"list bad cursor", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: `{"$gt":""}`}))
+		}, bus.CodeInvalid, "cursor"},
+		{"list forged cursor", func() error {
+			forged := base64.RawURLEncoding.EncodeToString([]byte(`{"s":"created","d":true,"id":"' OR 1=1 --"}`))
+			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: forged}))
+		}, bus.CodeInvalid, "cursor"},
+		{"list oversize cursor", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: strings.Repeat("A", 5000)}))
+		}, bus.CodeInvalid, "cursor"},
 		{"list bad order", func() error {
 			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Order: "up"}))
 		}, bus.CodeInvalid, "order"},
