@@ -5,6 +5,17 @@
 // variants, and publishes product.* events carrying what a read model of
 // the catalogue needs.
 //
+// It follows the conventions of every module (DESIGN.md, Conventions):
+//   - writes to one product take the version the caller read (required by
+//     update; optional, 0 for any, on set_status, regenerate_variants and
+//     delete) and fail conflict when it moved; stock is a counter of its
+//     own, changed atomically by adjust_stock without a version;
+//   - ops are verb_noun on the product queue (get_by_slug,
+//     get_many_by_slugs, count_products_using_attribute);
+//   - list replies with contract.Page, with a keyset cursor in every sort;
+//   - every product.* topic carries a contract.ProductEvent with the
+//     product's id and version (the event id is the envelope's).
+//
 // The package has the shape of every module (see package category):
 // module.go (wiring); the handlers split by concern: handlers_check.go
 // (input checks), peers.go (calls to other modules), handlers_create.go,

@@ -139,8 +139,9 @@ var statuses = []contract.ProductStatus{contract.ProductArchived, contract.Produ
 func nameKey(name string) string { return strings.ToLower(name) }
 
 // attributeKeys returns the keys a product is counted under for
-// count_products_using_attribute: "code" for every attribute, and "code=value" for every
-// value code of a select (a string) or multiselect (strings) value.
+// count_products_using_attribute: "code" for every attribute, and
+// "code=value" for every value code of a select (a string) or multiselect
+// (strings) value.
 func attributeKeys(values contract.AttributeValues) []string {
 	var keys []string
 	for code, v := range values {
