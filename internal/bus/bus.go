@@ -7,6 +7,8 @@ package bus
 import (
 	"context"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Bus is one process's connection to the bus.
@@ -86,6 +88,25 @@ func WithMeta(ctx context.Context, m Meta) context.Context {
 func MetaFrom(ctx context.Context) Meta {
 	m, _ := ctx.Value(metaKey{}).(Meta)
 	return m
+}
+
+type eventIDKey struct{}
+
+// WithEventID returns ctx with which Publish sends its event under id
+// instead of a fresh one. An outbox relay uses it so that an event keeps
+// the id it was committed with however often it is published: a consumer
+// that sees the id twice knows it is a redelivery.
+func WithEventID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, eventIDKey{}, id)
+}
+
+// EventID returns the id Publish gives its event: the one set by
+// WithEventID, or else a new UUIDv7.
+func EventID(ctx context.Context) string {
+	if id, _ := ctx.Value(eventIDKey{}).(string); id != "" {
+		return id
+	}
+	return uuid.Must(uuid.NewV7()).String()
 }
 
 // Limits and defaults shared by every transport.

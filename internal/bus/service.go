@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -152,12 +153,21 @@ func (s *Service) Info() Info {
 }
 
 // Server serves one Service on a Bus: the lifecycle every module shares.
-// A module embeds it, registers its handlers on Service, and has Start
-// and Stop.
+// A module embeds it, registers its handlers on Service, starts its
+// background work (event relays, feed tailers) with Go, and has Start and
+// Stop.
 type Server struct {
 	Bus      Bus
 	Service  *Service
 	consumer Consumer
+
+	bg struct {
+		mu     sync.Mutex
+		ctx    context.Context
+		cancel context.CancelFunc
+		wg     sync.WaitGroup
+		failed chan error // buffered; closed by Stop
+	}
 }
 
 // NewServer returns a Server for queue (the module's name) on b.
@@ -175,10 +185,71 @@ func (s *Server) Start(context.Context) error {
 	return nil
 }
 
-// Stop stops taking requests and waits for those in flight, until ctx ends.
-func (s *Server) Stop(ctx context.Context) error {
-	if s.consumer == nil {
-		return nil
+// Go runs fn in the background until Stop. fn must return when its ctx
+// ends; any other return is a failure of the module: it is reported on
+// Failed (the registry then stops the process, naming the module and
+// what): background work that dies silently would leave, say, a read
+// model stale for ever.
+func (s *Server) Go(what string, fn func(ctx context.Context) error) {
+	s.bg.mu.Lock()
+	defer s.bg.mu.Unlock()
+	if s.bg.ctx == nil {
+		s.bg.ctx, s.bg.cancel = context.WithCancel(context.Background())
+		s.bg.failed = make(chan error, 1)
 	}
-	return s.consumer.Stop(ctx)
+	ctx, failed := s.bg.ctx, s.bg.failed
+	s.bg.wg.Add(1)
+	go func() {
+		defer s.bg.wg.Done()
+		err := fn(ctx)
+		if ctx.Err() != nil {
+			return // stopping
+		}
+		if err == nil {
+			err = errors.New("stopped unexpectedly")
+		}
+		select {
+		case failed <- fmt.Errorf("%s: %w", what, err):
+		default: // one failure is enough to stop the process
+		}
+	}()
+}
+
+// Failed yields the first failure of background work started with Go; it
+// is closed by Stop. Without background work it never yields.
+func (s *Server) Failed() <-chan error {
+	s.bg.mu.Lock()
+	defer s.bg.mu.Unlock()
+	if s.bg.failed == nil {
+		s.bg.ctx, s.bg.cancel = context.WithCancel(context.Background())
+		s.bg.failed = make(chan error, 1)
+	}
+	return s.bg.failed
+}
+
+// Stop stops taking requests and waits for those in flight, then stops the
+// background work, until ctx ends.
+func (s *Server) Stop(ctx context.Context) error {
+	var err error
+	if s.consumer != nil {
+		err = s.consumer.Stop(ctx)
+		s.consumer = nil
+	}
+	s.bg.mu.Lock()
+	cancel, failed := s.bg.cancel, s.bg.failed
+	s.bg.ctx, s.bg.cancel, s.bg.failed = nil, nil, nil
+	s.bg.mu.Unlock()
+	if cancel == nil {
+		return err
+	}
+	cancel()
+	done := make(chan struct{})
+	go func() { s.bg.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		close(failed) // nothing can send any more
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("stop %s: background work still running: %w", s.Service.Name(), ctx.Err()))
+	}
+	return err
 }

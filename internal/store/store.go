@@ -30,6 +30,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/shopengine/shop/internal/redact"
 )
 
 // DefaultURL is used when no database URL is configured: a data directory
@@ -118,7 +120,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{kind: kind, url: redact(rawURL), cfg: cfg, sqls: map[string]*sql.DB{}}
+	db := &DB{kind: kind, url: redact.URL(rawURL), cfg: cfg, sqls: map[string]*sql.DB{}}
 	switch kind {
 	case KindSQLite:
 		if db.dir, err = prepareDir(dir); err != nil {
@@ -177,7 +179,7 @@ func parseURL(raw string) (Kind, string, error) {
 	}
 	scheme, _, ok := strings.Cut(raw, "://")
 	if !ok {
-		return "", "", fmt.Errorf("store: %q is not a URL (want sqlite:///dir or mongodb://host)", redact(raw))
+		return "", "", fmt.Errorf("store: %q is not a URL (want sqlite:///dir or mongodb://host)", redact.URL(raw))
 	}
 	return "", "", fmt.Errorf("store: unknown database URL scheme %q (want sqlite, mongodb or mongodb+srv)", scheme)
 }
@@ -204,27 +206,6 @@ func prepareDir(dir string) (string, error) {
 		return "", fmt.Errorf("store: sqlite directory is not writable: %w", err)
 	}
 	return abs, nil
-}
-
-// redact hides the password of a URL for logs and errors.
-func redact(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return raw
-	}
-	end := strings.IndexAny(rest, "/?")
-	if end < 0 {
-		end = len(rest)
-	}
-	at := strings.LastIndex(rest[:end], "@")
-	if at < 0 {
-		return raw
-	}
-	user, _, hasPass := strings.Cut(rest[:at], ":")
-	if !hasPass {
-		return raw
-	}
-	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
 // moduleRe keeps module names usable as file names and database names.

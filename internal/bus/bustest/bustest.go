@@ -44,6 +44,7 @@ func Run(t *testing.T, network Network) {
 		{"EventsCompetingInGroup", testEventsCompetingInGroup},
 		{"EventWhileSubscriberStopped", testEventWhileSubscriberStopped},
 		{"EventRetry", testEventRetry},
+		{"EventKeepsGivenID", testEventKeepsGivenID},
 		{"BadTopic", testBadTopic},
 	}
 	for _, tc := range tests {
@@ -559,5 +560,34 @@ func testBadTopic(t *testing.T, connect func() bus.Bus) {
 	big := bytes.Repeat([]byte("x"), bus.MaxBodySize+1)
 	if err := b.Publish(ctxTimeout(t, time.Second), "big.event", big); !errors.Is(err, bus.ErrInvalid) {
 		t.Errorf("publish oversize: %v, want invalid", err)
+	}
+}
+
+// testEventKeepsGivenID: an event published under bus.WithEventID arrives
+// with that id, each time it is published (an outbox relay's republish),
+// and one published without it gets a fresh id.
+func testEventKeepsGivenID(t *testing.T, connect func() bus.Bus) {
+	sub, pub := connect(), connect()
+	var mu sync.Mutex
+	var ids []string
+	subscribe(t, sub, "thing.kept", "ids", func(_ context.Context, ev *bus.Event) error {
+		mu.Lock()
+		ids = append(ids, ev.ID)
+		mu.Unlock()
+		return nil
+	})
+	ctx := ctxTimeout(t, 5*time.Second)
+	const id = "0192d1c4-7a2e-7000-8000-000000000001"
+	publish(t, pub, "thing.kept", `{}`) // a fresh id
+	for range 2 {
+		if err := pub.Publish(bus.WithEventID(ctx, id), "thing.kept", []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(ids) == 3 })
+	mu.Lock()
+	defer mu.Unlock()
+	if ids[0] == id || ids[0] == "" || ids[1] != id || ids[2] != id {
+		t.Fatalf("event ids %v: want a fresh one, then %s twice", ids, id)
 	}
 }

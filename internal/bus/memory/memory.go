@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/shopengine/shop/internal/bus"
 )
 
@@ -254,7 +253,7 @@ func (b *Bus) Publish(ctx context.Context, topic string, body []byte) error {
 	if err := ctx.Err(); err != nil {
 		return bus.ContextError(ctx, "event", topic)
 	}
-	ev := bus.Event{ID: uuid.Must(uuid.NewV7()).String(), Topic: topic, Body: body, Published: time.Now(), Meta: bus.MetaFrom(ctx)}
+	ev := bus.Event{ID: bus.EventID(ctx), Topic: topic, Body: body, Published: time.Now(), Meta: bus.MetaFrom(ctx)}
 	b.hub.mu.RLock()
 	defer b.hub.mu.RUnlock()
 	for k, g := range b.hub.groups {
