@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -220,6 +221,43 @@ func checkModule(module string) error {
 // Kind reports the backend, for the rare caller that must choose an
 // implementation (a module picking its SQLite or MongoDB store).
 func (db *DB) Kind() Kind { return db.kind }
+
+// OpenModule opens a module's store with the opener of db's backend:
+// sqlite for SQLite, mongo for MongoDB. It is every module's OpenStore, so
+// that a new backend is added here once and not in each module:
+//
+//	func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
+//		return store.OpenModule[Store](ctx, db, contract.CartQueue, openSQLStore, openMongoStore)
+//	}
+//
+// S is the module's store interface; the openers may return their
+// concrete types (L and M), which Go cannot check against S at compile
+// time, so a store type that does not implement S is an error here, which
+// every module's store tests (run on each backend) hit at once. Errors
+// name the module.
+func OpenModule[S, L, M any](ctx context.Context, db *DB, module string,
+	sqlite func(context.Context, *DB) (L, error), mongo func(context.Context, *DB) (M, error),
+) (S, error) {
+	var zero S
+	var opened any
+	var err error
+	switch db.Kind() {
+	case KindSQLite:
+		opened, err = sqlite(ctx, db)
+	case KindMongo:
+		opened, err = mongo(ctx, db)
+	default:
+		return zero, fmt.Errorf("%s store: unsupported backend %q", module, db.Kind())
+	}
+	if err != nil {
+		return zero, fmt.Errorf("%s store on %s: %w", module, db.Kind(), err)
+	}
+	s, ok := opened.(S)
+	if !ok {
+		return zero, fmt.Errorf("%s store: the %s store %T does not implement %v", module, db.Kind(), opened, reflect.TypeFor[S]())
+	}
+	return s, nil
+}
 
 // String returns the URL with any password hidden, for logs.
 func (db *DB) String() string { return db.url }
