@@ -16,6 +16,21 @@
 // about a poll interval, whichever instance consumed the event, and a
 // consumer that was down catches up from its durable queue into the log.
 //
+// # Use
+//
+// In a read-model module (filter, seo), every instance:
+//
+//	l, err := feed.Open(ctx, db, "filter", "products")
+//	tl := feed.NewTailer(l, index.Apply, feed.TailerOptions{})
+//	s.Go("feed products", tl.Run)          // bus.Server; tl.Ready for readiness
+//	bus.On(b, contract.ProductUpdated, "filter", func(ctx context.Context, ev contract.ProductEvent, _ *bus.Event) error {
+//		_, err := l.Put(ctx, ev.ID, ev.Version, doc(ev)) // l.Delete for a removal
+//		tl.Notify()                                      // this instance sees it at once
+//		return err                                       // an error redelivers
+//	})
+//
+// and, on a ticker, l.Compact(ctx, feed.DefaultTombstoneAge).
+//
 // # The shape
 //
 // A log holds one entry per key: its latest state (body, or a tombstone),

@@ -134,28 +134,50 @@ func NewTailer(log Log, apply func(changes []Change, reset bool), opts TailerOpt
 // once, and Ready reports the progress. Snapshot and read errors are
 // retried until Stop.
 func (t *Tailer) Start(context.Context) error {
+	ctx, err := t.begin(context.Background())
+	if err != nil {
+		return err
+	}
+	go t.run(ctx)
+	return nil
+}
+
+// Run is Start for a caller that owns the goroutine, such as a module's
+// bus.Server.Go: it tails until ctx ends or Stop, then returns nil. It
+// never fails on its own: store errors are retried and reported by Ready,
+// since a read model that cannot reach its store should stop serving, not
+// stop the process.
+func (t *Tailer) Run(ctx context.Context) error {
+	ctx, err := t.begin(ctx)
+	if err != nil {
+		return err
+	}
+	t.run(ctx)
+	return nil
+}
+
+func (t *Tailer) begin(parent context.Context) (context.Context, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.started || t.stopped {
-		return fmt.Errorf("feed %s: tailer already started", t.log.Name())
+		return nil, fmt.Errorf("feed %s: tailer already started", t.log.Name())
 	}
 	t.started = true
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(parent)
 	t.cancel = cancel
-	go t.run(ctx)
-	return nil
+	return ctx, nil
 }
 
 // Stop ends tailing and waits, until ctx ends, for the apply in progress.
 func (t *Tailer) Stop(ctx context.Context) error {
 	t.mu.Lock()
-	started := t.started
+	started, cancel := t.started, t.cancel
 	t.stopped = true
 	t.mu.Unlock()
 	if !started {
 		return nil
 	}
-	t.cancel()
+	cancel()
 	select {
 	case <-t.done:
 		return nil
@@ -205,7 +227,12 @@ func (t *Tailer) Seq() int64 {
 }
 
 func (t *Tailer) run(ctx context.Context) {
-	defer close(t.done)
+	defer func() {
+		t.mu.Lock()
+		t.stopped = true
+		t.mu.Unlock()
+		close(t.done)
+	}()
 	if !t.load(ctx) {
 		return
 	}

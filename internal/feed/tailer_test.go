@@ -195,3 +195,31 @@ func TestTailerStopBeforeStart(t *testing.T) {
 		t.Error("Start after Stop succeeded")
 	}
 }
+
+// Run serves a module's bus.Server.Go: it tails in the caller's goroutine
+// and returns nil when its context ends.
+func TestTailerRun(t *testing.T) {
+	f := newFakeLog()
+	f.place("a", 1, 1, false)
+	m := newModel(t)
+	tl := NewTailer(f, m.apply, TailerOptions{Poll: 10 * time.Millisecond, Logger: testLogger(t)})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx) }()
+	<-tl.Loaded()
+	f.place("b", 2, 1, false)
+	eventually(t, within, "b applied", func() bool { return strings.Contains(m.render(), "b@1") })
+	if err := tl.Start(t.Context()); err == nil {
+		t.Error("Start while running succeeded")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v, want nil when its context ends", err)
+	}
+	if err := tl.Ready(t.Context()); err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Errorf("ready after Run: %v", err)
+	}
+	if err := tl.Stop(t.Context()); err != nil {
+		t.Errorf("Stop after Run: %v", err)
+	}
+}
