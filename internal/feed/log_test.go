@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -307,13 +308,7 @@ func keysOf(cs []Change) string {
 }
 
 func sortedByKey(cs []Change) []Change {
-	out := append([]Change(nil), cs...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j].Key < out[i].Key {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
+	out := slices.Clone(cs)
+	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Key, b.Key) })
 	return out
 }
