@@ -204,3 +204,78 @@ func TestConsumerDownCatchesUp(t *testing.T) {
 		converge(t, within, render(live), up.model, restarted.model)
 	})
 }
+
+// A redelivered event changes the read model once. The consumer that took
+// it first writes it into the feed, then loses its broker connection
+// before the ack (a crash, a partition): the real RabbitMQ redelivers it
+// to the other instance, marked redelivered, whose write is refused as
+// not newer than what the feed holds.
+func TestRedeliveredEventChangesTheReadModelOnce(t *testing.T) {
+	url := amqptest.URL(t)
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		opts := amqptest.Options(t, url)
+		opts.Logger = testLogger(t)
+		l := openLog(t, db, "items")
+		var mu sync.Mutex
+		var applied, redelivered int
+		wrote := make(chan struct{}, 1)
+		consume := func(b bus.Bus, crash bool) {
+			c, err := bus.On(b, itemChanged, "feedtest", func(ctx context.Context, ev itemEvent, e *bus.Event) error {
+				ok, err := l.Put(ctx, ev.Key, ev.Version, body(ev.Name))
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				if ok {
+					applied++
+				}
+				if e.Redelivered {
+					redelivered++
+				}
+				mu.Unlock()
+				if crash {
+					wrote <- struct{}{}
+					<-ctx.Done() // the ack never goes out
+					return ctx.Err()
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				_ = c.Stop(sctx)
+			})
+		}
+		px := amqptest.NewProxy(t, url)
+		first := amqptest.Dial(t, px.URL(), opts)
+		consume(first, true)
+		if err := bus.Emit(ctx, amqptest.Dial(t, url, opts), itemChanged, itemEvent{Key: "once", Version: 1, Name: "once"}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-wrote:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first consumer never got the event")
+		}
+		consume(amqptest.Dial(t, url, opts), false)
+		px.Down() // the first consumer's connection dies before its ack
+		eventually(t, 20*time.Second, "the broker redelivered the event", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return redelivered > 0
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		if applied != 1 {
+			t.Fatalf("the event changed the read model %d times, want once", applied)
+		}
+		changes, err := l.Since(ctx, 0, 10)
+		if err != nil || len(changes) != 1 || changes[0].Version != 1 {
+			t.Fatalf("feed holds %+v (%v), want the one change", changes, err)
+		}
+	})
+}
