@@ -36,9 +36,9 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	bus.Handle(m.Service, contract.MoveCategory, m.move)
 	bus.Handle(m.Service, contract.DeleteCategory, m.delete)
 	bus.Handle(m.Service, contract.GetCategory, m.get)
-	bus.Handle(m.Service, contract.GetCategoryBySlug, m.bySlug)
-	bus.Handle(m.Service, contract.GetCategoryTree, m.tree)
-	bus.Handle(m.Service, contract.GetBreadcrumbs, m.breadcrumbs)
-	bus.Handle(m.Service, contract.ListChildren, m.children)
+	bus.Handle(m.Service, contract.GetCategoryBySlug, m.getBySlug)
+	bus.Handle(m.Service, contract.GetCategoryTree, m.getTree)
+	bus.Handle(m.Service, contract.GetBreadcrumbs, m.getBreadcrumbs)
+	bus.Handle(m.Service, contract.ListChildren, m.listChildren)
 	return m
 }

@@ -300,7 +300,7 @@ func (m *Module) reset(ctx context.Context, opts Options, p Progress, sum *Summa
 		} else if err != nil {
 			return err
 		}
-		del, err := call(ctx, m.bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: got.ID, Cascade: true})
+		del, err := call(ctx, m.bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: got.ID, Version: got.Version, Cascade: true})
 		if err != nil {
 			return fmt.Errorf("category %s: %w", root.Slug, err)
 		}
