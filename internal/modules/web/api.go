@@ -66,18 +66,27 @@ func (m *Module) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // decodeBody reads a JSON request body of at most bus.MaxBodySize bytes
 // into v with the bus's strict rules: no unknown fields, no wrong types.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, bus.MaxBodySize))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return bus.Errorf(bus.CodeInvalid, "request body larger than %d bytes", bus.MaxBodySize)
-	}
+	body, err := readBody(w, r)
 	if err != nil {
-		return bus.Errorf(bus.CodeInvalid, "read request body: %v", err)
+		return err
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return bus.Errorf(bus.CodeInvalid, "request body: a JSON object is required")
 	}
 	return bus.DecodeStrict(body, v)
+}
+
+// readBody reads a request body of at most bus.MaxBodySize bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, bus.MaxBodySize))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, bus.Errorf(bus.CodeInvalid, "request body larger than %d bytes", bus.MaxBodySize)
+	}
+	if err != nil {
+		return nil, bus.Errorf(bus.CodeInvalid, "read request body: %v", err)
+	}
+	return body, nil
 }
 
 // endpoint serves one bus endpoint over HTTP: build makes the request from
@@ -166,10 +175,28 @@ func fromBody[Req any](binds func(req *Req) []binder) func(http.ResponseWriter, 
 	}
 }
 
-// fromPath is fromBody for requests without a body (GET, DELETE).
+// fromPath is fromBody for requests without a body (GET): the request is
+// made from the path, query and headers alone.
 func fromPath[Req any](binds func(req *Req) []binder) func(http.ResponseWriter, *http.Request) (Req, error) {
 	return func(_ http.ResponseWriter, r *http.Request) (Req, error) {
 		var req Req
+		return req, bind(r, binds(&req))
+	}
+}
+
+// fromOptionalBody is fromBody where the body may be left out (DELETE):
+// one that is given is decoded as strictly, so that a version in it is
+// never silently ignored.
+func fromOptionalBody[Req any](binds func(req *Req) []binder) func(http.ResponseWriter, *http.Request) (Req, error) {
+	return func(w http.ResponseWriter, r *http.Request) (Req, error) {
+		var req Req
+		body, err := readBody(w, r)
+		if err != nil {
+			return req, err
+		}
+		if err := bus.DecodeStrict(body, &req); err != nil {
+			return req, err
+		}
 		return req, bind(r, binds(&req))
 	}
 }

@@ -35,7 +35,7 @@ func (m *Module) categoryRoutes(public, admin chi.Router) {
 			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version)}
 		})))
 	admin.Delete("/categories/{id}", endpoint(m, contract.DeleteCategory, http.StatusOK,
-		fromPath(func(q *contract.DeleteCategoryRequest) []binder {
+		fromOptionalBody(func(q *contract.DeleteCategoryRequest) []binder {
 			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version), queryFlag("cascade", &q.Cascade)}
 		})))
 }
