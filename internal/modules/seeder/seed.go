@@ -260,7 +260,7 @@ func (m *Module) reset(ctx context.Context, opts Options, p Progress, sum *Summa
 		} else if err != nil {
 			return err
 		}
-		if _, err := call(ctx, m.bus, contract.DeleteOptionGroup, contract.OptionGroupID{ID: got.ID}); err != nil {
+		if _, err := call(ctx, m.bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: got.ID, Version: got.Version}); err != nil {
 			return err
 		}
 		sum.OptionGroups.Deleted++
