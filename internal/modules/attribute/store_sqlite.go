@@ -36,7 +36,7 @@ var migrations = []store.Migration{
 type sqlStore struct{ db *sql.DB }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, "attribute", migrations)
+	s, err := db.SQLite(ctx, contract.AttributeQueue, migrations)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ var migrations = []store.Migration{
 type sqlStore struct{ db *sql.DB }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, "option", migrations)
+	s, err := db.SQLite(ctx, contract.OptionQueue, migrations)
 	if err != nil {
 		return nil, err
 	}
