@@ -48,11 +48,9 @@ func isForeignKey(err error) bool {
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
-type scanner interface{ Scan(...any) error }
-
 const groupColumns = `id, name, slug, position, version, created_at, updated_at`
 
-func scanGroup(row scanner) (contract.AttributeGroup, error) {
+func scanGroup(row store.Scanner) (contract.AttributeGroup, error) {
 	var g contract.AttributeGroup
 	var created, updated int64
 	err := row.Scan(&g.ID, &g.Name, &g.Slug, &g.Position, &g.Version, &created, &updated)
@@ -73,40 +71,27 @@ func (s *sqlStore) InsertGroup(ctx context.Context, g contract.AttributeGroup) e
 }
 
 func (s *sqlStore) Group(ctx context.Context, id string) (contract.AttributeGroup, error) {
-	g, err := scanGroup(s.db.QueryRowContext(ctx, `SELECT `+groupColumns+` FROM attribute_groups WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return g, store.ErrNotFound
-	}
-	if err != nil {
+	g, err := store.QueryOne(ctx, s.db, scanGroup, `SELECT `+groupColumns+` FROM attribute_groups WHERE id = ?`, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return g, fmt.Errorf("load attribute group %s: %w", id, err)
 	}
-	return g, nil
+	return g, err
 }
 
 func (s *sqlStore) Groups(ctx context.Context) ([]contract.AttributeGroup, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+groupColumns+` FROM attribute_groups ORDER BY position, id`)
+	out, err := store.QueryAll(ctx, s.db, scanGroup, `SELECT `+groupColumns+` FROM attribute_groups ORDER BY position, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list attribute groups: %w", err)
 	}
-	defer rows.Close()
-	var out []contract.AttributeGroup
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list attribute groups: %w", err)
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // missedBecause tells, after a checked write matched no row, whether the
 // row is gone or at another version.
 func (s *sqlStore) missedBecause(ctx context.Context, table, id string) error {
-	var one int
-	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = ?`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
+	_, err := store.QueryOne(ctx, s.db, store.ScanValue[int], `SELECT 1 FROM `+table+` WHERE id = ?`, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("check %s %s: %w", table, id, err)
@@ -166,7 +151,7 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, id string, expected int64) e
 
 const definitionColumns = `id, code, name, group_id, type, allowed_values, unit, filterable, required, position, version, created_at, updated_at`
 
-func scanDefinition(row scanner) (contract.AttributeDefinition, error) {
+func scanDefinition(row store.Scanner) (contract.AttributeDefinition, error) {
 	var d contract.AttributeDefinition
 	var values string
 	var created, updated int64
@@ -211,14 +196,11 @@ func (s *sqlStore) InsertDefinition(ctx context.Context, d contract.AttributeDef
 }
 
 func (s *sqlStore) oneDefinition(ctx context.Context, where string, arg any) (contract.AttributeDefinition, error) {
-	d, err := scanDefinition(s.db.QueryRowContext(ctx, `SELECT `+definitionColumns+` FROM attribute_definitions WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return d, store.ErrNotFound
+	d, err := store.QueryOne(ctx, s.db, scanDefinition, `SELECT `+definitionColumns+` FROM attribute_definitions WHERE `+where, arg)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return d, fmt.Errorf("load attribute %v: %w", arg, err)
 	}
-	if err != nil {
-		return d, fmt.Errorf("load attribute: %w", err)
-	}
-	return d, nil
+	return d, err
 }
 
 func (s *sqlStore) Definition(ctx context.Context, id string) (contract.AttributeDefinition, error) {
@@ -230,20 +212,11 @@ func (s *sqlStore) DefinitionByCode(ctx context.Context, code string) (contract.
 }
 
 func (s *sqlStore) definitions(ctx context.Context, query string, args ...any) ([]contract.AttributeDefinition, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+definitionColumns+` FROM attribute_definitions `+query, args...)
+	out, err := store.QueryAll(ctx, s.db, scanDefinition, `SELECT `+definitionColumns+` FROM attribute_definitions `+query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list attributes: %w", err)
 	}
-	defer rows.Close()
-	var out []contract.AttributeDefinition
-	for rows.Next() {
-		d, err := scanDefinition(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list attributes: %w", err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *sqlStore) GroupDefinitions(ctx context.Context, groupID string) ([]contract.AttributeDefinition, error) {

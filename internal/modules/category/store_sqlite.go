@@ -39,7 +39,7 @@ func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 
 const columns = `id, name, slug, description, parent_id, position, version, created_at, updated_at`
 
-func scan(row interface{ Scan(...any) error }) (contract.Category, error) {
+func scan(row store.Scanner) (contract.Category, error) {
 	var c contract.Category
 	var created, updated int64
 	err := row.Scan(&c.ID, &c.Name, &c.Slug, &c.Description, &c.ParentID, &c.Position, &c.Version, &created, &updated)
@@ -59,20 +59,12 @@ func (s *sqlStore) Insert(ctx context.Context, c contract.Category) error {
 	return nil
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func one(ctx context.Context, q querier, where string, arg any) (contract.Category, error) {
-	c, err := scan(q.QueryRowContext(ctx, `SELECT `+columns+` FROM categories WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, store.ErrNotFound
+func one(ctx context.Context, q store.Querier, where string, arg any) (contract.Category, error) {
+	c, err := store.QueryOne(ctx, q, scan, `SELECT `+columns+` FROM categories WHERE `+where, arg)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return c, fmt.Errorf("load category %v: %w", arg, err)
 	}
-	if err != nil {
-		return c, fmt.Errorf("load category: %w", err)
-	}
-	return c, nil
+	return c, err
 }
 
 func (s *sqlStore) Get(ctx context.Context, id string) (contract.Category, error) {
@@ -83,21 +75,12 @@ func (s *sqlStore) BySlug(ctx context.Context, slug string) (contract.Category, 
 	return one(ctx, s.db, `slug = ?`, slug)
 }
 
-func children(ctx context.Context, q querier, parentID string) ([]contract.Category, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+columns+` FROM categories WHERE parent_id = ? ORDER BY position, id`, parentID)
+func children(ctx context.Context, q store.Querier, parentID string) ([]contract.Category, error) {
+	out, err := store.QueryAll(ctx, q, scan, `SELECT `+columns+` FROM categories WHERE parent_id = ? ORDER BY position, id`, parentID)
 	if err != nil {
 		return nil, fmt.Errorf("list children of %q: %w", parentID, err)
 	}
-	defer rows.Close()
-	var out []contract.Category
-	for rows.Next() {
-		c, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list children of %q: %w", parentID, err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *sqlStore) Children(ctx context.Context, parentID string) ([]contract.Category, error) {
@@ -105,20 +88,13 @@ func (s *sqlStore) Children(ctx context.Context, parentID string) ([]contract.Ca
 }
 
 func (s *sqlStore) Nodes(ctx context.Context) ([]Node, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, parent_id, name, slug, position FROM categories ORDER BY parent_id, position, id`)
+	out, err := store.QueryAll(ctx, s.db, func(row store.Scanner) (n Node, err error) {
+		return n, row.Scan(&n.ID, &n.ParentID, &n.Name, &n.Slug, &n.Position)
+	}, `SELECT id, parent_id, name, slug, position FROM categories ORDER BY parent_id, position, id`)
 	if err != nil {
 		return nil, fmt.Errorf("load category nodes: %w", err)
 	}
-	defer rows.Close()
-	var out []Node
-	for rows.Next() {
-		var n Node
-		if err := rows.Scan(&n.ID, &n.ParentID, &n.Name, &n.Slug, &n.Position); err != nil {
-			return nil, fmt.Errorf("load category nodes: %w", err)
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *sqlStore) Revision(ctx context.Context) (int64, error) {
@@ -131,11 +107,10 @@ func (s *sqlStore) Revision(ctx context.Context) (int64, error) {
 
 // missedBecause tells, after a checked write matched no row, whether the
 // category is gone or at another version.
-func missedBecause(ctx context.Context, q querier, id string) error {
-	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM categories WHERE id = ?`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
+func missedBecause(ctx context.Context, q store.Querier, id string) error {
+	_, err := store.QueryOne(ctx, q, store.ScanValue[int], `SELECT 1 FROM categories WHERE id = ?`, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("check category %s: %w", id, err)

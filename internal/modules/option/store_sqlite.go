@@ -37,12 +37,6 @@ func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	return &sqlStore{db: s}, nil
 }
 
-// querier is what *sql.DB and *sql.Tx share for reads.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // execer is what *sql.DB and *sql.Tx share for writes.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -83,7 +77,7 @@ func insertValues(ctx context.Context, db execer, groupID string, vs []contract.
 // load reads the groups matching where (a condition on option_groups g)
 // with their values, ordered by order, in one statement: one snapshot, so a
 // group never comes back with the values of another moment.
-func load(ctx context.Context, q querier, where, order string, args ...any) ([]contract.OptionGroup, error) {
+func load(ctx context.Context, q store.Querier, where, order string, args ...any) ([]contract.OptionGroup, error) {
 	rows, err := q.QueryContext(ctx, `SELECT g.id, g.code, g.name, g.version, g.created_at, g.updated_at, v.id, v.code, v.label, v.position
 		FROM option_groups g LEFT JOIN option_values v ON v.group_id = g.id
 		WHERE `+where+` ORDER BY `+order+`, g.id, v.position, v.id`, args...)
@@ -113,7 +107,7 @@ func load(ctx context.Context, q querier, where, order string, args ...any) ([]c
 	return out, rows.Err()
 }
 
-func one(ctx context.Context, q querier, where string, arg any) (contract.OptionGroup, error) {
+func one(ctx context.Context, q store.Querier, where string, arg any) (contract.OptionGroup, error) {
 	gs, err := load(ctx, q, where, "g.id", arg)
 	if err != nil {
 		return contract.OptionGroup{}, err
@@ -150,8 +144,8 @@ func (s *sqlStore) List(ctx context.Context, after string, limit int) ([]contrac
 }
 
 func (s *sqlStore) Count(ctx context.Context) (int, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM option_groups`).Scan(&n); err != nil {
+	n, err := store.QueryOne(ctx, s.db, store.ScanValue[int], `SELECT COUNT(*) FROM option_groups`)
+	if err != nil {
 		return 0, fmt.Errorf("count option groups: %w", err)
 	}
 	return n, nil
@@ -159,11 +153,10 @@ func (s *sqlStore) Count(ctx context.Context) (int, error) {
 
 // missedBecause tells, after a checked write matched no row, whether the
 // group is gone or at another version.
-func missedBecause(ctx context.Context, q querier, id string) error {
-	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM option_groups WHERE id = ?`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
+func missedBecause(ctx context.Context, q store.Querier, id string) error {
+	_, err := store.QueryOne(ctx, q, store.ScanValue[int], `SELECT 1 FROM option_groups WHERE id = ?`, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("check option group %s: %w", id, err)
