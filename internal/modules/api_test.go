@@ -258,12 +258,20 @@ func TestCategoryAPIRefusesBadInput(t *testing.T) {
 		{"missing id", "GET", "/api/v1/categories/01a21042-816e-7207-a40f-0cf2f438397d", "", ``, 404, "not_found"},
 		{"bad slug", "GET", "/api/v1/categories/by-slug/NOT%20A%20SLUG", "", ``, 400, "invalid"},
 		{"bad cascade", "DELETE", "/api/v1/admin/categories/" + root.ID + "?cascade=maybe", adminToken, ``, 400, "invalid"},
+		{"unread query parameter", "DELETE", "/api/v1/admin/categories/" + root.ID + "?version=3", adminToken, ``, 400, "invalid"},
+		{"repeated query parameter", "DELETE", "/api/v1/admin/categories/" + root.ID + "?cascade=true&cascade=false", adminToken, ``, 400, "invalid"},
+		{"query on a read", "GET", "/api/v1/categories/tree?depth=2", "", ``, 400, "invalid"},
+		{"bad If-Match", "DELETE", "/api/v1/admin/categories/" + root.ID, adminToken, ``, 400, "invalid"},
 		{"unknown route", "GET", "/api/v1/nothing-here", "", ``, 404, "not_found"},
 		{"wrong method", "PUT", "/api/v1/categories/tree", "", ``, 405, "invalid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := s.do(t, tt.method, tt.path, tt.token, strings.NewReader(tt.body))
+			var header map[string]string
+			if strings.HasPrefix(tt.name, "bad If-Match") {
+				header = map[string]string{"If-Match": "W/\"1\""}
+			}
+			r := s.doWith(t, tt.method, tt.path, tt.token, strings.NewReader(tt.body), header)
 			if r.status != tt.status || r.errorCode(t) != tt.code {
 				t.Fatalf("%d %s, want %d %s", r.status, r.body, tt.status, tt.code)
 			}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -159,7 +160,10 @@ func ifMatchVersion(r *http.Request) (int64, bool, error) {
 
 // A binder fills one field of a decoded contract request from the HTTP
 // request: a path parameter, a header, a query parameter.
-type binder func(r *http.Request) error
+type binder struct {
+	query string // the query parameter it reads, if any
+	bind  func(r *http.Request) error
+}
 
 // fromBody returns a build function that decodes the JSON body straight
 // into the contract's request type, then runs the binders that binds
@@ -201,9 +205,23 @@ func fromOptionalBody[Req any](binds func(req *Req) []binder) func(http.Response
 	}
 }
 
+// bind runs the binders, after refusing query parameters that none of
+// them reads, or that are given twice: a parameter the route ignores
+// (?version=3 on a route that takes If-Match) must not let the request
+// through as if it had not been sent.
 func bind(r *http.Request, binders []binder) error {
+	query := r.URL.Query()
+	for name, vs := range query {
+		known := slices.ContainsFunc(binders, func(b binder) bool { return b.query != "" && b.query == name })
+		switch {
+		case !known:
+			return bus.Errorf(bus.CodeInvalid, "query parameter %.40q: not one this route takes", name)
+		case len(vs) > 1:
+			return bus.Errorf(bus.CodeInvalid, "query parameter %.40q: given %d times", name, len(vs))
+		}
+	}
 	for _, b := range binders {
-		if err := b(r); err != nil {
+		if err := b.bind(r); err != nil {
 			return err
 		}
 	}
@@ -214,20 +232,20 @@ func bind(r *http.Request, binders []binder) error {
 // param. A body that already set the field to something else contradicts
 // the path: invalid, not silently overridden.
 func pathID(param, field string, dst *string) binder {
-	return func(r *http.Request) error {
+	return binder{bind: func(r *http.Request) error {
 		v := pathParam(r, param)
 		if *dst != "" && *dst != v {
 			return bus.Errorf(bus.CodeInvalid, "%s %q in the body is not the %s of the path (%q): leave it out", field, *dst, field, v)
 		}
 		*dst = v
 		return nil
-	}
+	}}
 }
 
 // ifMatch sets *dst, the request's expected version, from If-Match (see
 // endpoint); without the header the body's version stands.
 func ifMatch(dst *int64) binder {
-	return func(r *http.Request) error {
+	return binder{bind: func(r *http.Request) error {
 		v, ok, err := ifMatchVersion(r)
 		switch {
 		case err != nil:
@@ -239,28 +257,28 @@ func ifMatch(dst *int64) binder {
 		}
 		*dst = v
 		return nil
-	}
+	}}
 }
 
 // queryFlag sets *dst from an optional true/false query parameter.
 func queryFlag(name string, dst *bool) binder {
-	return func(r *http.Request) (err error) {
+	return binder{query: name, bind: func(r *http.Request) (err error) {
 		*dst, err = boolQuery(r, name)
 		return err
-	}
+	}}
 }
 
 // queryString sets *dst from an optional query parameter.
 func queryString(name string, dst *string) binder {
-	return func(r *http.Request) error {
+	return binder{query: name, bind: func(r *http.Request) error {
 		*dst = r.URL.Query().Get(name)
 		return nil
-	}
+	}}
 }
 
 // queryInt sets *dst from an optional integer query parameter.
 func queryInt(name string, dst *int) binder {
-	return func(r *http.Request) error {
+	return binder{query: name, bind: func(r *http.Request) error {
 		v := r.URL.Query().Get(name)
 		if v == "" {
 			return nil
@@ -271,7 +289,7 @@ func queryInt(name string, dst *int) binder {
 		}
 		*dst = n
 		return nil
-	}
+	}}
 }
 
 type principalKey struct{}
