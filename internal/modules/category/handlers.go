@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/slugs"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/validate"
@@ -159,18 +160,26 @@ func (m *Module) create(ctx context.Context, req contract.CreateCategoryRequest)
 		return contract.Category{}, err
 	}
 	c.Position = at
+	up, err := m.ancestorIDs(ctx, c)
+	if err != nil {
+		return contract.Category{}, err
+	}
 	if c.Slug, err = slugs.Claim(base, generated, store.ErrDuplicate, func(slug string) error {
 		c.Slug = slug
-		return m.store.Insert(ctx, c)
+		ev, err := outbox.New(contract.CategoryCreated, c.ID, event(c, up))
+		if err != nil {
+			return err
+		}
+		return m.store.Insert(ctx, c, ev)
 	}); err != nil {
 		return contract.Category{}, err
 	}
+	m.relay.Notify()
 	if at < len(siblings) {
 		if err := m.store.Reorder(ctx, c.ParentID, order, now); err != nil {
 			return contract.Category{}, err
 		}
 	}
-	m.emit(ctx, contract.CategoryCreated, c)
 	return c, nil
 }
 
@@ -219,14 +228,22 @@ func (m *Module) update(ctx context.Context, req contract.UpdateCategoryRequest)
 		c.Description = *req.Description
 	}
 	c.UpdatedAt = m.now()
-	switch err := m.store.Update(ctx, c, req.Version); {
+	c.Version = req.Version + 1
+	up, err := m.ancestorIDs(ctx, c)
+	if err != nil {
+		return contract.Category{}, err
+	}
+	ev, err := outbox.New(contract.CategoryUpdated, c.ID, event(c, up))
+	if err != nil {
+		return contract.Category{}, err
+	}
+	switch err := m.store.Update(ctx, c, req.Version, ev); {
 	case errors.Is(err, store.ErrDuplicate):
 		return contract.Category{}, bus.Errorf(bus.CodeConflict, "slug %q is taken", c.Slug)
 	case err != nil:
 		return contract.Category{}, m.storeError(ctx, err, c.ID, req.Version)
 	}
-	c.Version = req.Version + 1
-	m.emit(ctx, contract.CategoryUpdated, c)
+	m.relay.Notify()
 	return c, nil
 }
 
@@ -250,16 +267,18 @@ func (m *Module) move(ctx context.Context, req contract.MoveCategoryRequest) (co
 	if err := checkExpected(c, req.Version); err != nil {
 		return contract.Category{}, err
 	}
+	// The ancestors c will have: the new parent's, then the parent.
+	up := []string{}
 	if req.ParentID != "" {
 		p, err := m.load(ctx, req.ParentID)
 		if err != nil {
 			return c, err
 		}
-		up, err := m.ancestors(ctx, p)
+		above, err := m.ancestors(ctx, p)
 		if err != nil {
 			return c, err
 		}
-		if slices.Contains(ids(up), c.ID) {
+		if up = append(ids(above), p.ID); slices.Contains(up, c.ID) {
 			return c, bus.Errorf(bus.CodeInvalid, "cannot move category %s under its descendant %s", c.ID, p.ID)
 		}
 	}
@@ -274,16 +293,18 @@ func (m *Module) move(ctx context.Context, req contract.MoveCategoryRequest) (co
 	}
 	oldParent := c.ParentID
 	c.ParentID, c.Position, c.UpdatedAt = req.ParentID, at, m.now()
-	if err := m.store.Move(ctx, c, req.Version, oldParent, order); err != nil {
+	// The store builds the event from c as moved: without an expected
+	// version only it knows the version the move makes.
+	var moved contract.Category
+	if err := m.store.Move(ctx, c, req.Version, oldParent, order, func(after contract.Category) ([]outbox.Event, error) {
+		moved = after
+		ev, err := outbox.New(contract.CategoryMoved, after.ID, event(after, up))
+		return []outbox.Event{ev}, err
+	}); err != nil {
 		return contract.Category{}, m.storeError(ctx, err, c.ID, req.Version)
 	}
-	// Reloaded: without an expected version the version it moved from is
-	// not known here.
-	if c, err = m.load(ctx, c.ID); err != nil {
-		return c, err
-	}
-	m.emit(ctx, contract.CategoryMoved, c)
-	return c, nil
+	m.relay.Notify()
+	return moved, nil
 }
 
 // closeGap renumbers parentID's children 0, 1, … after one left.
@@ -323,30 +344,27 @@ func (m *Module) delete(ctx context.Context, req contract.DeleteCategoryRequest)
 		subtree = append(subtree, kids...)
 	}
 	// Events carry ancestors, known only before the delete.
-	up, err := m.ancestors(ctx, c)
+	up, err := m.ancestorIDs(ctx, c)
 	if err != nil {
 		return reply, err
 	}
-	anc := map[string][]string{c.ID: ids(up)}
-	events := make([]contract.CategoryEvent, len(subtree))
-	for i, x := range subtree {
-		if i > 0 {
-			anc[x.ID] = append(slices.Clone(anc[x.ParentID]), x.ParentID)
-		}
+	anc := map[string][]string{c.ID: up}
+	for _, x := range subtree[1:] {
+		anc[x.ID] = append(slices.Clone(anc[x.ParentID]), x.ParentID)
+	}
+	reply.Deleted = ids(subtree)
+	if err := m.store.Delete(ctx, reply.Deleted, req.Version, func(x contract.Category) ([]outbox.Event, error) {
 		// The delete is the category's last write: its event carries the
 		// version after it, so a consumer holding the last update applies it.
 		x.Version++
-		events[i] = event(x, anc[x.ID])
-	}
-	reply.Deleted = ids(subtree)
-	if err := m.store.Delete(ctx, reply.Deleted, req.Version); err != nil {
+		ev, err := outbox.New(contract.CategoryDeleted, x.ID, event(x, anc[x.ID]))
+		return []outbox.Event{ev}, err
+	}); err != nil {
 		return contract.DeleteCategoryReply{}, m.storeError(ctx, err, c.ID, req.Version)
 	}
+	m.relay.Notify()
 	if err := m.closeGap(ctx, c.ParentID, m.now()); err != nil {
 		return reply, err
-	}
-	for _, ev := range events {
-		m.publish(ctx, contract.CategoryDeleted, ev)
 	}
 	return reply, nil
 }
@@ -462,8 +480,9 @@ func (m *Module) listChildren(ctx context.Context, req contract.ListChildrenRequ
 }
 
 // event builds the payload of an event about c, whose ancestors (root
-// first) are ancestorIDs. Building and publishing are apart so that the
-// payload can go into an outbox with the write.
+// first) are ancestorIDs. The handlers build it before the write, or the
+// store calls them to build it inside the write, so that it goes into the
+// outbox with the write it announces (outbox.New).
 func event(c contract.Category, ancestorIDs []string) contract.CategoryEvent {
 	if ancestorIDs == nil {
 		ancestorIDs = []string{}
@@ -471,21 +490,11 @@ func event(c contract.Category, ancestorIDs []string) contract.CategoryEvent {
 	return contract.CategoryEvent{ID: c.ID, Version: c.Version, Slug: c.Slug, Name: c.Name, ParentID: c.ParentID, AncestorIDs: ancestorIDs, Position: c.Position}
 }
 
-// emit publishes an event about c with its ancestors.
-func (m *Module) emit(ctx context.Context, ev bus.EventType[contract.CategoryEvent], c contract.Category) {
+// ancestorIDs returns the ids of c's ancestors, root first, for its events.
+func (m *Module) ancestorIDs(ctx context.Context, c contract.Category) ([]string, error) {
 	up, err := m.ancestors(ctx, c)
 	if err != nil {
-		m.log.Error("category event not published", "topic", ev.Topic, "id", c.ID, "err", err)
-		return
+		return nil, err
 	}
-	m.publish(ctx, ev, event(c, ids(up)))
-}
-
-// publish sends an event after the write it reports. The write stands if
-// publishing fails; the failure is logged for the operator (there is no
-// outbox yet, so such an event is lost).
-func (m *Module) publish(ctx context.Context, ev bus.EventType[contract.CategoryEvent], payload contract.CategoryEvent) {
-	if err := bus.Emit(ctx, m.Bus, ev, payload); err != nil {
-		m.log.Error("category event not published", "topic", ev.Topic, "id", payload.ID, "err", err)
-	}
+	return ids(up), nil
 }

@@ -11,27 +11,35 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
-// doc is a category as stored in MongoDB.
+// doc is a category as stored in MongoDB, with the events of its writes
+// that the relay has not published yet (the outbox travels in the
+// document, so the single-document write that changes the category
+// records its events too).
 type doc struct {
-	ID          string    `bson:"_id"`
-	Name        string    `bson:"name"`
-	Slug        string    `bson:"slug"`
-	Description string    `bson:"description"`
-	ParentID    string    `bson:"parent_id"`
-	Position    int       `bson:"position"`
-	Version     int64     `bson:"version"`
-	CreatedAt   time.Time `bson:"created_at"`
-	UpdatedAt   time.Time `bson:"updated_at"`
+	ID          string         `bson:"_id"`
+	Name        string         `bson:"name"`
+	Slug        string         `bson:"slug"`
+	Description string         `bson:"description"`
+	ParentID    string         `bson:"parent_id"`
+	Position    int            `bson:"position"`
+	Version     int64          `bson:"version"`
+	CreatedAt   time.Time      `bson:"created_at"`
+	UpdatedAt   time.Time      `bson:"updated_at"`
+	Outbox      outbox.Pending `bson:"outbox,omitempty"`
 }
 
-func toDoc(c contract.Category) doc { return doc(c) }
+func toDoc(c contract.Category, events []outbox.Event) doc {
+	return doc{ID: c.ID, Name: c.Name, Slug: c.Slug, Description: c.Description, ParentID: c.ParentID, Position: c.Position,
+		Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Outbox: events}
+}
 
 func (d doc) category() contract.Category {
-	c := contract.Category(d)
-	c.CreatedAt, c.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	c := contract.Category{ID: d.ID, Name: d.Name, Slug: d.Slug, Description: d.Description, ParentID: d.ParentID, Position: d.Position,
+		Version: d.Version, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 	if c.Version < 1 {
 		c.Version = 1 // written before categories had versions
 	}
@@ -55,8 +63,14 @@ func atVersion(v int64) bson.E {
 //
 // Every write is a single-document operation (the subset FerretDB
 // honours); a checked write names the version in its filter and sets the
-// next one, so a lost race matches nothing and changes nothing.
-type mongoStore struct{ coll, meta *mongo.Collection }
+// next one, so a lost race matches nothing and changes nothing. A write's
+// events go into its document in that same operation (outbox.Push); a
+// delete seals the documents' versions, then records its events and
+// deletes them with outbox.DeleteWith.
+type mongoStore struct {
+	db         *mongo.Database
+	coll, meta *mongo.Collection
+}
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	mdb, err := db.Mongo(ctx, contract.CategoryQueue, store.Indexes{"categories": {
@@ -66,8 +80,12 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mongoStore{coll: mdb.Collection("categories"), meta: mdb.Collection("meta")}, nil
+	return &mongoStore{db: mdb, coll: mdb.Collection("categories"), meta: mdb.Collection("meta")}, nil
 }
+
+// Outbox is the pending events in the category documents, and those of
+// deletes in the outbox collection.
+func (s *mongoStore) Outbox() outbox.Source { return outbox.Mongo(s.db, s.coll.Name()) }
 
 var revisionID = bson.D{{Key: "_id", Value: "revision"}}
 
@@ -94,8 +112,8 @@ func (s *mongoStore) Revision(ctx context.Context) (int64, error) {
 	return r.N, nil
 }
 
-func (s *mongoStore) Insert(ctx context.Context, c contract.Category) error {
-	_, err := s.coll.InsertOne(ctx, toDoc(c))
+func (s *mongoStore) Insert(ctx context.Context, c contract.Category, events ...outbox.Event) error {
+	_, err := s.coll.InsertOne(ctx, toDoc(c, events))
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("insert category %s: %w", c.ID, store.ErrDuplicate)
 	}
@@ -161,16 +179,15 @@ func (s *mongoStore) missedBecause(ctx context.Context, id string) error {
 	return errStale
 }
 
-// write applies set to id if it is at version expected (0: any), with
-// the version bump in the same single-document update. A checked write
-// sets expected+1 rather than incrementing, which is exact for documents
-// that have no version field yet.
-func (s *mongoStore) write(ctx context.Context, id string, expected int64, set bson.D) error {
-	filter := byID(id)
-	update := bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}}
-	if expected > 0 {
-		filter = append(filter, atVersion(expected))
-		update = bson.D{{Key: "$set", Value: append(set, bson.E{Key: "version", Value: expected + 1})}}
+// write applies set to id if it is at version expected (> 0), with the
+// version bump and events in the same single-document update. It sets
+// expected+1 rather than incrementing, which is exact for documents that
+// have no version field yet.
+func (s *mongoStore) write(ctx context.Context, id string, expected int64, set bson.D, events []outbox.Event) error {
+	filter := append(byID(id), atVersion(expected))
+	update := bson.D{{Key: "$set", Value: append(set, bson.E{Key: "version", Value: expected + 1})}}
+	if len(events) > 0 {
+		update = append(update, outbox.Push(events...))
 	}
 	res, err := s.coll.UpdateOne(ctx, filter, update)
 	if store.IsDuplicate(err) {
@@ -185,11 +202,11 @@ func (s *mongoStore) write(ctx context.Context, id string, expected int64, set b
 	return nil
 }
 
-func (s *mongoStore) Update(ctx context.Context, c contract.Category, expected int64) error {
+func (s *mongoStore) Update(ctx context.Context, c contract.Category, expected int64, events ...outbox.Event) error {
 	err := s.write(ctx, c.ID, expected, bson.D{
 		{Key: "name", Value: c.Name}, {Key: "slug", Value: c.Slug},
 		{Key: "description", Value: c.Description}, {Key: "updated_at", Value: c.UpdatedAt},
-	})
+	}, events)
 	if err != nil {
 		return fmt.Errorf("update category %s at version %d: %w", c.ID, expected, err)
 	}
@@ -230,14 +247,42 @@ func (s *mongoStore) Reorder(ctx context.Context, parentID string, ids []string,
 	return s.bump(ctx)
 }
 
-func (s *mongoStore) Move(ctx context.Context, c contract.Category, expected int64, oldParent string, order []string) error {
-	err := s.write(ctx, c.ID, expected, bson.D{
-		{Key: "parent_id", Value: c.ParentID}, {Key: "position", Value: c.Position}, {Key: "updated_at", Value: c.UpdatedAt},
-	})
-	if err != nil {
-		return fmt.Errorf("move category %s at version %d: %w", c.ID, expected, err)
+// unconditionalAttempts bounds the re-reads of a move without an expected
+// version that keeps losing the race for the category to other writes.
+const unconditionalAttempts = 20
+
+// Move writes c's move as one checked single-document update carrying its
+// events. Without an expected version it reads the version the category
+// is at and moves it from there, again on a lost race: the events must
+// name the version the move makes, and an update's content cannot depend
+// on what it finds.
+func (s *mongoStore) Move(ctx context.Context, c contract.Category, expected int64, oldParent string, order []string, moved announce[contract.Category]) error {
+	set := bson.D{{Key: "parent_id", Value: c.ParentID}, {Key: "position", Value: c.Position}, {Key: "updated_at", Value: c.UpdatedAt}}
+	for attempt := 1; ; attempt++ {
+		at, after := expected, c
+		if expected == 0 {
+			cur, err := s.Get(ctx, c.ID)
+			if err != nil {
+				return fmt.Errorf("move category %s: %w", c.ID, err)
+			}
+			at, after = cur.Version, cur
+			after.ParentID, after.Position, after.UpdatedAt = c.ParentID, c.Position, c.UpdatedAt
+		}
+		after.Version = at + 1
+		evs, err := moved.events(after)
+		if err != nil {
+			return fmt.Errorf("move category %s: events: %w", c.ID, err)
+		}
+		err = s.write(ctx, c.ID, at, set, evs)
+		if errors.Is(err, errStale) && expected == 0 && attempt < unconditionalAttempts {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("move category %s at version %d: %w", c.ID, expected, err)
+		}
+		break
 	}
-	err = s.reorder(ctx, c.ParentID, order, c.UpdatedAt)
+	err := s.reorder(ctx, c.ParentID, order, c.UpdatedAt)
 	if err == nil && oldParent != c.ParentID {
 		var left []contract.Category
 		if left, err = s.Children(ctx, oldParent); err == nil {
@@ -248,27 +293,69 @@ func (s *mongoStore) Move(ctx context.Context, c contract.Category, expected int
 	return errors.Join(err, s.bump(ctx))
 }
 
-// Delete deletes ids[0] with a checked single-document delete first, so a
-// stale version deletes nothing, then the rest (its descendants).
-func (s *mongoStore) Delete(ctx context.Context, ids []string, expected int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	filter := byID(ids[0])
+// seal takes a category out of reach of checked writes before it is
+// deleted: one findOneAndUpdate that counts its version on (filtered on
+// expected when it is > 0), so a concurrent write conditional on the old
+// version fails and the deleted event's version (one past the last write)
+// is one no other write announces. It returns the category as last
+// written; false when no document matched.
+//
+// A crash between the seal and the delete leaves the category at a
+// version no event announced, its content unchanged: harmless to
+// consumers (the next write's event is newer still), and the caller, who
+// got no answer, reads it again.
+func (s *mongoStore) seal(ctx context.Context, id string, expected int64) (contract.Category, bool, error) {
+	filter := byID(id)
 	if expected > 0 {
 		filter = append(filter, atVersion(expected))
 	}
-	res, err := s.coll.DeleteOne(ctx, filter)
+	var d doc
+	// No projection: FerretDB v1 has none on findAndModify.
+	err := s.coll.FindOneAndUpdate(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return contract.Category{}, false, nil
+	}
 	if err != nil {
-		return fmt.Errorf("delete category %s: %w", ids[0], err)
+		return contract.Category{}, false, fmt.Errorf("seal category %s: %w", id, err)
 	}
-	if res.DeletedCount == 0 {
-		return fmt.Errorf("delete category %s at version %d: %w", ids[0], expected, s.missedBecause(ctx, ids[0]))
+	return d.category(), true, nil
+}
+
+// Delete seals ids[0] at expected first, so a stale version deletes
+// nothing, then its descendants (those still there), and deletes them all
+// with outbox.DeleteWith, which records the events of deleted for them
+// (and moves out those still pending in the documents).
+func (s *mongoStore) Delete(ctx context.Context, ids []string, expected int64, deleted announce[contract.Category]) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	if rest := ids[1:]; len(rest) > 0 {
-		if _, err = s.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: rest}}}}); err != nil {
-			err = fmt.Errorf("delete the %d descendants of category %s: %w", len(rest), ids[0], err)
+	var gone []string
+	var evs []outbox.Event
+	for i, id := range ids {
+		want := int64(0)
+		if i == 0 {
+			want = expected
 		}
+		c, ok, err := s.seal(ctx, id, want)
+		if err != nil {
+			return fmt.Errorf("delete category %s: %w", ids[0], err)
+		}
+		if !ok {
+			if i == 0 {
+				return fmt.Errorf("delete category %s at version %d: %w", id, expected, s.missedBecause(ctx, id))
+			}
+			continue // a descendant deleted meanwhile
+		}
+		e, err := deleted.events(c)
+		if err != nil {
+			return fmt.Errorf("delete category %s: events: %w", id, err)
+		}
+		gone, evs = append(gone, id), append(evs, e...)
+	}
+	_, err := outbox.DeleteWith(ctx, s.db, s.coll.Name(), gone, evs...)
+	if err != nil {
+		err = fmt.Errorf("delete category %s and %d descendants: %w", ids[0], len(gone)-1, err)
 	}
 	return errors.Join(err, s.bump(ctx))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -27,14 +28,48 @@ var migrations = []store.Migration{
 	{Version: 2, SQL: schemaVersion},
 }
 
-type sqlStore struct{ db *sql.DB }
+// sqlStore keeps categories in category.db, and the events of its writes
+// in the same file's outbox table (outbox.PrepareSQLite), added in each
+// write's transaction.
+type sqlStore struct {
+	db     *sql.DB
+	outbox outbox.Source
+}
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	s, err := db.SQLite(ctx, contract.CategoryQueue, migrations)
 	if err != nil {
 		return nil, err
 	}
-	return &sqlStore{db: s}, nil
+	src, err := outbox.PrepareSQLite(ctx, db, contract.CategoryQueue)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlStore{db: s, outbox: src}, nil
+}
+
+func (s *sqlStore) Outbox() outbox.Source { return s.outbox }
+
+// inTx runs write in one transaction (IMMEDIATE: the store's DSN takes the
+// write lock at BEGIN) and commits it with the events write returns, so a
+// write and its events commit together or not at all.
+func (s *sqlStore) inTx(ctx context.Context, what string, write func(tx *sql.Tx) ([]outbox.Event, error)) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	evs, err := write(tx)
+	if err != nil {
+		return err
+	}
+	if err := outbox.Add(ctx, tx, evs...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
 }
 
 const columns = `id, name, slug, description, parent_id, position, version, created_at, updated_at`
@@ -47,16 +82,18 @@ func scan(row store.Scanner) (contract.Category, error) {
 	return c, err
 }
 
-func (s *sqlStore) Insert(ctx context.Context, c contract.Category) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO categories (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Name, c.Slug, c.Description, c.ParentID, c.Position, c.Version, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli())
-	if store.IsDuplicate(err) {
-		return fmt.Errorf("insert category %s: %w", c.ID, store.ErrDuplicate)
-	}
-	if err != nil {
-		return fmt.Errorf("insert category %s: %w", c.ID, err)
-	}
-	return nil
+func (s *sqlStore) Insert(ctx context.Context, c contract.Category, events ...outbox.Event) error {
+	return s.inTx(ctx, "insert category "+c.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+		_, err := tx.ExecContext(ctx, `INSERT INTO categories (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.Name, c.Slug, c.Description, c.ParentID, c.Position, c.Version, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli())
+		if store.IsDuplicate(err) {
+			return nil, fmt.Errorf("insert category %s: %w", c.ID, store.ErrDuplicate)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("insert category %s: %w", c.ID, err)
+		}
+		return events, nil
+	})
 }
 
 func one(ctx context.Context, q store.Querier, where string, arg any) (contract.Category, error) {
@@ -118,20 +155,22 @@ func missedBecause(ctx context.Context, q store.Querier, id string) error {
 	return errStale
 }
 
-func (s *sqlStore) Update(ctx context.Context, c contract.Category, expected int64) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE categories SET name = ?, slug = ?, description = ?, updated_at = ?, version = version + 1
-		WHERE id = ? AND version = ?`,
-		c.Name, c.Slug, c.Description, c.UpdatedAt.UnixMilli(), c.ID, expected)
-	if store.IsDuplicate(err) {
-		return fmt.Errorf("update category %s: %w", c.ID, store.ErrDuplicate)
-	}
-	if err != nil {
-		return fmt.Errorf("update category %s: %w", c.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("update category %s at version %d: %w", c.ID, expected, missedBecause(ctx, s.db, c.ID))
-	}
-	return nil
+func (s *sqlStore) Update(ctx context.Context, c contract.Category, expected int64, events ...outbox.Event) error {
+	return s.inTx(ctx, "update category "+c.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE categories SET name = ?, slug = ?, description = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ?`,
+			c.Name, c.Slug, c.Description, c.UpdatedAt.UnixMilli(), c.ID, expected)
+		if store.IsDuplicate(err) {
+			return nil, fmt.Errorf("update category %s: %w", c.ID, store.ErrDuplicate)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("update category %s: %w", c.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, fmt.Errorf("update category %s at version %d: %w", c.ID, expected, missedBecause(ctx, tx, c.ID))
+		}
+		return events, nil
+	})
 }
 
 // execer is what *sql.DB and *sql.Tx share for writes.
@@ -156,82 +195,97 @@ func reorder(ctx context.Context, tx execer, parentID string, ids []string, now 
 	return nil
 }
 
+// Reorder announces nothing (see Store), so it commits no events.
 func (s *sqlStore) Reorder(ctx context.Context, parentID string, ids []string, now time.Time) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("reorder under %q: %w", parentID, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	if err := reorder(ctx, tx, parentID, ids, now); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.inTx(ctx, fmt.Sprintf("reorder under %q", parentID), func(tx *sql.Tx) ([]outbox.Event, error) {
+		return nil, reorder(ctx, tx, parentID, ids, now)
+	})
 }
 
 // Move runs in one transaction, which takes the write lock at BEGIN
-// (_txlock=immediate): the check of c's version, its move and the
-// renumbering on both sides commit together or not at all.
-func (s *sqlStore) Move(ctx context.Context, c contract.Category, expected int64, oldParent string, order []string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("move category %s: %w", c.ID, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	res, err := tx.ExecContext(ctx, `UPDATE categories SET parent_id = ?, position = ?, updated_at = ?, version = version + 1
-		WHERE id = ? AND (?5 = 0 OR version = ?5)`,
-		c.ParentID, c.Position, c.UpdatedAt.UnixMilli(), c.ID, expected)
-	if err != nil {
-		return fmt.Errorf("move category %s: %w", c.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("move category %s at version %d: %w", c.ID, expected, missedBecause(ctx, tx, c.ID))
-	}
-	if err := reorder(ctx, tx, c.ParentID, order, c.UpdatedAt); err != nil {
-		return err
-	}
-	if oldParent != c.ParentID {
-		left, err := children(ctx, tx, oldParent)
+// (_txlock=immediate): the check of c's version, its move, the
+// renumbering on both sides and the move's events commit together or not
+// at all. The events are built from c as read back in the transaction, so
+// they carry the version the move made even when none was expected.
+func (s *sqlStore) Move(ctx context.Context, c contract.Category, expected int64, oldParent string, order []string, moved announce[contract.Category]) error {
+	return s.inTx(ctx, "move category "+c.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE categories SET parent_id = ?, position = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND (?5 = 0 OR version = ?5)`,
+			c.ParentID, c.Position, c.UpdatedAt.UnixMilli(), c.ID, expected)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("move category %s: %w", c.ID, err)
 		}
-		if err := reorder(ctx, tx, oldParent, ids(left), c.UpdatedAt); err != nil {
-			return err
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, fmt.Errorf("move category %s at version %d: %w", c.ID, expected, missedBecause(ctx, tx, c.ID))
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("move category %s: %w", c.ID, err)
-	}
-	return nil
+		if err := reorder(ctx, tx, c.ParentID, order, c.UpdatedAt); err != nil {
+			return nil, err
+		}
+		if oldParent != c.ParentID {
+			left, err := children(ctx, tx, oldParent)
+			if err != nil {
+				return nil, err
+			}
+			if err := reorder(ctx, tx, oldParent, ids(left), c.UpdatedAt); err != nil {
+				return nil, err
+			}
+		}
+		after, err := one(ctx, tx, `id = ?`, c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("move category %s: %w", c.ID, err)
+		}
+		evs, err := moved.events(after)
+		if err != nil {
+			return nil, fmt.Errorf("move category %s: events: %w", c.ID, err)
+		}
+		return evs, nil
+	})
 }
 
-func (s *sqlStore) Delete(ctx context.Context, ids []string, expected int64) error {
+// Delete reads the categories it deletes and deletes them in one
+// transaction, so their events are built from what the delete removes.
+func (s *sqlStore) Delete(ctx context.Context, ids []string, expected int64, deleted announce[contract.Category]) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("delete category %s: %w", ids[0], err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	res, err := tx.ExecContext(ctx, `DELETE FROM categories WHERE id = ? AND (?2 = 0 OR version = ?2)`, ids[0], expected)
-	if err != nil {
-		return fmt.Errorf("delete category %s: %w", ids[0], err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("delete category %s at version %d: %w", ids[0], expected, missedBecause(ctx, tx, ids[0]))
-	}
-	if rest := ids[1:]; len(rest) > 0 {
-		args := make([]any, len(rest))
-		for i, id := range rest {
+	return s.inTx(ctx, "delete category "+ids[0], func(tx *sql.Tx) ([]outbox.Event, error) {
+		args := make([]any, len(ids))
+		for i, id := range ids {
 			args[i] = id
 		}
-		q := `DELETE FROM categories WHERE id IN (?` + strings.Repeat(",?", len(rest)-1) + `)`
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("delete the %d descendants of category %s: %w", len(rest), ids[0], err)
+		in := `(?` + strings.Repeat(",?", len(ids)-1) + `)`
+		found, err := store.QueryAll(ctx, tx, scan, `SELECT `+columns+` FROM categories WHERE id IN `+in, args...)
+		if err != nil {
+			return nil, fmt.Errorf("delete category %s: %w", ids[0], err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("delete category %s: %w", ids[0], err)
-	}
-	return nil
+		res, err := tx.ExecContext(ctx, `DELETE FROM categories WHERE id = ? AND (?2 = 0 OR version = ?2)`, ids[0], expected)
+		if err != nil {
+			return nil, fmt.Errorf("delete category %s: %w", ids[0], err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, fmt.Errorf("delete category %s at version %d: %w", ids[0], expected, missedBecause(ctx, tx, ids[0]))
+		}
+		if len(ids) > 1 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM categories WHERE id IN `+in, args...); err != nil {
+				return nil, fmt.Errorf("delete the %d descendants of category %s: %w", len(ids)-1, ids[0], err)
+			}
+		}
+		byID := make(map[string]contract.Category, len(found))
+		for _, c := range found {
+			byID[c.ID] = c
+		}
+		var evs []outbox.Event
+		for _, id := range ids {
+			c, ok := byID[id]
+			if !ok {
+				continue // not there to delete
+			}
+			e, err := deleted.events(c)
+			if err != nil {
+				return nil, fmt.Errorf("delete category %s: events: %w", id, err)
+			}
+			evs = append(evs, e...)
+		}
+		return evs, nil
+	})
 }

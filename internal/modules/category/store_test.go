@@ -117,7 +117,7 @@ func TestStore(t *testing.T) {
 			t.Fatalf("update missing: %v", err)
 		}
 
-		if err := s.Delete(ctx, []string{a.ID, c.ID}, 0); err != nil {
+		if err := s.Delete(ctx, []string{a.ID, c.ID}, 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		if nodes, _ := s.Nodes(ctx); len(nodes) != 2 {
@@ -133,7 +133,7 @@ func TestStore(t *testing.T) {
 		if again, _ := s.Revision(ctx); again != same {
 			t.Fatalf("a read moved the revision: %d → %d", same, again)
 		}
-		if err := s.Delete(ctx, nil, 0); err != nil {
+		if err := s.Delete(ctx, nil, 0, nil); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -171,11 +171,11 @@ func TestStoreVersions(t *testing.T) {
 			}},
 			{"move stale", 3, func(s Store, c, sib contract.Category, v int64) error {
 				c.Position = 0
-				return s.Move(ctx, c, v, c.ParentID, []string{c.ID, sib.ID})
+				return s.Move(ctx, c, v, c.ParentID, []string{c.ID, sib.ID}, nil)
 			}, true, nil},
 			{"move", 2, func(s Store, c, sib contract.Category, v int64) error {
 				c.Position, c.UpdatedAt = 0, later
-				return s.Move(ctx, c, v, c.ParentID, []string{c.ID, sib.ID})
+				return s.Move(ctx, c, v, c.ParentID, []string{c.ID, sib.ID}, nil)
 			}, false, func(t *testing.T, c, sib contract.Category) {
 				// The sibling moved from 0 to 1 without a check, with a bump.
 				if c.Position != 0 || c.Version != 3 || sib.Position != 1 || sib.Version != 2 {
@@ -184,14 +184,14 @@ func TestStoreVersions(t *testing.T) {
 			}},
 			{"move any version", 0, func(s Store, c, sib contract.Category, v int64) error {
 				c.Position, c.UpdatedAt = 0, later
-				return s.Move(ctx, c, v, c.ParentID, []string{c.ID, sib.ID})
+				return s.Move(ctx, c, v, c.ParentID, []string{c.ID, sib.ID}, nil)
 			}, false, func(t *testing.T, c, sib contract.Category) {
 				if c.Version != 3 || sib.Version != 2 {
 					t.Fatalf("after unconditional move: %+v, sibling %+v", c, sib)
 				}
 			}},
 			{"delete stale", 3, func(s Store, c, _ contract.Category, v int64) error {
-				return s.Delete(ctx, []string{c.ID}, v)
+				return s.Delete(ctx, []string{c.ID}, v, nil)
 			}, true, nil},
 		}
 		for _, tt := range tests {
@@ -235,7 +235,7 @@ func TestStoreVersions(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := s.Delete(ctx, []string{c.ID, kid.ID}, 1); err != nil {
+			if err := s.Delete(ctx, []string{c.ID, kid.ID}, 1, nil); err != nil {
 				t.Fatal(err)
 			}
 			for _, id := range []string{c.ID, kid.ID} {
@@ -243,7 +243,7 @@ func TestStoreVersions(t *testing.T) {
 					t.Fatalf("after delete %s: %v", id, err)
 				}
 			}
-			if err := s.Delete(ctx, []string{c.ID}, 1); !errors.Is(err, store.ErrNotFound) {
+			if err := s.Delete(ctx, []string{c.ID}, 1, nil); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("delete again: %v", err)
 			}
 		})

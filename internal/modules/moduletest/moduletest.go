@@ -14,6 +14,10 @@
 //		...
 //	})
 //
+// Outbox is the check every module's outbox test makes: writes leave their
+// events in the store's outbox, and the module's relay publishes exactly
+// those.
+//
 // Like storetest (which it uses for the backends: SQLite always, an
 // embedded FerretDB, MongoDB at SHOP_TEST_MONGO_URI), it is for tests
 // only. It imports no module package.
@@ -117,16 +121,7 @@ func Start[S any, M Module](t testing.TB, db *store.DB,
 		t.Fatalf("moduletest: open store: %v", err)
 	}
 	m := build(cfg.bus, st, cfg.log)
-	if err := m.Start(ctx); err != nil {
-		t.Fatalf("moduletest: start %T: %v", m, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
-		defer cancel()
-		if err := m.Stop(ctx); err != nil {
-			t.Errorf("moduletest: stop %T: %v", m, err)
-		}
-	})
+	Run(t, m)
 	return &Harness[M]{Bus: cfg.bus, Module: m, DB: db}
 }
 
