@@ -1,15 +1,15 @@
 package attribute
 
 import (
-	"context"
-
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 )
 
 // groupEvent and definitionEvent build the payloads of the events about
-// g and d. Building and publishing are apart so that the payload can go
-// into an outbox with the write.
+// g and d. The handlers build them before a write, or the store calls
+// them (through announceGroup and announceDefinition) inside one, so that
+// they go into the outbox with the write they announce.
 func groupEvent(g contract.AttributeGroup) contract.AttributeGroupEvent {
 	return contract.AttributeGroupEvent{ID: g.ID, Version: g.Version, Name: g.Name, Slug: g.Slug, Position: g.Position}
 }
@@ -21,17 +21,39 @@ func definitionEvent(d contract.AttributeDefinition) contract.AttributeDefinitio
 	}
 }
 
-// publishGroup and publishDefinition send an event after the write it
-// reports. The write stands if publishing fails; the failure is logged for
-// the operator (there is no outbox yet, so such an event is lost).
-func (m *Module) publishGroup(ctx context.Context, ev bus.EventType[contract.AttributeGroupEvent], g contract.AttributeGroup) {
-	if err := bus.Emit(ctx, m.Bus, ev, groupEvent(g)); err != nil {
-		m.log.Error("attribute event not published", "topic", ev.Topic, "id", g.ID, "version", g.Version, "err", err)
-	}
+// groupOutbox and definitionOutbox are the pending event of type ev about
+// g or d, as the write commits it.
+func groupOutbox(ev bus.EventType[contract.AttributeGroupEvent], g contract.AttributeGroup) ([]outbox.Event, error) {
+	e, err := outbox.New(ev, g.ID, groupEvent(g))
+	return []outbox.Event{e}, err
 }
 
-func (m *Module) publishDefinition(ctx context.Context, ev bus.EventType[contract.AttributeDefinitionEvent], d contract.AttributeDefinition) {
-	if err := bus.Emit(ctx, m.Bus, ev, definitionEvent(d)); err != nil {
-		m.log.Error("attribute event not published", "topic", ev.Topic, "id", d.ID, "version", d.Version, "err", err)
-	}
+func definitionOutbox(ev bus.EventType[contract.AttributeDefinitionEvent], d contract.AttributeDefinition) ([]outbox.Event, error) {
+	e, err := outbox.New(ev, d.ID, definitionEvent(d))
+	return []outbox.Event{e}, err
 }
+
+// announceGroup and announceDefinition announce each entity a store write
+// commits with an event of type ev, for writes whose entities only the
+// store knows (a renumbering).
+func announceGroup(ev bus.EventType[contract.AttributeGroupEvent]) announce[contract.AttributeGroup] {
+	return func(g contract.AttributeGroup) ([]outbox.Event, error) { return groupOutbox(ev, g) }
+}
+
+func announceDefinition(ev bus.EventType[contract.AttributeDefinitionEvent]) announce[contract.AttributeDefinition] {
+	return func(d contract.AttributeDefinition) ([]outbox.Event, error) { return definitionOutbox(ev, d) }
+}
+
+// The delete is an entity's last write: its event carries the version
+// after it (one past the version the store passes, the last write's), so
+// a consumer holding the last update applies it.
+var (
+	groupDeleted announce[contract.AttributeGroup] = func(g contract.AttributeGroup) ([]outbox.Event, error) {
+		g.Version++
+		return groupOutbox(contract.AttributeGroupDeleted, g)
+	}
+	definitionDeleted announce[contract.AttributeDefinition] = func(d contract.AttributeDefinition) ([]outbox.Event, error) {
+		d.Version++
+		return definitionOutbox(contract.AttributeDefinitionDeleted, d)
+	}
+)

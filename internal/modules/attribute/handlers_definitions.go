@@ -156,7 +156,11 @@ func (m *Module) create(ctx context.Context, req contract.CreateAttributeDefinit
 	}
 	order, at := insertAt(definitionIDs(siblings), d.ID, req.Position)
 	d.Position = at
-	switch err := m.store.InsertDefinition(ctx, d); {
+	evs, err := definitionOutbox(contract.AttributeDefinitionCreated, d)
+	if err != nil {
+		return contract.AttributeDefinition{}, err
+	}
+	switch err := m.store.InsertDefinition(ctx, d, evs...); {
 	case errors.Is(err, store.ErrDuplicate):
 		return contract.AttributeDefinition{}, bus.Errorf(bus.CodeConflict, "code %q is taken", d.Code)
 	case errors.Is(err, errNoGroup):
@@ -164,42 +168,26 @@ func (m *Module) create(ctx context.Context, req contract.CreateAttributeDefinit
 	case err != nil:
 		return contract.AttributeDefinition{}, err
 	}
+	m.relay.Notify()
 	if at < len(siblings) {
-		if err := m.reorderDefinitions(ctx, d.GroupID, siblings, order, now, d.ID); err != nil {
+		if err := m.reorderDefinitions(ctx, d.GroupID, order, now); err != nil {
 			return contract.AttributeDefinition{}, err
 		}
 	}
-	m.publishDefinition(ctx, contract.AttributeDefinitionCreated, d)
 	return d, nil
 }
 
-// reorderDefinitions stores order in groupID and reports, as they are
-// after it, the definitions of before whose group or position it changed,
-// but skip (the definition the caller reports itself).
-func (m *Module) reorderDefinitions(ctx context.Context, groupID string, before []contract.AttributeDefinition, order []string, now time.Time, skip string) error {
-	switch err := m.store.ReorderDefinitions(ctx, groupID, order, now); {
+// reorderDefinitions stores order in groupID; each definition it moves
+// (to another position or into the group) is announced updated, as the
+// renumbering leaves it, in the same write.
+func (m *Module) reorderDefinitions(ctx context.Context, groupID string, order []string, now time.Time) error {
+	switch err := m.store.ReorderDefinitions(ctx, groupID, order, now, announceDefinition(contract.AttributeDefinitionUpdated)); {
 	case errors.Is(err, errNoGroup):
 		return bus.Errorf(bus.CodeInvalid, "group_id %s: no such attribute group", groupID)
 	case err != nil:
 		return err
 	}
-	after, err := m.store.GroupDefinitions(ctx, groupID)
-	if err != nil {
-		return err
-	}
-	type place struct {
-		group    string
-		position int
-	}
-	was := make(map[string]place, len(before))
-	for _, d := range before {
-		was[d.ID] = place{d.GroupID, d.Position}
-	}
-	for _, d := range after {
-		if p, ok := was[d.ID]; ok && d.ID != skip && p != (place{d.GroupID, d.Position}) {
-			m.publishDefinition(ctx, contract.AttributeDefinitionUpdated, d)
-		}
-	}
+	m.relay.Notify()
 	return nil
 }
 
@@ -301,10 +289,10 @@ func (m *Module) update(ctx context.Context, req contract.UpdateAttributeDefinit
 	}
 	// A move puts d into its group at Position: when it changes group,
 	// nil is last there; in its group, nil is where it is.
-	var siblings []contract.AttributeDefinition
 	var order []string
 	if d.GroupID != was.GroupID || req.Position != nil {
-		if siblings, err = m.store.GroupDefinitions(ctx, d.GroupID); err != nil {
+		siblings, err := m.store.GroupDefinitions(ctx, d.GroupID)
+		if err != nil {
 			return contract.AttributeDefinition{}, err
 		}
 		pos := req.Position
@@ -320,8 +308,12 @@ func (m *Module) update(ctx context.Context, req contract.UpdateAttributeDefinit
 		return contract.AttributeDefinition{}, err
 	}
 	now := m.now()
-	d.UpdatedAt = now
-	switch err := m.store.UpdateDefinition(ctx, d, req.Version); {
+	d.UpdatedAt, d.Version = now, req.Version+1
+	evs, err := definitionOutbox(contract.AttributeDefinitionUpdated, d)
+	if err != nil {
+		return contract.AttributeDefinition{}, err
+	}
+	switch err := m.store.UpdateDefinition(ctx, d, req.Version, evs...); {
 	case errors.Is(err, store.ErrDuplicate):
 		return contract.AttributeDefinition{}, bus.Errorf(bus.CodeConflict, "code %q is taken", d.Code)
 	case errors.Is(err, errNoGroup):
@@ -329,9 +321,9 @@ func (m *Module) update(ctx context.Context, req contract.UpdateAttributeDefinit
 	case err != nil:
 		return contract.AttributeDefinition{}, m.definitionWriteError(ctx, err, d.ID, req.Version)
 	}
-	d.Version = req.Version + 1
+	m.relay.Notify()
 	if order != nil {
-		if err := m.reorderDefinitions(ctx, d.GroupID, siblings, order, now, d.ID); err != nil {
+		if err := m.reorderDefinitions(ctx, d.GroupID, order, now); err != nil {
 			return d, err
 		}
 	}
@@ -340,11 +332,10 @@ func (m *Module) update(ctx context.Context, req contract.UpdateAttributeDefinit
 		if err != nil {
 			return d, err
 		}
-		if err := m.reorderDefinitions(ctx, was.GroupID, left, definitionIDs(left), now, d.ID); err != nil {
+		if err := m.reorderDefinitions(ctx, was.GroupID, definitionIDs(left), now); err != nil {
 			return d, err
 		}
 	}
-	m.publishDefinition(ctx, contract.AttributeDefinitionUpdated, d)
 	return d, nil
 }
 
@@ -422,18 +413,15 @@ func (m *Module) delete(ctx context.Context, req contract.DeleteAttributeDefinit
 	if err := m.refuseIfUsed(ctx, d.Code, "", "delete it"); err != nil {
 		return reply, err
 	}
-	if err := m.store.DeleteDefinition(ctx, d.ID, req.Version); err != nil {
+	if err := m.store.DeleteDefinition(ctx, d.ID, req.Version, definitionDeleted); err != nil {
 		return reply, m.definitionWriteError(ctx, err, d.ID, req.Version)
 	}
-	// The delete is the definition's last write: its event carries the
-	// version after it, so a consumer holding the last update applies it.
-	d.Version++
-	m.publishDefinition(ctx, contract.AttributeDefinitionDeleted, d)
+	m.relay.Notify()
 	left, err := m.store.GroupDefinitions(ctx, d.GroupID)
 	if err != nil {
 		return reply, err
 	}
-	if err := m.reorderDefinitions(ctx, d.GroupID, left, definitionIDs(left), m.now(), ""); err != nil {
+	if err := m.reorderDefinitions(ctx, d.GroupID, definitionIDs(left), m.now()); err != nil {
 		return reply, err
 	}
 	return contract.DeleteAttributeReply{Deleted: d.ID}, nil

@@ -56,39 +56,30 @@ func (m *Module) createGroup(ctx context.Context, req contract.CreateAttributeGr
 	g.Position = at
 	if g.Slug, err = slugs.Claim(base, generated, store.ErrDuplicate, func(slug string) error {
 		g.Slug = slug
-		return m.store.InsertGroup(ctx, g)
+		evs, err := groupOutbox(contract.AttributeGroupCreated, g)
+		if err != nil {
+			return err
+		}
+		return m.store.InsertGroup(ctx, g, evs...)
 	}); err != nil {
 		return contract.AttributeGroup{}, err
 	}
+	m.relay.Notify()
 	if at < len(siblings) {
-		if err := m.reorderGroups(ctx, siblings, order, now, g.ID); err != nil {
+		if err := m.reorderGroups(ctx, order, now); err != nil {
 			return contract.AttributeGroup{}, err
 		}
 	}
-	m.publishGroup(ctx, contract.AttributeGroupCreated, g)
 	return g, nil
 }
 
-// reorderGroups stores order and reports, as they are after it, the
-// groups of before whose position it changed, but skip (the group the
-// caller reports itself).
-func (m *Module) reorderGroups(ctx context.Context, before []contract.AttributeGroup, order []string, now time.Time, skip string) error {
-	if err := m.store.ReorderGroups(ctx, order, now); err != nil {
+// reorderGroups stores order; each group it moves is announced updated,
+// as the renumbering leaves it, in the same write.
+func (m *Module) reorderGroups(ctx context.Context, order []string, now time.Time) error {
+	if err := m.store.ReorderGroups(ctx, order, now, announceGroup(contract.AttributeGroupUpdated)); err != nil {
 		return err
 	}
-	after, err := m.store.Groups(ctx)
-	if err != nil {
-		return err
-	}
-	was := make(map[string]int, len(before))
-	for _, g := range before {
-		was[g.ID] = g.Position
-	}
-	for _, g := range after {
-		if at, ok := was[g.ID]; ok && g.ID != skip && at != g.Position {
-			m.publishGroup(ctx, contract.AttributeGroupUpdated, g)
-		}
-	}
+	m.relay.Notify()
 	return nil
 }
 
@@ -132,10 +123,10 @@ func (m *Module) updateGroup(ctx context.Context, req contract.UpdateAttributeGr
 	if req.Slug != nil {
 		g.Slug = *req.Slug
 	}
-	var siblings []contract.AttributeGroup
 	var order []string
 	if req.Position != nil {
-		if siblings, err = m.store.Groups(ctx); err != nil {
+		siblings, err := m.store.Groups(ctx)
+		if err != nil {
 			return contract.AttributeGroup{}, err
 		}
 		order, g.Position = insertAt(without(groupIDs(siblings), g.ID), g.ID, req.Position)
@@ -144,20 +135,23 @@ func (m *Module) updateGroup(ctx context.Context, req contract.UpdateAttributeGr
 		return g, nil // nothing changes: no write, no new version
 	}
 	now := m.now()
-	g.UpdatedAt = now
-	switch err := m.store.UpdateGroup(ctx, g, req.Version); {
+	g.UpdatedAt, g.Version = now, req.Version+1
+	evs, err := groupOutbox(contract.AttributeGroupUpdated, g)
+	if err != nil {
+		return contract.AttributeGroup{}, err
+	}
+	switch err := m.store.UpdateGroup(ctx, g, req.Version, evs...); {
 	case errors.Is(err, store.ErrDuplicate):
 		return contract.AttributeGroup{}, bus.Errorf(bus.CodeConflict, "slug %q is taken", g.Slug)
 	case err != nil:
 		return contract.AttributeGroup{}, m.groupWriteError(ctx, err, g.ID, req.Version)
 	}
-	g.Version = req.Version + 1
+	m.relay.Notify()
 	if g.Position != was.Position {
-		if err := m.reorderGroups(ctx, siblings, order, now, g.ID); err != nil {
+		if err := m.reorderGroups(ctx, order, now); err != nil {
 			return g, err
 		}
 	}
-	m.publishGroup(ctx, contract.AttributeGroupUpdated, g)
 	return g, nil
 }
 
@@ -186,21 +180,18 @@ func (m *Module) deleteGroup(ctx context.Context, req contract.DeleteAttributeGr
 	if len(defs) > 0 {
 		return reply, inUse(len(defs))
 	}
-	switch err := m.store.DeleteGroup(ctx, g.ID, req.Version); {
+	switch err := m.store.DeleteGroup(ctx, g.ID, req.Version, groupDeleted); {
 	case errors.Is(err, errGroupInUse):
 		return reply, inUse(1)
 	case err != nil:
 		return reply, m.groupWriteError(ctx, err, g.ID, req.Version)
 	}
-	// The delete is the group's last write: its event carries the version
-	// after it, so a consumer holding the last update applies it.
-	g.Version++
-	m.publishGroup(ctx, contract.AttributeGroupDeleted, g)
+	m.relay.Notify()
 	left, err := m.store.Groups(ctx)
 	if err != nil {
 		return reply, err
 	}
-	if err := m.reorderGroups(ctx, left, groupIDs(left), m.now(), ""); err != nil {
+	if err := m.reorderGroups(ctx, groupIDs(left), m.now()); err != nil {
 		return reply, err
 	}
 	return contract.DeleteAttributeReply{Deleted: g.ID}, nil

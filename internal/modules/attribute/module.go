@@ -7,19 +7,36 @@
 // attribute.group.* and attribute.definition.* events for read models (the
 // filter module's facets).
 //
+// Its events are never lost (the transactional outbox, package outbox):
+// each write commits its events in the same atomic unit as the change —
+// the outbox table in the write's SQLite transaction; on MongoDB the group
+// or definition document itself, in the single-document write that
+// changes it, or for a delete the outbox collection through
+// outbox.DeleteWith — and the module's relay publishes them afterwards,
+// at least once, in commit order per group and definition. A renumbering
+// announces each group or definition it moves from inside its write, at
+// the version the write gives it. A broker outage delays events, a crash
+// between the commit and the publish leaves them for the next relay; a
+// write that fails announces nothing. Consumers tell a redelivery from
+// news by the event's version.
+//
 // The package has the shape of every module (see package category):
 // module.go, the handlers split by concern (handlers.go for what groups
 // and definitions share, handlers_groups.go, handlers_definitions.go,
-// validate.go for product values, events.go), store.go, store_sqlite.go
-// with its schema in schema/*.sql, store_mongo.go, and their tests.
+// validate.go for product values, events.go for the event payloads and
+// their outbox entries), store.go, store_sqlite.go with its schema in
+// schema/*.sql, store_mongo.go, and their tests (outbox_test.go: writes
+// and their events commit together).
 package attribute
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -29,11 +46,15 @@ type Module struct {
 	store      Store
 	log        *slog.Logger
 	now        func() time.Time
+	// relay publishes the events the store's writes committed; the
+	// handlers Notify it after each such write.
+	relay *outbox.Relay
 }
 
 // New returns the module with its handlers registered; Start serves them.
 func New(b bus.Bus, st Store, log *slog.Logger) *Module {
-	m := &Module{Server: bus.NewServer(b, contract.AttributeQueue, log), store: st, log: log, now: store.Now}
+	m := &Module{Server: bus.NewServer(b, contract.AttributeQueue, log), store: st, log: log, now: store.Now,
+		relay: outbox.NewRelay(b, st.Outbox(), log)}
 	bus.Handle(m.Service, contract.CreateAttributeGroup, m.createGroup)
 	bus.Handle(m.Service, contract.UpdateAttributeGroup, m.updateGroup)
 	bus.Handle(m.Service, contract.DeleteAttributeGroup, m.deleteGroup)
@@ -47,4 +68,16 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	bus.Handle(m.Service, contract.ListAttributes, m.list)
 	bus.Handle(m.Service, contract.ValidateAttributes, m.validateValues)
 	return m
+}
+
+// Start serves the attribute queue and runs the outbox relay, which also
+// publishes what an earlier process committed and did not publish. The
+// relay is background work (bus.Server.Go): should it fail, the process
+// stops rather than go on without publishing.
+func (m *Module) Start(ctx context.Context) error {
+	if err := m.Server.Start(ctx); err != nil {
+		return err
+	}
+	m.Go("outbox relay", m.relay.Run)
+	return nil
 }

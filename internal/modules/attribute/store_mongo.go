@@ -11,25 +11,33 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
-// groupDoc is an attribute group as stored in MongoDB.
+// groupDoc is an attribute group as stored in MongoDB, with the events of
+// its writes that the relay has not published yet (the outbox travels in
+// the document, so the single-document write that changes the group
+// records its events too).
 type groupDoc struct {
-	ID        string    `bson:"_id"`
-	Name      string    `bson:"name"`
-	Slug      string    `bson:"slug"`
-	Position  int       `bson:"position"`
-	Version   int64     `bson:"version"`
-	CreatedAt time.Time `bson:"created_at"`
-	UpdatedAt time.Time `bson:"updated_at"`
+	ID        string         `bson:"_id"`
+	Name      string         `bson:"name"`
+	Slug      string         `bson:"slug"`
+	Position  int            `bson:"position"`
+	Version   int64          `bson:"version"`
+	CreatedAt time.Time      `bson:"created_at"`
+	UpdatedAt time.Time      `bson:"updated_at"`
+	Outbox    outbox.Pending `bson:"outbox,omitempty"`
+}
+
+func toGroupDoc(g contract.AttributeGroup, events []outbox.Event) groupDoc {
+	return groupDoc{ID: g.ID, Name: g.Name, Slug: g.Slug, Position: g.Position, Version: g.Version,
+		CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt, Outbox: events}
 }
 
 func (d groupDoc) group() contract.AttributeGroup {
-	g := contract.AttributeGroup(d)
-	g.CreatedAt, g.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
-	g.Version = legacyVersion(d.Version)
-	return g
+	return contract.AttributeGroup{ID: d.ID, Name: d.Name, Slug: d.Slug, Position: d.Position, Version: legacyVersion(d.Version),
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 }
 
 // legacyVersion reads the version of a document written before versions
@@ -53,21 +61,23 @@ type valueDoc struct {
 }
 
 // definitionDoc is an attribute definition as stored in MongoDB; its
-// allowed values are an array in the document, always present.
+// allowed values are an array in the document, always present, and its
+// pending events another, like groupDoc's.
 type definitionDoc struct {
-	ID         string     `bson:"_id"`
-	Code       string     `bson:"code"`
-	Name       string     `bson:"name"`
-	GroupID    string     `bson:"group_id"`
-	Type       string     `bson:"type"`
-	Values     []valueDoc `bson:"values"`
-	Unit       string     `bson:"unit"`
-	Filterable bool       `bson:"filterable"`
-	Required   bool       `bson:"required"`
-	Position   int        `bson:"position"`
-	Version    int64      `bson:"version"`
-	CreatedAt  time.Time  `bson:"created_at"`
-	UpdatedAt  time.Time  `bson:"updated_at"`
+	ID         string         `bson:"_id"`
+	Code       string         `bson:"code"`
+	Name       string         `bson:"name"`
+	GroupID    string         `bson:"group_id"`
+	Type       string         `bson:"type"`
+	Values     []valueDoc     `bson:"values"`
+	Unit       string         `bson:"unit"`
+	Filterable bool           `bson:"filterable"`
+	Required   bool           `bson:"required"`
+	Position   int            `bson:"position"`
+	Version    int64          `bson:"version"`
+	CreatedAt  time.Time      `bson:"created_at"`
+	UpdatedAt  time.Time      `bson:"updated_at"`
+	Outbox     outbox.Pending `bson:"outbox,omitempty"`
 }
 
 func valueDocs(vs []contract.AllowedValue) []valueDoc {
@@ -78,11 +88,11 @@ func valueDocs(vs []contract.AllowedValue) []valueDoc {
 	return out
 }
 
-func toDefinitionDoc(d contract.AttributeDefinition) definitionDoc {
+func toDefinitionDoc(d contract.AttributeDefinition, events []outbox.Event) definitionDoc {
 	return definitionDoc{
 		ID: d.ID, Code: d.Code, Name: d.Name, GroupID: d.GroupID, Type: string(d.Type), Values: valueDocs(d.Values),
 		Unit: d.Unit, Filterable: d.Filterable, Required: d.Required, Position: d.Position, Version: d.Version,
-		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Outbox: events,
 	}
 }
 
@@ -101,10 +111,16 @@ func (d definitionDoc) definition() contract.AttributeDefinition {
 // mongoStore keeps groups in "groups" and definitions in "definitions".
 // Every write is a single-document operation (the subset FerretDB
 // honours): a checked write names the version in its filter and sets the
-// next one, so a lost race matches nothing and changes nothing. Nothing ties a definition to its group in the database, so
-// the logic checks the group before writing and refuses to delete a group
-// that has definitions.
-type mongoStore struct{ groups, defs *mongo.Collection }
+// next one, so a lost race matches nothing and changes nothing; its events
+// go into its document in that same operation (outbox.Push). A delete
+// seals the document's version, then records its events and deletes it
+// with outbox.DeleteWith. Nothing ties a definition to its group in the
+// database, so the logic checks the group before writing and refuses to
+// delete a group that has definitions.
+type mongoStore struct {
+	db           *mongo.Database
+	groups, defs *mongo.Collection
+}
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	mdb, err := db.Mongo(ctx, contract.AttributeQueue, store.Indexes{
@@ -120,7 +136,13 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mongoStore{groups: mdb.Collection("groups"), defs: mdb.Collection("definitions")}, nil
+	return &mongoStore{db: mdb, groups: mdb.Collection("groups"), defs: mdb.Collection("definitions")}, nil
+}
+
+// Outbox is the pending events in the group and definition documents, and
+// those of deletes in the outbox collection.
+func (s *mongoStore) Outbox() outbox.Source {
+	return outbox.Mongo(s.db, s.groups.Name(), s.defs.Name())
 }
 
 func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
@@ -139,11 +161,15 @@ func missedBecause(ctx context.Context, coll *mongo.Collection, id string) error
 }
 
 // update sets set on document id of coll if it is at version expected
-// (> 0), setting version expected+1 in the same single-document update
-// (exact also for documents without a version field yet).
-func update(ctx context.Context, coll *mongo.Collection, id string, expected int64, set bson.D) error {
-	res, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, atVersion(expected)},
-		bson.D{{Key: "$set", Value: append(set, bson.E{Key: "version", Value: expected + 1})}})
+// (> 0), setting version expected+1 and adding events in the same
+// single-document update (exact also for documents without a version
+// field yet).
+func update(ctx context.Context, coll *mongo.Collection, id string, expected int64, set bson.D, events []outbox.Event) error {
+	upd := bson.D{{Key: "$set", Value: append(set, bson.E{Key: "version", Value: expected + 1})}}
+	if len(events) > 0 {
+		upd = append(upd, outbox.Push(events...))
+	}
+	res, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, atVersion(expected)}, upd)
 	if store.IsDuplicate(err) {
 		return store.ErrDuplicate
 	}
@@ -156,50 +182,90 @@ func update(ctx context.Context, coll *mongo.Collection, id string, expected int
 	return nil
 }
 
-// remove deletes document id of coll at version expected (0: any).
-func remove(ctx context.Context, coll *mongo.Collection, id string, expected int64) error {
+// remove deletes document id of coll at version expected (0: any) with
+// the events deleted builds from it as last written (conv reads it). It
+// seals the document first: one findOneAndUpdate that counts its version
+// on (filtered on expected when it is > 0), so a concurrent checked write
+// fails and the deleted event's version (one past the last write) is one
+// no other write announces; then outbox.DeleteWith records the events and
+// deletes the document. A crash between the two leaves the document at a
+// version no event announced, its content unchanged: harmless to
+// consumers, and the caller, who got no answer, reads it again.
+func remove[D, T any](ctx context.Context, db *mongo.Database, coll *mongo.Collection, id string, expected int64, conv func(D) T, deleted announce[T]) error {
 	filter := byID(id)
 	if expected > 0 {
 		filter = append(filter, atVersion(expected))
 	}
-	res, err := coll.DeleteOne(ctx, filter)
-	if err != nil {
-		return err
-	}
-	if res.DeletedCount == 0 {
+	var d D
+	// No projection: FerretDB v1 has none on findAndModify.
+	err := coll.FindOneAndUpdate(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
 		return missedBecause(ctx, coll, id)
 	}
-	return nil
+	if err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	evs, err := deleted.events(conv(d))
+	if err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
+	_, err = outbox.DeleteWith(ctx, db, coll.Name(), []string{id}, evs...)
+	return err
 }
 
-// reorder is store.Reorder with the version bump every write gets: ids
-// at positions 0, 1, … (and, with parentField, under parentID), as one
-// ordered bulk write of single-document conditional updates that touches
-// only the documents that move. It is not atomic across documents.
-func reorder(ctx context.Context, coll *mongo.Collection, parentField, parentID string, ids []string, now time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	models := make([]mongo.WriteModel, len(ids))
+// reorderAttempts bounds the re-reads of a document that keeps changing
+// under a renumbering.
+const reorderAttempts = 20
+
+// reorder is store.Reorder with the version bump every write gets and the
+// events of each document it moves: ids at positions 0, 1, … (and, with
+// parentField, under parentID). Each document that moves gets one checked
+// single-document update, at the version it was read at, carrying the
+// events moved builds from it as moved (place says where it is and puts
+// it at a position) — an update's content cannot depend on what it finds,
+// so a document written meanwhile is read again. It is not atomic across
+// documents.
+func reorder[D, T any](ctx context.Context, coll *mongo.Collection, parentField, parentID string, ids []string, now time.Time,
+	conv func(D) T, place func(x *T, pos int, now time.Time) (version int64, moves bool), moved announce[T],
+) error {
 	for i, id := range ids {
-		moved := bson.D{{Key: "position", Value: bson.D{{Key: "$ne", Value: i}}}}
-		set := bson.D{{Key: "position", Value: i}, {Key: "updated_at", Value: now}}
-		if parentField != "" {
-			moved = bson.D{{Key: "$or", Value: bson.A{moved, bson.D{{Key: parentField, Value: bson.D{{Key: "$ne", Value: parentID}}}}}}}
-			set = append(set, bson.E{Key: parentField, Value: parentID})
+		for attempt := 1; ; attempt++ {
+			d, err := store.FindOne[D](ctx, coll, byID(id))
+			if errors.Is(err, store.ErrNotFound) {
+				break // gone: nothing to place
+			}
+			if err != nil {
+				return fmt.Errorf("reorder %s under %q: %w", coll.Name(), parentID, err)
+			}
+			x := conv(d)
+			at, moves := place(&x, i, now)
+			if !moves {
+				break
+			}
+			evs, err := moved.events(x)
+			if err != nil {
+				return fmt.Errorf("reorder %s %s: events: %w", coll.Name(), id, err)
+			}
+			set := bson.D{{Key: "position", Value: i}, {Key: "updated_at", Value: now}}
+			if parentField != "" {
+				set = append(set, bson.E{Key: parentField, Value: parentID})
+			}
+			err = update(ctx, coll, id, at, set, evs)
+			if errors.Is(err, errStale) && attempt < reorderAttempts {
+				continue
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("reorder %s %s under %q: %w", coll.Name(), id, parentID, err)
+			}
+			break
 		}
-		models[i] = mongo.NewUpdateOneModel().
-			SetFilter(append(byID(id), moved...)).
-			SetUpdate(bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}})
-	}
-	if _, err := coll.BulkWrite(ctx, models); err != nil {
-		return fmt.Errorf("reorder %s under %q: %w", coll.Name(), parentID, err)
 	}
 	return nil
 }
 
-func (s *mongoStore) InsertGroup(ctx context.Context, g contract.AttributeGroup) error {
-	_, err := s.groups.InsertOne(ctx, groupDoc(g))
+func (s *mongoStore) InsertGroup(ctx context.Context, g contract.AttributeGroup, events ...outbox.Event) error {
+	_, err := s.groups.InsertOne(ctx, toGroupDoc(g, events))
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("insert attribute group %s: %w", g.ID, store.ErrDuplicate)
 	}
@@ -218,29 +284,36 @@ func (s *mongoStore) Groups(ctx context.Context) ([]contract.AttributeGroup, err
 	return store.FindAll(ctx, s.groups, bson.D{}, bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}}, groupDoc.group)
 }
 
-func (s *mongoStore) UpdateGroup(ctx context.Context, g contract.AttributeGroup, expected int64) error {
+func (s *mongoStore) UpdateGroup(ctx context.Context, g contract.AttributeGroup, expected int64, events ...outbox.Event) error {
 	err := update(ctx, s.groups, g.ID, expected, bson.D{
 		{Key: "name", Value: g.Name}, {Key: "slug", Value: g.Slug}, {Key: "position", Value: g.Position}, {Key: "updated_at", Value: g.UpdatedAt},
-	})
+	}, events)
 	if err != nil {
 		return fmt.Errorf("update attribute group %s at version %d: %w", g.ID, expected, err)
 	}
 	return nil
 }
 
-func (s *mongoStore) ReorderGroups(ctx context.Context, ids []string, now time.Time) error {
-	return reorder(ctx, s.groups, "", "", ids, now)
+func (s *mongoStore) ReorderGroups(ctx context.Context, ids []string, now time.Time, moved announce[contract.AttributeGroup]) error {
+	return reorder(ctx, s.groups, "", "", ids, now, groupDoc.group, func(g *contract.AttributeGroup, pos int, now time.Time) (int64, bool) {
+		at := g.Version
+		if g.Position == pos {
+			return at, false
+		}
+		g.Position, g.UpdatedAt, g.Version = pos, now, at+1
+		return at, true
+	}, moved)
 }
 
-func (s *mongoStore) DeleteGroup(ctx context.Context, id string, expected int64) error {
-	if err := remove(ctx, s.groups, id, expected); err != nil {
+func (s *mongoStore) DeleteGroup(ctx context.Context, id string, expected int64, deleted announce[contract.AttributeGroup]) error {
+	if err := remove(ctx, s.db, s.groups, id, expected, groupDoc.group, deleted); err != nil {
 		return fmt.Errorf("delete attribute group %s at version %d: %w", id, expected, err)
 	}
 	return nil
 }
 
-func (s *mongoStore) InsertDefinition(ctx context.Context, d contract.AttributeDefinition) error {
-	_, err := s.defs.InsertOne(ctx, toDefinitionDoc(d))
+func (s *mongoStore) InsertDefinition(ctx context.Context, d contract.AttributeDefinition, events ...outbox.Event) error {
+	_, err := s.defs.InsertOne(ctx, toDefinitionDoc(d, events))
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("insert attribute %s: %w", d.ID, store.ErrDuplicate)
 	}
@@ -275,25 +348,32 @@ func (s *mongoStore) Definitions(ctx context.Context) ([]contract.AttributeDefin
 	return s.definitions(ctx, bson.D{}, bson.D{{Key: "group_id", Value: 1}, {Key: "position", Value: 1}, {Key: "_id", Value: 1}})
 }
 
-func (s *mongoStore) UpdateDefinition(ctx context.Context, d contract.AttributeDefinition, expected int64) error {
+func (s *mongoStore) UpdateDefinition(ctx context.Context, d contract.AttributeDefinition, expected int64, events ...outbox.Event) error {
 	err := update(ctx, s.defs, d.ID, expected, bson.D{
 		{Key: "code", Value: d.Code}, {Key: "name", Value: d.Name}, {Key: "group_id", Value: d.GroupID}, {Key: "type", Value: string(d.Type)},
 		{Key: "values", Value: valueDocs(d.Values)}, {Key: "unit", Value: d.Unit},
 		{Key: "filterable", Value: d.Filterable}, {Key: "required", Value: d.Required},
 		{Key: "position", Value: d.Position}, {Key: "updated_at", Value: d.UpdatedAt},
-	})
+	}, events)
 	if err != nil {
 		return fmt.Errorf("update attribute %s at version %d: %w", d.ID, expected, err)
 	}
 	return nil
 }
 
-func (s *mongoStore) ReorderDefinitions(ctx context.Context, groupID string, ids []string, now time.Time) error {
-	return reorder(ctx, s.defs, "group_id", groupID, ids, now)
+func (s *mongoStore) ReorderDefinitions(ctx context.Context, groupID string, ids []string, now time.Time, moved announce[contract.AttributeDefinition]) error {
+	return reorder(ctx, s.defs, "group_id", groupID, ids, now, definitionDoc.definition, func(d *contract.AttributeDefinition, pos int, now time.Time) (int64, bool) {
+		at := d.Version
+		if d.Position == pos && d.GroupID == groupID {
+			return at, false
+		}
+		d.Position, d.GroupID, d.UpdatedAt, d.Version = pos, groupID, now, at+1
+		return at, true
+	}, moved)
 }
 
-func (s *mongoStore) DeleteDefinition(ctx context.Context, id string, expected int64) error {
-	if err := remove(ctx, s.defs, id, expected); err != nil {
+func (s *mongoStore) DeleteDefinition(ctx context.Context, id string, expected int64, deleted announce[contract.AttributeDefinition]) error {
+	if err := remove(ctx, s.db, s.defs, id, expected, definitionDoc.definition, deleted); err != nil {
 		return fmt.Errorf("delete attribute %s at version %d: %w", id, expected, err)
 	}
 	return nil

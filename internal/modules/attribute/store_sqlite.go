@@ -13,6 +13,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -30,17 +31,50 @@ var migrations = []store.Migration{
 	{Version: 2, SQL: schemaVersion},
 }
 
-// sqlStore keeps groups and definitions in attribute.db. A foreign key
-// ties definitions to their group, so a group cannot be deleted under a
-// definition created at the same moment.
-type sqlStore struct{ db *sql.DB }
+// sqlStore keeps groups and definitions in attribute.db, and the events
+// of its writes in the same file's outbox table (outbox.PrepareSQLite),
+// added in each write's transaction. A foreign key ties definitions to
+// their group, so a group cannot be deleted under a definition created at
+// the same moment.
+type sqlStore struct {
+	db     *sql.DB
+	outbox outbox.Source
+}
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	s, err := db.SQLite(ctx, contract.AttributeQueue, migrations)
 	if err != nil {
 		return nil, err
 	}
-	return &sqlStore{db: s}, nil
+	src, err := outbox.PrepareSQLite(ctx, db, contract.AttributeQueue)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlStore{db: s, outbox: src}, nil
+}
+
+func (s *sqlStore) Outbox() outbox.Source { return s.outbox }
+
+// inTx runs write in one transaction (IMMEDIATE: the store's DSN takes the
+// write lock at BEGIN) and commits it with the events write returns, so a
+// write and its events commit together or not at all.
+func (s *sqlStore) inTx(ctx context.Context, what string, write func(tx *sql.Tx) ([]outbox.Event, error)) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	evs, err := write(tx)
+	if err != nil {
+		return err
+	}
+	if err := outbox.Add(ctx, tx, evs...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
 }
 
 func isForeignKey(err error) bool {
@@ -58,20 +92,26 @@ func scanGroup(row store.Scanner) (contract.AttributeGroup, error) {
 	return g, err
 }
 
-func (s *sqlStore) InsertGroup(ctx context.Context, g contract.AttributeGroup) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO attribute_groups (`+groupColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		g.ID, g.Name, g.Slug, g.Position, g.Version, g.CreatedAt.UnixMilli(), g.UpdatedAt.UnixMilli())
-	if store.IsDuplicate(err) {
-		return fmt.Errorf("insert attribute group %s: %w", g.ID, store.ErrDuplicate)
-	}
-	if err != nil {
-		return fmt.Errorf("insert attribute group %s: %w", g.ID, err)
-	}
-	return nil
+func (s *sqlStore) InsertGroup(ctx context.Context, g contract.AttributeGroup, events ...outbox.Event) error {
+	return s.inTx(ctx, "insert attribute group "+g.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+		_, err := tx.ExecContext(ctx, `INSERT INTO attribute_groups (`+groupColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			g.ID, g.Name, g.Slug, g.Position, g.Version, g.CreatedAt.UnixMilli(), g.UpdatedAt.UnixMilli())
+		if store.IsDuplicate(err) {
+			return nil, fmt.Errorf("insert attribute group %s: %w", g.ID, store.ErrDuplicate)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("insert attribute group %s: %w", g.ID, err)
+		}
+		return events, nil
+	})
 }
 
 func (s *sqlStore) Group(ctx context.Context, id string) (contract.AttributeGroup, error) {
-	g, err := store.QueryOne(ctx, s.db, scanGroup, `SELECT `+groupColumns+` FROM attribute_groups WHERE id = ?`, id)
+	return group(ctx, s.db, id)
+}
+
+func group(ctx context.Context, q store.Querier, id string) (contract.AttributeGroup, error) {
+	g, err := store.QueryOne(ctx, q, scanGroup, `SELECT `+groupColumns+` FROM attribute_groups WHERE id = ?`, id)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return g, fmt.Errorf("load attribute group %s: %w", id, err)
 	}
@@ -86,10 +126,10 @@ func (s *sqlStore) Groups(ctx context.Context) ([]contract.AttributeGroup, error
 	return out, nil
 }
 
-// missedBecause tells, after a checked write matched no row, whether the
+// sqlMissedBecause tells, after a checked write matched no row, whether the
 // row is gone or at another version.
-func (s *sqlStore) missedBecause(ctx context.Context, table, id string) error {
-	_, err := store.QueryOne(ctx, s.db, store.ScanValue[int], `SELECT 1 FROM `+table+` WHERE id = ?`, id)
+func sqlMissedBecause(ctx context.Context, q store.Querier, table, id string) error {
+	_, err := store.QueryOne(ctx, q, store.ScanValue[int], `SELECT 1 FROM `+table+` WHERE id = ?`, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -99,54 +139,87 @@ func (s *sqlStore) missedBecause(ctx context.Context, table, id string) error {
 	return errStale
 }
 
-func (s *sqlStore) UpdateGroup(ctx context.Context, g contract.AttributeGroup, expected int64) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE attribute_groups SET name = ?, slug = ?, position = ?, updated_at = ?, version = version + 1
-		WHERE id = ? AND version = ?`,
-		g.Name, g.Slug, g.Position, g.UpdatedAt.UnixMilli(), g.ID, expected)
-	if store.IsDuplicate(err) {
-		return fmt.Errorf("update attribute group %s: %w", g.ID, store.ErrDuplicate)
-	}
-	if err != nil {
-		return fmt.Errorf("update attribute group %s: %w", g.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("update attribute group %s at version %d: %w", g.ID, expected, s.missedBecause(ctx, "attribute_groups", g.ID))
-	}
-	return nil
+func (s *sqlStore) UpdateGroup(ctx context.Context, g contract.AttributeGroup, expected int64, events ...outbox.Event) error {
+	return s.inTx(ctx, "update attribute group "+g.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE attribute_groups SET name = ?, slug = ?, position = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ?`,
+			g.Name, g.Slug, g.Position, g.UpdatedAt.UnixMilli(), g.ID, expected)
+		if store.IsDuplicate(err) {
+			return nil, fmt.Errorf("update attribute group %s: %w", g.ID, store.ErrDuplicate)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("update attribute group %s: %w", g.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, fmt.Errorf("update attribute group %s at version %d: %w", g.ID, expected, sqlMissedBecause(ctx, tx, "attribute_groups", g.ID))
+		}
+		return events, nil
+	})
 }
 
-func (s *sqlStore) ReorderGroups(ctx context.Context, ids []string, now time.Time) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// renumber runs query (a conditional UPDATE … RETURNING the row, with the
+// parameters ?1 position, ?2 updated_at, ?3 id and ?4 the extra arg, if
+// any) for each of ids at positions 0, 1, …, and returns the events moved
+// builds from the rows it changed, as changed.
+func renumber[T any](ctx context.Context, tx *sql.Tx, query string, ids []string, now time.Time, extra []any,
+	scan func(store.Scanner) (T, error), moved announce[T],
+) ([]outbox.Event, error) {
+	stmt, err := tx.PrepareContext(ctx, query)
 	if err != nil {
-		return fmt.Errorf("reorder attribute groups: %w", err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE attribute_groups SET position = ?1, updated_at = ?2, version = version + 1
-		WHERE id = ?3 AND position <> ?1`)
-	if err != nil {
-		return fmt.Errorf("reorder attribute groups: %w", err)
+		return nil, err
 	}
 	defer stmt.Close()
+	var evs []outbox.Event
 	for i, id := range ids {
-		if _, err := stmt.ExecContext(ctx, i, now.UnixMilli(), id); err != nil {
-			return fmt.Errorf("reorder attribute group %s: %w", id, err)
+		x, err := scan(stmt.QueryRowContext(ctx, append([]any{i, now.UnixMilli(), id}, extra...)...))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // in place already, or gone
 		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", id, err)
+		}
+		e, err := moved.events(x)
+		if err != nil {
+			return nil, fmt.Errorf("%s: events: %w", id, err)
+		}
+		evs = append(evs, e...)
 	}
-	return tx.Commit()
+	return evs, nil
 }
 
-func (s *sqlStore) DeleteGroup(ctx context.Context, id string, expected int64) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM attribute_groups WHERE id = ? AND (?2 = 0 OR version = ?2)`, id, expected)
-	if isForeignKey(err) {
-		return fmt.Errorf("delete attribute group %s: %w", id, errGroupInUse)
-	}
-	if err != nil {
-		return fmt.Errorf("delete attribute group %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("delete attribute group %s at version %d: %w", id, expected, s.missedBecause(ctx, "attribute_groups", id))
-	}
-	return nil
+func (s *sqlStore) ReorderGroups(ctx context.Context, ids []string, now time.Time, moved announce[contract.AttributeGroup]) error {
+	return s.inTx(ctx, "reorder attribute groups", func(tx *sql.Tx) ([]outbox.Event, error) {
+		evs, err := renumber(ctx, tx, `UPDATE attribute_groups SET position = ?1, updated_at = ?2, version = version + 1
+			WHERE id = ?3 AND position <> ?1 RETURNING `+groupColumns, ids, now, nil, scanGroup, moved)
+		if err != nil {
+			return nil, fmt.Errorf("reorder attribute groups: %w", err)
+		}
+		return evs, nil
+	})
+}
+
+func (s *sqlStore) DeleteGroup(ctx context.Context, id string, expected int64, deleted announce[contract.AttributeGroup]) error {
+	return s.inTx(ctx, "delete attribute group "+id, func(tx *sql.Tx) ([]outbox.Event, error) {
+		g, err := group(ctx, tx, id)
+		if err != nil {
+			return nil, fmt.Errorf("delete attribute group %s: %w", id, err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM attribute_groups WHERE id = ? AND (?2 = 0 OR version = ?2)`, id, expected)
+		if isForeignKey(err) {
+			return nil, fmt.Errorf("delete attribute group %s: %w", id, errGroupInUse)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("delete attribute group %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, fmt.Errorf("delete attribute group %s at version %d: %w", id, expected, errStale)
+		}
+		evs, err := deleted.events(g)
+		if err != nil {
+			return nil, fmt.Errorf("delete attribute group %s: events: %w", id, err)
+		}
+		return evs, nil
+	})
 }
 
 const definitionColumns = `id, code, name, group_id, type, allowed_values, unit, filterable, required, position, version, created_at, updated_at`
@@ -177,26 +250,32 @@ func encodeValues(vs []contract.AllowedValue) (string, error) {
 	return string(b), err
 }
 
-func (s *sqlStore) InsertDefinition(ctx context.Context, d contract.AttributeDefinition) error {
+func (s *sqlStore) InsertDefinition(ctx context.Context, d contract.AttributeDefinition, events ...outbox.Event) error {
 	values, err := encodeValues(d.Values)
 	if err != nil {
 		return fmt.Errorf("insert attribute %s: %w", d.ID, err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO attribute_definitions (`+definitionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.Code, d.Name, d.GroupID, d.Type, values, d.Unit, d.Filterable, d.Required, d.Position, d.Version, d.CreatedAt.UnixMilli(), d.UpdatedAt.UnixMilli())
-	switch {
-	case store.IsDuplicate(err):
-		return fmt.Errorf("insert attribute %s: %w", d.ID, store.ErrDuplicate)
-	case isForeignKey(err):
-		return fmt.Errorf("insert attribute %s: group %s: %w", d.ID, d.GroupID, errNoGroup)
-	case err != nil:
-		return fmt.Errorf("insert attribute %s: %w", d.ID, err)
-	}
-	return nil
+	return s.inTx(ctx, "insert attribute "+d.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+		_, err := tx.ExecContext(ctx, `INSERT INTO attribute_definitions (`+definitionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			d.ID, d.Code, d.Name, d.GroupID, d.Type, values, d.Unit, d.Filterable, d.Required, d.Position, d.Version, d.CreatedAt.UnixMilli(), d.UpdatedAt.UnixMilli())
+		switch {
+		case store.IsDuplicate(err):
+			return nil, fmt.Errorf("insert attribute %s: %w", d.ID, store.ErrDuplicate)
+		case isForeignKey(err):
+			return nil, fmt.Errorf("insert attribute %s: group %s: %w", d.ID, d.GroupID, errNoGroup)
+		case err != nil:
+			return nil, fmt.Errorf("insert attribute %s: %w", d.ID, err)
+		}
+		return events, nil
+	})
 }
 
 func (s *sqlStore) oneDefinition(ctx context.Context, where string, arg any) (contract.AttributeDefinition, error) {
-	d, err := store.QueryOne(ctx, s.db, scanDefinition, `SELECT `+definitionColumns+` FROM attribute_definitions WHERE `+where, arg)
+	return oneDefinition(ctx, s.db, where, arg)
+}
+
+func oneDefinition(ctx context.Context, q store.Querier, where string, arg any) (contract.AttributeDefinition, error) {
+	d, err := store.QueryOne(ctx, q, scanDefinition, `SELECT `+definitionColumns+` FROM attribute_definitions WHERE `+where, arg)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return d, fmt.Errorf("load attribute %v: %w", arg, err)
 	}
@@ -227,59 +306,61 @@ func (s *sqlStore) Definitions(ctx context.Context) ([]contract.AttributeDefinit
 	return s.definitions(ctx, `ORDER BY group_id, position, id`)
 }
 
-func (s *sqlStore) UpdateDefinition(ctx context.Context, d contract.AttributeDefinition, expected int64) error {
+func (s *sqlStore) UpdateDefinition(ctx context.Context, d contract.AttributeDefinition, expected int64, events ...outbox.Event) error {
 	values, err := encodeValues(d.Values)
 	if err != nil {
 		return fmt.Errorf("update attribute %s: %w", d.ID, err)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE attribute_definitions SET code = ?, name = ?, group_id = ?, type = ?, allowed_values = ?, unit = ?,
-		filterable = ?, required = ?, position = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
-		d.Code, d.Name, d.GroupID, d.Type, values, d.Unit, d.Filterable, d.Required, d.Position, d.UpdatedAt.UnixMilli(), d.ID, expected)
-	switch {
-	case store.IsDuplicate(err):
-		return fmt.Errorf("update attribute %s: %w", d.ID, store.ErrDuplicate)
-	case isForeignKey(err):
-		return fmt.Errorf("update attribute %s: group %s: %w", d.ID, d.GroupID, errNoGroup)
-	case err != nil:
-		return fmt.Errorf("update attribute %s: %w", d.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("update attribute %s at version %d: %w", d.ID, expected, s.missedBecause(ctx, "attribute_definitions", d.ID))
-	}
-	return nil
+	return s.inTx(ctx, "update attribute "+d.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE attribute_definitions SET code = ?, name = ?, group_id = ?, type = ?, allowed_values = ?, unit = ?,
+			filterable = ?, required = ?, position = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+			d.Code, d.Name, d.GroupID, d.Type, values, d.Unit, d.Filterable, d.Required, d.Position, d.UpdatedAt.UnixMilli(), d.ID, expected)
+		switch {
+		case store.IsDuplicate(err):
+			return nil, fmt.Errorf("update attribute %s: %w", d.ID, store.ErrDuplicate)
+		case isForeignKey(err):
+			return nil, fmt.Errorf("update attribute %s: group %s: %w", d.ID, d.GroupID, errNoGroup)
+		case err != nil:
+			return nil, fmt.Errorf("update attribute %s: %w", d.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, fmt.Errorf("update attribute %s at version %d: %w", d.ID, expected, sqlMissedBecause(ctx, tx, "attribute_definitions", d.ID))
+		}
+		return events, nil
+	})
 }
 
-func (s *sqlStore) ReorderDefinitions(ctx context.Context, groupID string, ids []string, now time.Time) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("reorder attributes in %s: %w", groupID, err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE attribute_definitions SET group_id = ?1, position = ?2, updated_at = ?3, version = version + 1
-		WHERE id = ?4 AND (group_id <> ?1 OR position <> ?2)`)
-	if err != nil {
-		return fmt.Errorf("reorder attributes in %s: %w", groupID, err)
-	}
-	defer stmt.Close()
-	for i, id := range ids {
-		_, err := stmt.ExecContext(ctx, groupID, i, now.UnixMilli(), id)
+func (s *sqlStore) ReorderDefinitions(ctx context.Context, groupID string, ids []string, now time.Time, moved announce[contract.AttributeDefinition]) error {
+	return s.inTx(ctx, "reorder attributes in "+groupID, func(tx *sql.Tx) ([]outbox.Event, error) {
+		evs, err := renumber(ctx, tx, `UPDATE attribute_definitions SET position = ?1, updated_at = ?2, group_id = ?4, version = version + 1
+			WHERE id = ?3 AND (group_id <> ?4 OR position <> ?1) RETURNING `+definitionColumns, ids, now, []any{groupID}, scanDefinition, moved)
 		if isForeignKey(err) {
-			return fmt.Errorf("move attribute %s to group %s: %w", id, groupID, errNoGroup)
+			return nil, fmt.Errorf("move attributes to group %s: %w", groupID, errNoGroup)
 		}
 		if err != nil {
-			return fmt.Errorf("reorder attribute %s in %s: %w", id, groupID, err)
+			return nil, fmt.Errorf("reorder attributes in %s: %w", groupID, err)
 		}
-	}
-	return tx.Commit()
+		return evs, nil
+	})
 }
 
-func (s *sqlStore) DeleteDefinition(ctx context.Context, id string, expected int64) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM attribute_definitions WHERE id = ? AND (?2 = 0 OR version = ?2)`, id, expected)
-	if err != nil {
-		return fmt.Errorf("delete attribute %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("delete attribute %s at version %d: %w", id, expected, s.missedBecause(ctx, "attribute_definitions", id))
-	}
-	return nil
+func (s *sqlStore) DeleteDefinition(ctx context.Context, id string, expected int64, deleted announce[contract.AttributeDefinition]) error {
+	return s.inTx(ctx, "delete attribute "+id, func(tx *sql.Tx) ([]outbox.Event, error) {
+		d, err := oneDefinition(ctx, tx, `id = ?`, id)
+		if err != nil {
+			return nil, fmt.Errorf("delete attribute %s: %w", id, err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM attribute_definitions WHERE id = ? AND (?2 = 0 OR version = ?2)`, id, expected)
+		if err != nil {
+			return nil, fmt.Errorf("delete attribute %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, fmt.Errorf("delete attribute %s at version %d: %w", id, expected, errStale)
+		}
+		evs, err := deleted.events(d)
+		if err != nil {
+			return nil, fmt.Errorf("delete attribute %s: events: %w", id, err)
+		}
+		return evs, nil
+	})
 }

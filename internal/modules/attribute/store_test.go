@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
@@ -91,9 +92,14 @@ func TestStore(t *testing.T) {
 			t.Fatalf("update missing group: %v", err)
 		}
 
-		// ReorderGroups touches (and bumps) only the groups that move.
+		// ReorderGroups touches (and bumps) only the groups that move, and
+		// announces those, as it leaves them.
 		evenLater := later.Add(time.Hour)
-		if err := s.ReorderGroups(ctx, []string{looks.ID, tech.ID}, evenLater); err != nil {
+		var movedGroups []contract.AttributeGroup
+		if err := s.ReorderGroups(ctx, []string{looks.ID, tech.ID}, evenLater, func(g contract.AttributeGroup) ([]outbox.Event, error) {
+			movedGroups = append(movedGroups, g)
+			return nil, nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		gs, _ = s.Groups(ctx)
@@ -101,7 +107,10 @@ func TestStore(t *testing.T) {
 			gs[0].Version != 2 || gs[1].Version != 3 {
 			t.Fatalf("after reorder %+v", gs)
 		}
-		if err := s.ReorderGroups(ctx, []string{looks.ID, tech.ID}, evenLater.Add(time.Hour)); err != nil {
+		if !slices.Equal(movedGroups, gs) {
+			t.Fatalf("reorder announced %+v, want %+v", movedGroups, gs)
+		}
+		if err := s.ReorderGroups(ctx, []string{looks.ID, tech.ID}, evenLater.Add(time.Hour), unannounced[contract.AttributeGroup](t)); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.Group(ctx, tech.ID); !got.UpdatedAt.Equal(evenLater) || got.Version != 3 {
@@ -174,8 +183,13 @@ func TestStore(t *testing.T) {
 			t.Fatalf("update missing: %v", err)
 		}
 
-		// ReorderDefinitions moves between groups.
-		if err := s.ReorderDefinitions(ctx, looks.ID, []string{material.ID, color.ID}, evenLater); err != nil {
+		// ReorderDefinitions moves between groups, and announces what it
+		// moves.
+		var movedDefs []contract.AttributeDefinition
+		if err := s.ReorderDefinitions(ctx, looks.ID, []string{material.ID, color.ID}, evenLater, func(d contract.AttributeDefinition) ([]outbox.Event, error) {
+			movedDefs = append(movedDefs, d)
+			return nil, nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		ds, _ = s.GroupDefinitions(ctx, looks.ID)
@@ -183,10 +197,13 @@ func TestStore(t *testing.T) {
 			ds[0].Version != 3 || ds[1].Version != 2 {
 			t.Fatalf("after move %+v", ds)
 		}
+		if !reflect.DeepEqual(movedDefs, ds) {
+			t.Fatalf("reorder announced %+v, want %+v", movedDefs, ds)
+		}
 		if ds, _ := s.GroupDefinitions(ctx, tech.ID); !slices.Equal(definitionIDs(ds), []string{weight.ID}) {
 			t.Fatalf("left behind %v", definitionIDs(ds))
 		}
-		if err := s.ReorderDefinitions(ctx, looks.ID, []string{material.ID, color.ID}, evenLater.Add(time.Hour)); err != nil {
+		if err := s.ReorderDefinitions(ctx, looks.ID, []string{material.ID, color.ID}, evenLater.Add(time.Hour), unannounced[contract.AttributeDefinition](t)); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.Definition(ctx, color.ID); !got.UpdatedAt.Equal(evenLater) || got.Version != 2 {
@@ -194,43 +211,43 @@ func TestStore(t *testing.T) {
 		}
 
 		// Deletes, checked when given a version.
-		if err := s.DeleteDefinition(ctx, weight.ID, 2); !errors.Is(err, errStale) {
+		if err := s.DeleteDefinition(ctx, weight.ID, 2, nil); !errors.Is(err, errStale) {
 			t.Fatalf("stale delete: %v", err)
 		}
-		if err := s.DeleteDefinition(ctx, weight.ID, 1); err != nil {
+		if err := s.DeleteDefinition(ctx, weight.ID, 1, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.DeleteDefinition(ctx, weight.ID, 0); !errors.Is(err, store.ErrNotFound) {
+		if err := s.DeleteDefinition(ctx, weight.ID, 0, nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("delete missing definition: %v", err)
 		}
-		if err := s.DeleteGroup(ctx, tech.ID, 2); !errors.Is(err, errStale) {
+		if err := s.DeleteGroup(ctx, tech.ID, 2, nil); !errors.Is(err, errStale) {
 			t.Fatalf("stale group delete: %v", err)
 		}
-		if err := s.DeleteGroup(ctx, tech.ID, 0); err != nil {
+		if err := s.DeleteGroup(ctx, tech.ID, 0, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.DeleteGroup(ctx, tech.ID, 0); !errors.Is(err, store.ErrNotFound) {
+		if err := s.DeleteGroup(ctx, tech.ID, 0, nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("delete missing group: %v", err)
 		}
 		if storetest.BackendOf(t, db).Kind == store.KindSQLite {
 			// SQLite's foreign key keeps definitions in existing groups.
-			if err := s.DeleteGroup(ctx, looks.ID, 0); !errors.Is(err, errGroupInUse) {
+			if err := s.DeleteGroup(ctx, looks.ID, 0, nil); !errors.Is(err, errGroupInUse) {
 				t.Fatalf("delete group in use: %v", err)
 			}
 			if err := s.InsertDefinition(ctx, newDefinition("orphan", tech.ID, contract.AttributeText, 0)); !errors.Is(err, errNoGroup) {
 				t.Fatalf("insert into missing group: %v", err)
 			}
-			if err := s.ReorderDefinitions(ctx, tech.ID, []string{color.ID}, evenLater); !errors.Is(err, errNoGroup) {
+			if err := s.ReorderDefinitions(ctx, tech.ID, []string{color.ID}, evenLater, nil); !errors.Is(err, errNoGroup) {
 				t.Fatalf("move into missing group: %v", err)
 			}
 		}
 		if gs, _ := s.Groups(ctx); !slices.Equal(groupIDs(gs), []string{looks.ID}) {
 			t.Fatalf("groups left %v", groupIDs(gs))
 		}
-		if err := s.ReorderGroups(ctx, nil, evenLater); err != nil {
+		if err := s.ReorderGroups(ctx, nil, evenLater, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ReorderDefinitions(ctx, looks.ID, nil, evenLater); err != nil {
+		if err := s.ReorderDefinitions(ctx, looks.ID, nil, evenLater, nil); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -342,4 +359,12 @@ func TestStoreLegacyVersion(t *testing.T) {
 			t.Fatalf("definition after the write %+v", d)
 		}
 	})
+}
+
+// unannounced is the announce of a write that must announce nothing.
+func unannounced[T any](t *testing.T) announce[T] {
+	return func(x T) ([]outbox.Event, error) {
+		t.Errorf("announced %+v", x)
+		return nil, nil
+	}
 }
