@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/validate"
 )
@@ -115,10 +116,14 @@ func (m *Module) create(ctx context.Context, req contract.CreateOptionGroupReque
 		}
 		g.Values[i] = contract.OptionValue{ID: newID(), Code: v.Code, Label: label, Position: i}
 	}
-	if err := m.store.Insert(ctx, g); err != nil {
+	ev, err := outbox.New(contract.OptionGroupCreated, g.ID, event(g))
+	if err != nil {
+		return contract.OptionGroup{}, err
+	}
+	if err := m.store.Insert(ctx, g, ev); err != nil {
 		return contract.OptionGroup{}, storeError(err, g.ID, g.Code)
 	}
-	m.publish(ctx, contract.OptionGroupCreated, g)
+	m.relay.Notify()
 	return g, nil
 }
 
@@ -135,6 +140,8 @@ const (
 // the group is at: a lost race re-reads and re-applies change after a
 // short jittered pause, so concurrent adds are all kept. change must
 // depend only on the group it is given; its error aborts without writing.
+// The write carries the group's updated event, built for the version it
+// makes, so each attempt builds its own.
 func (m *Module) modify(ctx context.Context, id string, want int64, change func(g *contract.OptionGroup) error) (contract.OptionGroup, error) {
 	for attempt := 1; ; attempt++ {
 		g, err := m.store.Get(ctx, id)
@@ -148,11 +155,15 @@ func (m *Module) modify(ctx context.Context, id string, want int64, change func(
 		if err := change(&next); err != nil {
 			return contract.OptionGroup{}, err
 		}
-		next.ID, next.CreatedAt, next.UpdatedAt = g.ID, g.CreatedAt, m.now()
-		err = m.store.Update(ctx, next, g.Version)
+		next.ID, next.CreatedAt, next.UpdatedAt, next.Version = g.ID, g.CreatedAt, m.now(), g.Version+1
+		ev, err := outbox.New(contract.OptionGroupUpdated, next.ID, event(next))
+		if err != nil {
+			return contract.OptionGroup{}, err
+		}
+		err = m.store.Update(ctx, next, g.Version, ev)
 		switch {
 		case err == nil:
-			next.Version = g.Version + 1
+			m.relay.Notify()
 			return next, nil
 		case errors.Is(err, store.ErrDuplicate):
 			// change checked codes on the state it was given; this is the
@@ -212,7 +223,7 @@ func (m *Module) update(ctx context.Context, req contract.UpdateOptionGroupReque
 	if errors.Is(err, bus.ErrConflict) && req.Code != nil && !contract.IsVersionConflict(err) {
 		return contract.OptionGroup{}, bus.Errorf(bus.CodeConflict, "code %q is taken", *req.Code)
 	}
-	return m.modified(ctx, g, err)
+	return g, err
 }
 
 func (m *Module) delete(ctx context.Context, req contract.DeleteOptionGroupRequest) (contract.DeleteOptionGroupReply, error) {
@@ -222,7 +233,13 @@ func (m *Module) delete(ctx context.Context, req contract.DeleteOptionGroupReque
 	if err := validate.Version(req.Version, false); err != nil {
 		return contract.DeleteOptionGroupReply{}, err
 	}
-	g, err := m.store.Delete(ctx, req.ID, req.Version)
+	g, err := m.store.Delete(ctx, req.ID, req.Version, func(g contract.OptionGroup) ([]outbox.Event, error) {
+		// The delete is the group's last write: its event carries the
+		// version after it, so a consumer holding the last update applies it.
+		g.Version++
+		ev, err := outbox.New(contract.OptionGroupDeleted, g.ID, event(g))
+		return []outbox.Event{ev}, err
+	})
 	if errors.Is(err, errStale) {
 		if g, err = m.store.Get(ctx, req.ID); err == nil {
 			err = conflict(g, req.Version)
@@ -231,10 +248,7 @@ func (m *Module) delete(ctx context.Context, req contract.DeleteOptionGroupReque
 	if err != nil {
 		return contract.DeleteOptionGroupReply{}, storeError(err, req.ID, "")
 	}
-	// The delete is the group's last write: its event carries the version
-	// after it, so a consumer holding the last update applies it.
-	g.Version++
-	m.publish(ctx, contract.OptionGroupDeleted, g)
+	m.relay.Notify()
 	return contract.DeleteOptionGroupReply{Deleted: g.ID}, nil
 }
 
@@ -340,7 +354,7 @@ func (m *Module) addValue(ctx context.Context, req contract.AddOptionValueReques
 		renumber(g.Values)
 		return nil
 	})
-	return m.modified(ctx, g, err)
+	return g, err
 }
 
 func (m *Module) updateValue(ctx context.Context, req contract.UpdateOptionValueRequest) (contract.OptionGroup, error) {
@@ -395,7 +409,7 @@ func (m *Module) updateValue(ctx context.Context, req contract.UpdateOptionValue
 		renumber(g.Values)
 		return nil
 	})
-	return m.modified(ctx, g, err)
+	return g, err
 }
 
 func (m *Module) removeValue(ctx context.Context, req contract.RemoveOptionValueRequest) (contract.OptionGroup, error) {
@@ -417,16 +431,7 @@ func (m *Module) removeValue(ctx context.Context, req contract.RemoveOptionValue
 		renumber(g.Values)
 		return nil
 	})
-	return m.modified(ctx, g, err)
-}
-
-// modified finishes a write made with modify: the error, or the event.
-func (m *Module) modified(ctx context.Context, g contract.OptionGroup, err error) (contract.OptionGroup, error) {
-	if err != nil {
-		return contract.OptionGroup{}, err
-	}
-	m.publish(ctx, contract.OptionGroupUpdated, g)
-	return g, nil
+	return g, err
 }
 
 // axis is one group's part of a generate_variants request: its values in
@@ -566,17 +571,10 @@ func replySize(axes []axis, total int) int {
 	return size
 }
 
-// event builds the payload of an event about g. Building and publishing
-// are apart so that the payload can go into an outbox with the write.
+// event builds the payload of an event about g. The handlers build it
+// before the write, or the store calls them to build it inside the write
+// (a delete), so that it goes into the outbox with the write it announces
+// (outbox.New).
 func event(g contract.OptionGroup) contract.OptionGroupEvent {
 	return contract.OptionGroupEvent{ID: g.ID, Version: g.Version, Code: g.Code, Name: g.Name, Values: g.Values}
-}
-
-// publish sends an event after the write it reports. The write stands if
-// publishing fails; the failure is logged for the operator (there is no
-// outbox yet, so such an event is lost).
-func (m *Module) publish(ctx context.Context, ev bus.EventType[contract.OptionGroupEvent], g contract.OptionGroup) {
-	if err := bus.Emit(ctx, m.Bus, ev, event(g)); err != nil {
-		m.log.Error("option event not published", "topic", ev.Topic, "id", g.ID, "version", g.Version, "err", err)
-	}
 }

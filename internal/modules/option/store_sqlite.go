@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -27,15 +28,27 @@ var migrations = []store.Migration{
 	{Version: 2, SQL: schemaVersion},
 }
 
-type sqlStore struct{ db *sql.DB }
+// sqlStore keeps groups and their values in option.db, and the events of
+// its writes in the same file's outbox table (outbox.PrepareSQLite),
+// added in each write's transaction.
+type sqlStore struct {
+	db     *sql.DB
+	outbox outbox.Source
+}
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	s, err := db.SQLite(ctx, contract.OptionQueue, migrations)
 	if err != nil {
 		return nil, err
 	}
-	return &sqlStore{db: s}, nil
+	src, err := outbox.PrepareSQLite(ctx, db, contract.OptionQueue)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlStore{db: s, outbox: src}, nil
 }
+
+func (s *sqlStore) Outbox() outbox.Source { return s.outbox }
 
 // execer is what *sql.DB and *sql.Tx share for writes.
 type execer interface {
@@ -44,7 +57,8 @@ type execer interface {
 
 const groupColumns = `id, code, name, version, created_at, updated_at`
 
-func (s *sqlStore) Insert(ctx context.Context, g contract.OptionGroup) error {
+// Insert writes the group, its values and its events in one transaction.
+func (s *sqlStore) Insert(ctx context.Context, g contract.OptionGroup, events ...outbox.Event) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("insert option group %s: %w", g.ID, err)
@@ -58,10 +72,16 @@ func (s *sqlStore) Insert(ctx context.Context, g contract.OptionGroup) error {
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("insert option group %s: %w", g.ID, store.ErrDuplicate)
 	}
+	if err == nil {
+		err = outbox.Add(ctx, tx, events...)
+	}
 	if err != nil {
 		return fmt.Errorf("insert option group %s: %w", g.ID, err)
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("insert option group %s: commit: %w", g.ID, err)
+	}
+	return nil
 }
 
 func insertValues(ctx context.Context, db execer, groupID string, vs []contract.OptionValue) error {
@@ -167,8 +187,8 @@ func missedBecause(ctx context.Context, q store.Querier, id string) error {
 // Update runs in one transaction that takes the write lock at BEGIN
 // (_txlock=immediate): the checked write of the group row comes first, so
 // the values read after it are those of the expected version, and the
-// rewrite of the values commits with it or not at all.
-func (s *sqlStore) Update(ctx context.Context, g contract.OptionGroup, expected int64) error {
+// rewrite of the values and the events commit with it or not at all.
+func (s *sqlStore) Update(ctx context.Context, g contract.OptionGroup, expected int64, events ...outbox.Event) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("update option group %s: %w", g.ID, err)
@@ -189,6 +209,9 @@ func (s *sqlStore) Update(ctx context.Context, g contract.OptionGroup, expected 
 	}
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("update option group %s: %w", g.ID, store.ErrDuplicate)
+	}
+	if err == nil {
+		err = outbox.Add(ctx, tx, events...)
 	}
 	if err != nil {
 		return fmt.Errorf("update option group %s at version %d: %w", g.ID, expected, err)
@@ -233,7 +256,9 @@ func writeValues(ctx context.Context, tx *sql.Tx, groupID string, old, values []
 	return insertValues(ctx, tx, groupID, added)
 }
 
-func (s *sqlStore) Delete(ctx context.Context, id string, expected int64) (contract.OptionGroup, error) {
+// Delete reads the group, deletes it and adds the events deleted builds
+// from what it read, in one transaction.
+func (s *sqlStore) Delete(ctx context.Context, id string, expected int64, deleted announce[contract.OptionGroup]) (contract.OptionGroup, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: %w", id, err)
@@ -251,6 +276,13 @@ func (s *sqlStore) Delete(ctx context.Context, id string, expected int64) (contr
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return contract.OptionGroup{}, fmt.Errorf("delete option group %s at version %d: %w", id, expected, errStale)
+	}
+	evs, err := deleted.events(g)
+	if err == nil {
+		err = outbox.Add(ctx, tx, evs...)
+	}
+	if err != nil {
+		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: events: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: %w", id, err)

@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
@@ -171,17 +172,22 @@ func TestStore(t *testing.T) {
 			t.Fatalf("%d of 10 racing updates won; stored %+v", won, back)
 		}
 
-		if _, err := s.Delete(ctx, size.ID, 1); !errors.Is(err, errStale) {
+		if _, err := s.Delete(ctx, size.ID, 1, nil); !errors.Is(err, errStale) {
 			t.Fatalf("stale Delete: %v", err)
 		}
-		del, err := s.Delete(ctx, size.ID, 3)
-		if err != nil || del.ID != size.ID || len(del.Values) != 3 {
-			t.Fatalf("Delete = %+v, %v", del, err)
+		// The delete announces the group as it was last written.
+		var announced contract.OptionGroup
+		del, err := s.Delete(ctx, size.ID, 3, func(g contract.OptionGroup) ([]outbox.Event, error) {
+			announced = g
+			return nil, nil
+		})
+		if err != nil || del.ID != size.ID || len(del.Values) != 3 || !reflect.DeepEqual(announced, del) || del.Version != 3 {
+			t.Fatalf("Delete = %+v, %v; announced %+v", del, err, announced)
 		}
 		if _, err := s.Get(ctx, size.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("after delete: %v", err)
 		}
-		if _, err := s.Delete(ctx, size.ID, 0); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.Delete(ctx, size.ID, 0, nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("delete again: %v", err)
 		}
 		// The code (and the value codes) are free again.
