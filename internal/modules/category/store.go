@@ -31,9 +31,11 @@ import (
 // is expected+1), the write takes the events; where only the write knows
 // it (the version of a move without an expected version, the categories
 // a delete finds), it takes an announce and calls it inside the write.
-// The renumbering of siblings announces nothing: category events are
-// about the category written, as consumers (the product module) expect.
-// The module's relay publishes what Outbox holds.
+// The renumbering of siblings announces nothing, as before the outbox:
+// only their positions change, while consumers follow parents and
+// ancestors (the product module re-indexes on every category.moved), and
+// a reader that needs sibling order reads the tree. The module's relay
+// publishes what Outbox holds.
 type Store interface {
 	// Insert stores a new category (at c.Version, 1) with its events.
 	Insert(ctx context.Context, c contract.Category, events ...outbox.Event) error
