@@ -19,6 +19,7 @@ import (
 	"github.com/shopengine/shop/internal/bus/bustest"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/modules/moduletest"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
@@ -29,6 +30,27 @@ type harness struct {
 	bus      bus.Bus
 	products *products
 	events   *bustest.Recorder[json.RawMessage]
+	st       Store
+}
+
+// settle waits until the module's relay has published every event
+// committed so far, then for their deliveries, and returns all recorded:
+// events arrive after the write that commits them has answered.
+func (h *harness) settle(t *testing.T) []bustest.Recorded[json.RawMessage] {
+	t.Helper()
+	moduletest.AwaitOutbox(t, outboxDB(h.st))
+	return h.events.Settle()
+}
+
+// outboxDB is the database st keeps its outbox in.
+func outboxDB(st Store) any {
+	switch s := st.(type) {
+	case *sqlStore:
+		return s.db
+	case *mongoStore:
+		return s.db
+	}
+	return nil
 }
 
 // products stands in for the product module, which is being written at the
@@ -72,7 +94,7 @@ func start(t *testing.T, db *store.DB) *harness {
 	}
 	b := memory.New(slog.Default())
 	h := &harness{bus: b, products: &products{usage: map[contract.AttributeUsageRequest]int{}},
-		events: bustest.Record[json.RawMessage](t, b, "attribute.#")}
+		events: bustest.Record[json.RawMessage](t, b, "attribute.#"), st: st}
 	psvc := bus.NewService(contract.ProductQueue, "test", slog.Default())
 	bus.Handle(psvc, contract.ProductsUsingAttribute, func(_ context.Context, req contract.AttributeUsageRequest) (contract.AttributeUsage, error) {
 		p := h.products
@@ -251,7 +273,7 @@ func TestAttributeModule(t *testing.T) {
 		}
 
 		// Events: one per write, plus updates for siblings that moved.
-		evs := h.events.Settle()
+		evs := h.settle(t)
 		count := map[string]int{}
 		for _, e := range evs {
 			count[e.Topic]++
@@ -580,7 +602,7 @@ func TestAttributeBadInput(t *testing.T) {
 			!reflect.DeepEqual(cat.Items[0].Definitions[0], sel) {
 			t.Fatalf("bad input changed data: %+v", cat)
 		}
-		if evs := h.events.Settle(); len(evs) != 2 {
+		if evs := h.settle(t); len(evs) != 2 {
 			t.Fatalf("bad input published events: %v", topics(evs))
 		}
 	})
@@ -639,13 +661,13 @@ func TestAttributeVersions(t *testing.T) {
 				if g.Version != 2 || d.Version != 2 {
 					t.Fatalf("set-up: group at %d, definition at %d", g.Version, d.Version)
 				}
-				seen := len(h.events.Settle())
+				seen := len(h.settle(t))
 				v := d.Version
 				if strings.HasPrefix(tt.name, "group") {
 					v = g.Version
 				}
 				err := tt.write(g, d, v)
-				evs := h.events.Settle()
+				evs := h.settle(t)
 				gotG := call(t, h, contract.GetAttributeGroup, contract.AttributeGroupID{ID: g.ID})
 				gotS := call(t, h, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: sib.ID})
 				gotD, derr := bus.Call(t.Context(), h.bus, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: d.ID})

@@ -16,6 +16,7 @@ import (
 	"github.com/shopengine/shop/internal/bus/bustest"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/modules/moduletest"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
@@ -25,6 +26,27 @@ import (
 type harness struct {
 	bus    bus.Bus
 	events *bustest.Recorder[contract.CategoryEvent]
+	st     Store
+}
+
+// settle waits until the module's relay has published every event
+// committed so far, then for their deliveries, and returns all recorded:
+// events arrive after the write that commits them has answered.
+func (h *harness) settle(t *testing.T) []bustest.Recorded[contract.CategoryEvent] {
+	t.Helper()
+	moduletest.AwaitOutbox(t, outboxDB(h.st))
+	return h.events.Settle()
+}
+
+// outboxDB is the database st keeps its outbox in.
+func outboxDB(st Store) any {
+	switch s := st.(type) {
+	case *sqlStore:
+		return s.db
+	case *mongoStore:
+		return s.db
+	}
+	return nil
 }
 
 func start(t *testing.T, db *store.DB) *harness {
@@ -34,7 +56,7 @@ func start(t *testing.T, db *store.DB) *harness {
 		t.Fatal(err)
 	}
 	b := memory.New(slog.Default())
-	h := &harness{bus: b, events: bustest.Record[contract.CategoryEvent](t, b, "category.*")}
+	h := &harness{bus: b, events: bustest.Record[contract.CategoryEvent](t, b, "category.*"), st: st}
 	m := New(b, st, slog.Default())
 	if err := m.Start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -302,7 +324,7 @@ func TestCategoryVersions(t *testing.T) {
 				if c.Version != 2 {
 					t.Fatalf("after one update: version %d", c.Version)
 				}
-				seen := len(h.events.Settle())
+				seen := len(h.settle(t))
 				want := c.Version
 				switch tt.version {
 				case -1:
@@ -320,7 +342,7 @@ func TestCategoryVersions(t *testing.T) {
 					if aerr != nil || after.Version != c.Version || after.Name != c.Name || after.Position != c.Position || sibAfter.Version != sib.Version {
 						t.Fatalf("a stale write changed data: %+v → %+v (%v)", c, after, aerr)
 					}
-					if evs := h.events.Settle(); len(evs) != seen {
+					if evs := h.settle(t); len(evs) != seen {
 						t.Fatalf("a stale write published %v", evs[seen:])
 					}
 					return

@@ -2,6 +2,7 @@ package moduletest
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/outbox"
@@ -220,6 +224,63 @@ func samePerEntity(a, b []string, entity func(string) string) bool {
 		}
 	}
 	return true
+}
+
+// AwaitOutbox waits until the outbox in db — a module store's *sql.DB (its
+// SQLite file) or *mongo.Database — holds no event, pending or claimed by
+// a relay: until the module's relay has published all that was committed
+// so far. Events arrive after the write that commits them has answered,
+// so a test that counts the events of a write first lets the earlier ones
+// out with AwaitOutbox, then takes what arrived (bustest's Recorder.Settle
+// waits for deliveries in flight). It reads the outbox's storage directly
+// (the outbox table; the outbox field of every collection and the outbox
+// collection), because a relay's claim hides events from another relay.
+func AwaitOutbox(t testing.TB, db any) {
+	t.Helper()
+	deadline := time.Now().Add(StopTimeout)
+	for {
+		n, err := outboxLen(db)
+		if err != nil {
+			t.Fatalf("moduletest: read the outbox: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("moduletest: the outbox still holds events after %v (%d rows or documents)", StopTimeout, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func outboxLen(db any) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
+	defer cancel()
+	switch db := db.(type) {
+	case *sql.DB:
+		var n int64
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&n)
+		return n, err
+	case *mongo.Database:
+		colls, err := db.ListCollectionNames(ctx, bson.D{})
+		if err != nil {
+			return 0, err
+		}
+		var total int64
+		for _, c := range colls {
+			filter := bson.D{{Key: outbox.Field + ".0", Value: bson.D{{Key: "$exists", Value: true}}}}
+			if c == outbox.Collection {
+				filter = bson.D{}
+			}
+			n, err := db.Collection(c).CountDocuments(ctx, filter)
+			if err != nil {
+				return 0, fmt.Errorf("count pending events in %s: %w", c, err)
+			}
+			total += n
+		}
+		return total, nil
+	}
+	return 0, fmt.Errorf("%T: not a SQLite or MongoDB database", db)
 }
 
 // Run starts m, a module built by the test, and stops it when t ends; a

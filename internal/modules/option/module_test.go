@@ -17,6 +17,7 @@ import (
 	"github.com/shopengine/shop/internal/bus/bustest"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/modules/moduletest"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
@@ -26,13 +27,34 @@ import (
 type harness struct {
 	bus    *memory.Bus
 	events *bustest.Recorder[contract.OptionGroupEvent]
+	st     Store
+}
+
+// settle waits until the module's relay has published every event
+// committed so far, then for their deliveries, and returns all recorded:
+// events arrive after the write that commits them has answered.
+func (h *harness) settle(t *testing.T) []bustest.Recorded[contract.OptionGroupEvent] {
+	t.Helper()
+	moduletest.AwaitOutbox(t, outboxDB(h.st))
+	return h.events.Settle()
+}
+
+// outboxDB is the database st keeps its outbox in.
+func outboxDB(st Store) any {
+	switch s := st.(type) {
+	case *sqlStore:
+		return s.db
+	case *mongoStore:
+		return s.db
+	}
+	return nil
 }
 
 func start(t *testing.T, db *store.DB) *harness {
 	t.Helper()
 	b := memory.New(slog.Default())
 	h := &harness{bus: b, events: bustest.Record[contract.OptionGroupEvent](t, b, "option.#")}
-	serve(t, b, db)
+	h.st = serve(t, b, db)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -41,8 +63,9 @@ func start(t *testing.T, db *store.DB) *harness {
 	return h
 }
 
-// serve starts a module instance on b with db's store.
-func serve(t *testing.T, b bus.Bus, db *store.DB) {
+// serve starts a module instance on b with db's store, and returns the
+// store.
+func serve(t *testing.T, b bus.Bus, db *store.DB) Store {
 	t.Helper()
 	st, err := OpenStore(t.Context(), db)
 	if err != nil {
@@ -57,6 +80,7 @@ func serve(t *testing.T, b bus.Bus, db *store.DB) {
 		defer cancel()
 		_ = m.Stop(ctx)
 	})
+	return st
 }
 
 func call[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req) Resp {
@@ -536,10 +560,10 @@ func TestOptionVersions(t *testing.T) {
 				if g.Version != 2 {
 					t.Fatalf("set-up: version %d", g.Version)
 				}
-				seen := len(h.events.Settle())
+				seen := len(h.settle(t))
 				v := map[int64]int64{0: g.Version, -1: g.Version - 1, 1: 0}[tt.give]
 				err := tt.write(g, v)
-				evs := h.events.Settle()
+				evs := h.settle(t)
 				got, gerr := bus.Call(t.Context(), h.bus, contract.GetOptionGroup, contract.OptionGroupID{ID: g.ID})
 				if !tt.ok {
 					if !contract.IsVersionConflict(err) || !strings.Contains(err.Error(), fmt.Sprintf("is at version 2, not %d", v)) {
