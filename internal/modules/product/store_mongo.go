@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -13,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -21,11 +24,13 @@ import (
 // $elemMatch, no arrayFilters):
 //
 //   - "products": one document per product with its variants embedded,
-//     without their stock; content writes replace it conditionally on its
-//     version.
+//     without their stock; content writes set it whole, conditionally on
+//     its version, and push their events into its outbox in the same
+//     update (outbox.Pending, outbox.Push).
 //   - "stock": one document per variant, {_id: variant id, product_id,
-//     stock}; adjust_stock is one findOneAndUpdate with a range filter on
-//     stock and $inc, so it is atomic without the positional operator.
+//     stock, version, outbox}; adjust_stock is a compare-and-set on it
+//     (filtered on its version) that also pushes the stock_changed event,
+//     so the event carries the exact level and version it commits.
 //   - "skus": one document per SKU in use, {_id: sku, product_id}: the
 //     unique _id makes SKUs unique across products, whatever a server does
 //     with unique indexes on array fields. SKUs are reserved before the
@@ -36,8 +41,57 @@ import (
 // ordered so that readers (who go through "products") never see a product
 // without its SKUs and stock; a crash between them can leave a reserved
 // SKU or a stock document without a product, which only keeps that SKU
-// taken.
-type mongoStore struct{ products, stock, skus *mongo.Collection }
+// taken. The write that carries the events is the one that makes the
+// change visible (the product document's insert or update, the stock
+// document's update); a delete records its events with outbox.DeleteWith.
+// The relay's source covers the events in both kinds of document and in
+// the outbox collection; a product's content events are published in
+// commit order, and so are a variant's stock events (consumers keep
+// Version and StockVersion apart).
+type mongoStore struct {
+	db                    *mongo.Database
+	products, stock, skus *mongo.Collection
+	// stockLocks queues this process's adjustments of one variant, so
+	// that they do not race each other's compare-and-set (50 concurrent
+	// sales of one variant would otherwise retry some 50 times each); the
+	// compare-and-set still guards against other processes.
+	stockLocks keyedMutex
+}
+
+// keyedMutex is a mutex per key, held only while in use.
+type keyedMutex struct {
+	mu   sync.Mutex
+	held map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks key and returns its unlock.
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.held == nil {
+		k.held = map[string]*keyedEntry{}
+	}
+	e := k.held[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.held[key] = e
+	}
+	e.users++
+	k.mu.Unlock()
+	e.Lock()
+	return func() {
+		e.Unlock()
+		k.mu.Lock()
+		if e.users--; e.users == 0 {
+			delete(k.held, key)
+		}
+		k.mu.Unlock()
+	}
+}
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	idx := func(name string, keys ...string) mongo.IndexModel {
@@ -64,8 +118,16 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mongoStore{products: mdb.Collection("products"), stock: mdb.Collection("stock"), skus: mdb.Collection("skus")}, nil
+	return &mongoStore{db: mdb, products: mdb.Collection("products"), stock: mdb.Collection("stock"), skus: mdb.Collection("skus")}, nil
 }
+
+func (s *mongoStore) Outbox() outbox.Source {
+	return outbox.Mongo(s.db, s.products.Name(), s.stock.Name())
+}
+
+// withoutOutbox is the projection of a read: the pending events are the
+// relay's business.
+var withoutOutbox = bson.D{{Key: outbox.Field, Value: 0}}
 
 type selectionDoc struct {
 	GroupID  string   `bson:"group_id"`
@@ -117,10 +179,13 @@ type doc struct {
 	Version      int64          `bson:"version"`
 	CreatedAt    time.Time      `bson:"created_at"`
 	UpdatedAt    time.Time      `bson:"updated_at"`
+	// Outbox holds the events of the writes of the document until the
+	// relay has published them: set on insert, pushed to by updates.
+	Outbox outbox.Pending `bson:"outbox,omitempty"`
 }
 
 func toDoc(p contract.Product, closure []string) doc {
-	closure = slices.Sorted(slices.Values(closure))
+	closure = indexedUnder(p.CategoryIDs, closure)
 	d := doc{
 		ID: p.ID, Slug: p.Slug, Name: p.Name, NameKey: nameKey(p.Name), Description: p.Description, Status: string(p.Status),
 		CategoryIDs: p.CategoryIDs, CategoryTree: closure, Attributes: mustJSON(p.Attributes), AttrKeys: attributeKeys(p.Attributes),
@@ -176,11 +241,13 @@ type stockDoc struct {
 	Stock     int64  `bson:"stock"`
 	// Version counts the stock's changes (absent, as 0, before any).
 	Version int64 `bson:"version"`
+	// Outbox holds the stock_changed events until they are published.
+	Outbox outbox.Pending `bson:"outbox,omitempty"`
 }
 
 // stockOf returns the stock of the variants of productIDs.
 func (s *mongoStore) stockOf(ctx context.Context, productIDs []string) (map[string]int64, error) {
-	cur, err := s.stock.Find(ctx, bson.D{{Key: "product_id", Value: bson.D{{Key: "$in", Value: productIDs}}}})
+	cur, err := s.stock.Find(ctx, bson.D{{Key: "product_id", Value: bson.D{{Key: "$in", Value: productIDs}}}}, options.Find().SetProjection(withoutOutbox))
 	if err != nil {
 		return nil, fmt.Errorf("load stock: %w", err)
 	}
@@ -246,11 +313,13 @@ func (s *mongoStore) addStock(ctx context.Context, productID string, vs []contra
 	return nil
 }
 
+// dropStock deletes stock documents, moving the stock events still
+// pending in them to the outbox collection first (outbox.DeleteWith).
 func (s *mongoStore) dropStock(ctx context.Context, variantIDs []string) error {
 	if len(variantIDs) == 0 {
 		return nil
 	}
-	if _, err := s.stock.DeleteMany(ctx, bson.D{{Key: "_id", Value: in(variantIDs)}}); err != nil {
+	if _, err := outbox.DeleteWith(ctx, s.db, s.stock.Name(), variantIDs); err != nil {
 		return fmt.Errorf("delete stock: %w", err)
 	}
 	return nil
@@ -278,9 +347,9 @@ func (s *mongoStore) slugOwner(ctx context.Context, slug string) (string, bool, 
 	return d.ID, true, nil
 }
 
-// insert writes one product: SKUs, then stock, then the product document,
-// undoing the earlier steps when a later one fails.
-func (s *mongoStore) insert(ctx context.Context, p contract.Product, closure []string) error {
+// insert writes one product: SKUs, then stock, then the product document
+// with its events, undoing the earlier steps when a later one fails.
+func (s *mongoStore) insert(ctx context.Context, p contract.Product, closure []string, evs []outbox.Event) error {
 	// The unique index enforces the slug; this check only makes a taken
 	// slug answer as such even when the product's SKUs (derived from the
 	// slug) are taken too.
@@ -298,7 +367,9 @@ func (s *mongoStore) insert(ctx context.Context, p contract.Product, closure []s
 	if err := s.addStock(ctx, p.ID, p.Variants); err != nil {
 		return undo(err)
 	}
-	if _, err := s.products.InsertOne(ctx, toDoc(p, closure)); err != nil {
+	d := toDoc(p, closure)
+	d.Outbox = evs
+	if _, err := s.products.InsertOne(ctx, d); err != nil {
 		if store.IsDuplicate(err) {
 			if uerr := undo(nil); uerr != nil {
 				return uerr
@@ -315,7 +386,7 @@ func (s *mongoStore) Insert(ctx context.Context, items []NewProduct) ([]Inserted
 }
 
 func (s *mongoStore) find(ctx context.Context, filter bson.D) ([]contract.Product, error) {
-	cur, err := s.products.Find(ctx, filter)
+	cur, err := s.products.Find(ctx, filter, options.Find().SetProjection(withoutOutbox))
 	if err != nil {
 		return nil, fmt.Errorf("find products: %w", err)
 	}
@@ -377,12 +448,19 @@ func (s *mongoStore) BySlugs(ctx context.Context, slugs []string) ([]contract.Pr
 }
 
 // Update reserves the SKUs p adds and creates the stock of its new
-// variants, replaces the document if it is still at the previous version,
-// then releases the SKUs and stock p dropped; a failed replace undoes the
+// variants, writes the document if it is still at the previous version,
+// then releases the SKUs and stock p dropped; a failed write undoes the
 // first step.
-func (s *mongoStore) Update(ctx context.Context, p contract.Product, closure []string) error {
+//
+// The write sets every field but _id and the outbox, and pushes the
+// update's events onto the outbox, rather than replacing the document: a
+// replace would have to carry the events pending in the document read
+// (re-adding any the relay removed since, and dropping its lease, so that
+// another relay could publish the new event before the old), while $set
+// with outbox.Push leaves the pending events and the lease as they are.
+func (s *mongoStore) Update(ctx context.Context, p contract.Product, closure []string, events Events) error {
 	var old doc
-	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: p.ID}}).Decode(&old)
+	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: p.ID}}, options.FindOne().SetProjection(withoutOutbox)).Decode(&old)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return store.ErrNotFound
 	}
@@ -420,6 +498,19 @@ func (s *mongoStore) Update(ctx context.Context, p contract.Product, closure []s
 	if closure == nil {
 		closure = old.CategoryTree
 	}
+	d := toDoc(p, closure)
+	evs, err := build(events, p, d.CategoryTree)
+	if err != nil {
+		return err
+	}
+	set, err := fields(d)
+	if err != nil {
+		return fmt.Errorf("update product %s: %w", p.ID, err)
+	}
+	update := bson.D{{Key: "$set", Value: set}}
+	if len(evs) > 0 {
+		update = append(update, outbox.Push(evs...))
+	}
 	if err := s.reserve(ctx, p.ID, addSKUs); err != nil {
 		return err
 	}
@@ -429,7 +520,7 @@ func (s *mongoStore) Update(ctx context.Context, p contract.Product, closure []s
 	if err := s.addStock(ctx, p.ID, addVariants); err != nil {
 		return undo(err)
 	}
-	res, err := s.products.ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "version", Value: p.Version - 1}}, toDoc(p, closure))
+	res, err := s.products.UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "version", Value: p.Version - 1}}, update)
 	switch {
 	case store.IsDuplicate(err):
 		if uerr := undo(nil); uerr != nil {
@@ -445,6 +536,20 @@ func (s *mongoStore) Update(ctx context.Context, p contract.Product, closure []s
 		return errVersion
 	}
 	return errors.Join(s.release(ctx, p.ID, dropSKUs), s.dropStock(ctx, dropIDs))
+}
+
+// fields returns d's fields for a $set: all but _id (which never changes)
+// and the outbox (which only $push and the relay change).
+func fields(d doc) (bson.D, error) {
+	raw, err := bson.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	var all bson.D
+	if err := bson.Unmarshal(raw, &all); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(e bson.E) bool { return e.Key == "_id" || e.Key == outbox.Field }), nil
 }
 
 func (s *mongoStore) Closure(ctx context.Context, id string) ([]string, error) {
@@ -464,10 +569,26 @@ func (s *mongoStore) Closure(ctx context.Context, id string) ([]string, error) {
 	return d.CategoryTree, nil
 }
 
-// drop removes what belongs to deleted products.
+// drop removes what belongs to deleted products: their stock documents,
+// with outbox.DeleteWith so that stock events still pending in them are
+// moved to the outbox collection first, not lost; and their SKUs.
 func (s *mongoStore) drop(ctx context.Context, ids []string) error {
-	if _, err := s.stock.DeleteMany(ctx, bson.D{{Key: "product_id", Value: in(ids)}}); err != nil {
-		return fmt.Errorf("delete stock: %w", err)
+	cur, err := s.stock.Find(ctx, bson.D{{Key: "product_id", Value: in(ids)}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("find stock: %w", err)
+	}
+	var stock []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &stock); err != nil {
+		return fmt.Errorf("find stock: %w", err)
+	}
+	vids := make([]string, len(stock))
+	for i, d := range stock {
+		vids[i] = d.ID
+	}
+	if err := s.dropStock(ctx, vids); err != nil {
+		return err
 	}
 	if _, err := s.skus.DeleteMany(ctx, bson.D{{Key: "product_id", Value: in(ids)}}); err != nil {
 		return fmt.Errorf("release SKUs: %w", err)
@@ -475,16 +596,73 @@ func (s *mongoStore) drop(ctx context.Context, ids []string) error {
 	return nil
 }
 
-func (s *mongoStore) Delete(ctx context.Context, id string, version int64) error {
+// seal takes a product out of reach of writes at its version before it
+// is deleted: one findOneAndUpdate that counts the version on (filtered on
+// version when it is > 0), so a concurrent Update (conditional on the old
+// version) fails, and the deleted event's version (one past the last
+// write) is one no other write has. It returns the product as last
+// written, false when no document matched.
+//
+// A crash between seal and the delete leaves the product at a version
+// that no event announced, with its content unchanged: harmless to
+// consumers (the next write's event is newer still), and the caller, who
+// got no answer, reads the product again.
+func (s *mongoStore) seal(ctx context.Context, id string, version int64) (doc, bool, error) {
 	filter := bson.D{{Key: "_id", Value: id}}
 	if version > 0 {
 		filter = append(filter, bson.E{Key: "version", Value: version})
 	}
-	res, err := s.products.DeleteOne(ctx, filter)
-	if err != nil {
-		return fmt.Errorf("delete product %s: %w", id, err)
+	var d doc
+	// No projection: FerretDB v1 has none on findAndModify.
+	err := s.products.FindOneAndUpdate(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, false, nil
 	}
-	if res.DeletedCount == 0 {
+	if err != nil {
+		return d, false, fmt.Errorf("seal product %s: %w", id, err)
+	}
+	return d, true, nil
+}
+
+// deleted builds the events of the deletion of sealed products, their
+// stock as read now.
+func (s *mongoStore) deleted(ctx context.Context, sealed []doc, events Events) ([]outbox.Event, error) {
+	if events == nil {
+		return nil, nil
+	}
+	ids := make([]string, len(sealed))
+	for i, d := range sealed {
+		ids[i] = d.ID
+	}
+	stock, err := s.stockOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var evs []outbox.Event
+	for _, d := range sealed {
+		p, err := d.product(stock)
+		if err != nil {
+			return nil, err
+		}
+		e, err := build(events, p, d.CategoryTree)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, e...)
+	}
+	return evs, nil
+}
+
+// Delete seals the product, records the deleted event and deletes the
+// document with outbox.DeleteWith (which moves out the events still
+// pending in it), then its stock and SKUs.
+func (s *mongoStore) Delete(ctx context.Context, id string, version int64, events Events) error {
+	d, ok, err := s.seal(ctx, id, version)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		n, err := s.products.CountDocuments(ctx, bson.D{{Key: "_id", Value: id}})
 		if err != nil {
 			return fmt.Errorf("find product %s: %w", id, err)
@@ -494,31 +672,39 @@ func (s *mongoStore) Delete(ctx context.Context, id string, version int64) error
 		}
 		return errVersion
 	}
+	evs, err := s.deleted(ctx, []doc{d}, events)
+	if err != nil {
+		return fmt.Errorf("delete product %s: %w", id, err)
+	}
+	if _, err := outbox.DeleteWith(ctx, s.db, s.products.Name(), []string{id}, evs...); err != nil {
+		return fmt.Errorf("delete product %s: %w", id, err)
+	}
 	return s.drop(ctx, []string{id})
 }
 
-func (s *mongoStore) DeleteMany(ctx context.Context, ids []string) ([]string, error) {
-	if len(ids) == 0 {
+func (s *mongoStore) DeleteMany(ctx context.Context, ids []string, events Events) ([]string, error) {
+	var sealed []doc
+	var deleted []string
+	for _, id := range ids {
+		if slices.Contains(deleted, id) {
+			continue
+		}
+		d, ok, err := s.seal(ctx, id, 0)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			sealed, deleted = append(sealed, d), append(deleted, id)
+		}
+	}
+	if len(sealed) == 0 {
 		return nil, nil
 	}
-	cur, err := s.products.Find(ctx, bson.D{{Key: "_id", Value: in(ids)}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	evs, err := s.deleted(ctx, sealed, events)
 	if err != nil {
-		return nil, fmt.Errorf("find products: %w", err)
+		return nil, fmt.Errorf("delete %d products: %w", len(deleted), err)
 	}
-	var found []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &found); err != nil {
-		return nil, fmt.Errorf("find products: %w", err)
-	}
-	if len(found) == 0 {
-		return nil, nil
-	}
-	deleted := make([]string, len(found))
-	for i, f := range found {
-		deleted[i] = f.ID
-	}
-	if _, err := s.products.DeleteMany(ctx, bson.D{{Key: "_id", Value: in(deleted)}}); err != nil {
+	if _, err := outbox.DeleteWith(ctx, s.db, s.products.Name(), deleted, evs...); err != nil {
 		return nil, fmt.Errorf("delete %d products: %w", len(deleted), err)
 	}
 	return deleted, s.drop(ctx, deleted)
@@ -574,7 +760,7 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 		}
 	}
 	cur, err := s.products.Find(ctx, page, options.Find().SetSort(sort).SetSkip(int64(q.Offset)).SetLimit(int64(q.Limit)).
-		SetProjection(bson.D{{Key: "variants", Value: 0}, {Key: "description", Value: 0}, {Key: "attributes", Value: 0}, {Key: "category_tree", Value: 0}}))
+		SetProjection(bson.D{{Key: "variants", Value: 0}, {Key: "description", Value: 0}, {Key: "attributes", Value: 0}, {Key: "category_tree", Value: 0}, {Key: outbox.Field, Value: 0}}))
 	if err != nil {
 		return nil, 0, fmt.Errorf("list products: %w", err)
 	}
@@ -594,7 +780,7 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 	for i, d := range docs {
 		ids[i] = d.ID
 	}
-	cur, err = s.stock.Find(ctx, bson.D{{Key: "product_id", Value: in(ids)}})
+	cur, err = s.stock.Find(ctx, bson.D{{Key: "product_id", Value: in(ids)}}, options.Find().SetProjection(withoutOutbox))
 	if err != nil {
 		return nil, 0, fmt.Errorf("load stock: %w", err)
 	}
@@ -620,32 +806,115 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 	return items, int(total), nil
 }
 
-// AdjustStock is one findOneAndUpdate on the variant's stock document:
-// the filter holds the bounds, $inc the change, so the check and the write
-// are one atomic step on the server, which counts the stock version too.
-func (s *mongoStore) AdjustStock(ctx context.Context, variantID string, delta int64) (contract.StockLevel, error) {
-	l := contract.StockLevel{VariantID: variantID}
-	filter := bson.D{{Key: "_id", Value: variantID}, {Key: "stock", Value: bson.D{
-		{Key: "$gte", Value: -delta}, {Key: "$lte", Value: contract.MaxStock - delta},
-	}}}
-	var d stockDoc
-	err := s.stock.FindOneAndUpdate(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "stock", Value: delta}, {Key: "version", Value: 1}}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		n, err := s.stock.CountDocuments(ctx, bson.D{{Key: "_id", Value: variantID}})
+// stockAttempts bounds AdjustStock's compare-and-set loop: each attempt
+// that loses does so to a change that won, so a variant under a burst of
+// concurrent sales still makes progress; only a sustained storm on one
+// variant answers errContended.
+const stockAttempts = 100
+
+// AdjustStock is a compare-and-set on the variant's stock document: it
+// reads the stock and its version, checks the bounds, and writes the new
+// level and version with the stock_changed event in one update filtered
+// on {_id, version}, retried when another change won the race. The event
+// thus carries the exact level and StockVersion it commits; the product
+// in it (name, closure, the other variants' stock) is read once, just
+// before, and is advisory.
+func (s *mongoStore) AdjustStock(ctx context.Context, variantID string, delta int64, events StockEvents) (contract.StockLevel, error) {
+	defer s.stockLocks.lock(variantID)()
+	sd, err := s.stockDoc(ctx, variantID)
+	if err != nil {
+		return contract.StockLevel{}, err
+	}
+	var p contract.Product
+	var closure []string
+	sku := ""
+	if events != nil {
+		var d doc
+		err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: sd.ProductID}}, options.FindOne().SetProjection(withoutOutbox)).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return contract.StockLevel{}, store.ErrNotFound // a stock document left by a crash
+		}
 		if err != nil {
-			return l, fmt.Errorf("find variant %s: %w", variantID, err)
+			return contract.StockLevel{}, fmt.Errorf("adjust stock of %s: load product %s: %w", variantID, sd.ProductID, err)
 		}
-		if n == 0 {
-			return l, store.ErrNotFound
+		stock, err := s.stockOf(ctx, []string{d.ID})
+		if err != nil {
+			return contract.StockLevel{}, err
 		}
-		return l, errStock
+		if p, err = d.product(stock); err != nil {
+			return contract.StockLevel{}, err
+		}
+		closure = d.CategoryTree
+		k := slices.IndexFunc(p.Variants, func(v contract.Variant) bool { return v.ID == variantID })
+		if k < 0 {
+			return contract.StockLevel{}, store.ErrNotFound // not (or no longer) a variant of the product
+		}
+		sku = p.Variants[k].SKU
+	}
+	for attempt := 1; ; attempt++ {
+		next := sd.Stock + delta
+		if next < 0 || next > contract.MaxStock {
+			return contract.StockLevel{}, errStock
+		}
+		l := contract.StockLevel{VariantID: variantID, ProductID: sd.ProductID, SKU: sku, Stock: next, StockVersion: sd.Version + 1}
+		update := bson.D{{Key: "$set", Value: bson.D{{Key: "stock", Value: next}, {Key: "version", Value: l.StockVersion}}}}
+		if events != nil {
+			p.TotalStock = 0
+			for i := range p.Variants {
+				if p.Variants[i].ID == variantID {
+					p.Variants[i].Stock = next
+				}
+				p.TotalStock += p.Variants[i].Stock
+			}
+			evs, err := events(p, closure, l)
+			if err != nil {
+				return contract.StockLevel{}, fmt.Errorf("events of stock of %s: %w", variantID, err)
+			}
+			if len(evs) > 0 {
+				update = append(update, outbox.Push(evs...))
+			}
+		}
+		filter := bson.D{{Key: "_id", Value: variantID}, {Key: "version", Value: sd.Version}}
+		if sd.Version == 0 {
+			// Written before stock versions were counted: no field yet.
+			filter = bson.D{{Key: "_id", Value: variantID}, {Key: "$or", Value: bson.A{
+				bson.D{{Key: "version", Value: 0}}, bson.D{{Key: "version", Value: bson.D{{Key: "$exists", Value: false}}}},
+			}}}
+		}
+		res, err := s.stock.UpdateOne(ctx, filter, update)
+		if err != nil {
+			return contract.StockLevel{}, fmt.Errorf("adjust stock of %s: %w", variantID, err)
+		}
+		if res.MatchedCount == 1 {
+			return l, nil
+		}
+		if attempt == stockAttempts {
+			return contract.StockLevel{}, fmt.Errorf("adjust stock of %s: %d attempts lost to concurrent changes: %w", variantID, attempt, errContended)
+		}
+		// Lost the race: back off a little (jittered, so the losers
+		// spread out), then read the level the winner left.
+		select {
+		case <-time.After(rand.N(time.Duration(min(attempt, 20)) * 100 * time.Microsecond)):
+		case <-ctx.Done():
+			return contract.StockLevel{}, fmt.Errorf("adjust stock of %s: %w", variantID, ctx.Err())
+		}
+		if sd, err = s.stockDoc(ctx, variantID); err != nil {
+			return contract.StockLevel{}, err
+		}
+	}
+}
+
+// stockDoc reads a variant's stock document, without its pending events.
+func (s *mongoStore) stockDoc(ctx context.Context, variantID string) (stockDoc, error) {
+	var sd stockDoc
+	err := s.stock.FindOne(ctx, bson.D{{Key: "_id", Value: variantID}}, options.FindOne().SetProjection(withoutOutbox)).Decode(&sd)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return sd, store.ErrNotFound
 	}
 	if err != nil {
-		return l, fmt.Errorf("adjust stock of %s: %w", variantID, err)
+		return sd, fmt.Errorf("read stock of %s: %w", variantID, err)
 	}
-	l.ProductID, l.Stock, l.StockVersion = d.ProductID, d.Stock, d.Version
-	return l, nil
+	return sd, nil
 }
 
 func (s *mongoStore) CountAttribute(ctx context.Context, key string) (int, error) {
