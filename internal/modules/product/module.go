@@ -86,8 +86,8 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 // reaches one instance of the module.
 const eventGroup = "product"
 
-// Start serves the product queue, runs the outbox relay (from the first
-// request on: events a previous process left are published too), and
+// Start serves the product queue, runs the outbox relay (which also
+// publishes what a previous process committed and did not publish), and
 // follows the category tree: a moved or deleted category changes the
 // ancestors products are listed under.
 func (m *Module) Start(ctx context.Context) error {

@@ -57,9 +57,6 @@ type Store interface {
 	// under; p's stock is the committed one on SQLite, as read just
 	// before on MongoDB (stock is not part of a content write).
 	Update(ctx context.Context, p contract.Product, closure []string, events Events) error
-	// Closure returns the categories a product is indexed under: its own
-	// and their ancestors.
-	Closure(ctx context.Context, id string) ([]string, error)
 	// Delete deletes a product, if version > 0 only at that version (else
 	// errVersion, or store.ErrNotFound). events gets the product as it
 	// was last written (its version is the last write's) and its closure.

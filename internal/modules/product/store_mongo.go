@@ -552,23 +552,6 @@ func fields(d doc) (bson.D, error) {
 	return slices.DeleteFunc(all, func(e bson.E) bool { return e.Key == "_id" || e.Key == outbox.Field }), nil
 }
 
-func (s *mongoStore) Closure(ctx context.Context, id string) ([]string, error) {
-	var d struct {
-		CategoryTree []string `bson:"category_tree"`
-	}
-	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: "category_tree", Value: 1}})).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, store.ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read categories of %s: %w", id, err)
-	}
-	if d.CategoryTree == nil {
-		d.CategoryTree = []string{}
-	}
-	return d.CategoryTree, nil
-}
-
 // drop removes what belongs to deleted products: their stock documents,
 // with outbox.DeleteWith so that stock events still pending in them are
 // moved to the outbox collection first, not lost; and their SKUs.

@@ -518,12 +518,8 @@ func (s *sqlStore) Update(ctx context.Context, p contract.Product, closure []str
 	return nil
 }
 
-func (s *sqlStore) Closure(ctx context.Context, id string) ([]string, error) {
-	return closureIn(ctx, s.db, id)
-}
-
-// closureIn reads a product's closure through q (the store, or a
-// transaction).
+// closureIn reads the categories a product is indexed under (its own and
+// their ancestors) through q.
 func closureIn(ctx context.Context, q store.Querier, id string) ([]string, error) {
 	closure, err := store.QueryOne(ctx, q, store.ScanValue[string], `SELECT closure FROM products WHERE id = ?`, id)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
@@ -184,7 +185,14 @@ func storeSuite(t *testing.T, db *store.DB) {
 		if err := s.Update(ctx, newProduct("X", "x", "X", contract.ProductDraft, nil, 1), nil, nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("update missing: %v", err)
 		}
-		if err := s.Update(ctx, upd, nil, nil); err != nil {
+		// The update's events see what it writes: the closure it keeps, and
+		// the kept variants' stock (6, not the 10 upd was built with).
+		var announced contract.Product
+		var closure []string
+		if err := s.Update(ctx, upd, nil, func(p contract.Product, c []string) ([]outbox.Event, error) {
+			announced, closure = p, c
+			return nil, nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		got, _ = s.Get(ctx, shoe.ID)
@@ -192,8 +200,14 @@ func storeSuite(t *testing.T, db *store.DB) {
 			got.Variants[1].Stock != 6 || got.Variants[1].SKU != "SHOE-2" || got.Variants[2].Stock != 3 || got.PriceMax != 900 {
 			t.Fatalf("after update: %+v", got)
 		}
-		if c, err := s.Closure(ctx, shoe.ID); err != nil || !slices.Equal(c, sorted(leaf, root)) {
-			t.Fatalf("closure kept: %v, %v", c, err)
+		if !slices.Equal(closure, sorted(leaf, root)) {
+			t.Fatalf("closure kept: %v", closure)
+		}
+		if announced.Name != "Shoe II" || announced.Version != 2 || len(announced.Variants) != 3 {
+			t.Fatalf("update announced %+v", announced)
+		}
+		if db.Kind() == store.KindSQLite && (announced.Variants[1].Stock != 6 || announced.TotalStock != 6+10+3) {
+			t.Fatalf("update announced the stock %+v, want the committed one", announced.Variants)
 		}
 		// Taken slug or SKU: nothing changes.
 		bad := got
