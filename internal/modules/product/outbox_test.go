@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/moduletest"
@@ -391,6 +393,38 @@ func TestStoreStockEventsExact(t *testing.T) {
 		got, err := s.Get(ctx, p.ID)
 		if err != nil || got.Variants[0].Stock != level {
 			t.Fatalf("stock %d, the last event says %d (%v)", got.Variants[0].Stock, level, err)
+		}
+	})
+}
+
+// TestStoreStockWithoutVersion: a MongoDB stock document written before
+// stock versions were counted (no version field) takes its first
+// compare-and-set as version 0.
+func TestStoreStockWithoutVersion(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		if db.Kind() != store.KindMongo {
+			t.Skip("a MongoDB document's missing field")
+		}
+		ctx := t.Context()
+		s, err := OpenStore(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := newProduct("Old", "old", "OLD", contract.ProductPublished, []string{newID()}, 100)
+		if r := insertOne(t, s, p, nil); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		vid := p.Variants[0].ID
+		if _, err := s.(*mongoStore).stock.UpdateOne(ctx, bson.D{{Key: "_id", Value: vid}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "version", Value: ""}}}}); err != nil {
+			t.Fatal(err)
+		}
+		for want := int64(1); want <= 2; want++ {
+			if l, err := s.AdjustStock(ctx, vid, 1, stockChanged(1)); err != nil || l.StockVersion != want || l.Stock != 10+want {
+				t.Fatalf("adjust: %+v, %v; want stock version %d", l, err, want)
+			}
+		}
+		if evs := pendingEvents(t, s); len(evs) != 2 {
+			t.Fatalf("%d events pending, want 2", len(evs))
 		}
 	})
 }

@@ -501,13 +501,13 @@ func (s *sqlStore) Update(ctx context.Context, p contract.Product, closure []str
 	if err != nil {
 		return fmt.Errorf("read stock of %s: %w", p.ID, err)
 	}
+	level := make(map[string]int64, len(stock))
+	for _, v := range stock {
+		level[v.ID] = v.Stock
+	}
 	p.Variants, p.TotalStock = slices.Clone(p.Variants), 0
 	for i := range p.Variants {
-		for _, v := range stock {
-			if v.ID == p.Variants[i].ID {
-				p.Variants[i].Stock = v.Stock
-			}
-		}
+		p.Variants[i].Stock = level[p.Variants[i].ID]
 		p.TotalStock += p.Variants[i].Stock
 	}
 	evs, err := build(events, p, indexedUnder(p.CategoryIDs, closure))
