@@ -18,6 +18,7 @@ import (
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/metrics"
 	"github.com/shopengine/shop/internal/modules/attribute"
+	"github.com/shopengine/shop/internal/modules/auth"
 	"github.com/shopengine/shop/internal/modules/category"
 	"github.com/shopengine/shop/internal/modules/option"
 	"github.com/shopengine/shop/internal/modules/product"
@@ -37,6 +38,12 @@ type Config struct {
 	Listener net.Listener
 	// AdminToken opens the admin HTTP API (empty: closed).
 	AdminToken string
+	// Auth configures the auth module (bcrypt cost, session lifetimes, SMTP).
+	Auth auth.Config
+	// SecureCookies marks the session cookie Secure on plain HTTP too.
+	SecureCookies bool
+	// Dev serves development pages (/dev/mail).
+	Dev bool
 	// Worker is this process's worker index, or -1 without a supervisor.
 	Worker int
 	Log    *slog.Logger
@@ -72,6 +79,7 @@ var inits = map[string]func(a *App) (Service, error){
 	Attribute: (*App).initAttribute,
 	Option:    (*App).initOption,
 	Product:   (*App).initProduct,
+	Auth:      (*App).initAuth,
 	Web:       (*App).initWeb,
 }
 
@@ -247,6 +255,14 @@ func (a *App) initProduct() (Service, error) {
 	return product.New(a.bus, st, a.log.With("module", Product)), nil
 }
 
+func (a *App) initAuth() (Service, error) {
+	st, err := auth.OpenStore(context.Background(), a.db)
+	if err != nil {
+		return nil, fmt.Errorf("auth store: %w", err)
+	}
+	return auth.New(a.bus, st, a.cfg.Auth, a.log.With("module", Auth))
+}
+
 func (a *App) initServer() (Service, error) {
 	a.router = chi.NewRouter()
 	srv := &http.Server{
@@ -283,7 +299,7 @@ func (a *App) initServer() (Service, error) {
 }
 
 func (a *App) initWeb() (Service, error) {
-	m := web.New(web.Config{Bus: a.bus, Metrics: a.metrics.Registry, Ready: a.Ready, AdminToken: a.cfg.AdminToken, Worker: a.cfg.Worker, Log: a.log.With("module", Web)})
+	m := web.New(web.Config{Bus: a.bus, Metrics: a.metrics.Registry, Ready: a.Ready, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev, Worker: a.cfg.Worker, Log: a.log.With("module", Web)})
 	m.Routes(a.router)
 	return m, nil
 }

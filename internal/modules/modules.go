@@ -49,8 +49,9 @@ var deps = map[string][]string{
 	Attribute: {BusConn, Store},
 	Option:    {BusConn, Store},
 	Product:   {BusConn, Store}, // category, attribute, option: over the bus, at run time
+	Auth:      {BusConn, Store},
 	Web:       {BusConn, Server},
-	All:       {Category, Attribute, Option, Product, Web},
+	All:       {Auth, Category, Attribute, Option, Product, Web},
 }
 
 // internal marks modules that users cannot select.

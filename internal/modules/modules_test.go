@@ -17,7 +17,7 @@ func TestParseOnly(t *testing.T) {
 		{"web", []string{Web}, ""},
 		{"web, web", []string{Web}, ""},
 		{"all", []string{All}, ""},
-		{"nope", nil, `unknown module "nope"; valid modules: all, attribute, category, option, product, web`},
+		{"nope", nil, `unknown module "nope"; valid modules: all, attribute, auth, category, option, product, web`},
 		{"category,web", []string{Category, Web}, ""},
 		{"web,nope", nil, `unknown module "nope"`},
 		{"bus", nil, `unknown module "bus"`},       // internal

@@ -27,6 +27,11 @@ type Config struct {
 	// AdminToken opens the admin API to "Authorization: Bearer <token>";
 	// empty keeps it closed.
 	AdminToken string
+	// SecureCookies marks the session cookie Secure even on plain HTTP
+	// (behind a TLS-terminating proxy); it always is over TLS.
+	SecureCookies bool
+	// Dev serves development pages (/dev/mail).
+	Dev bool
 	// Worker is the process's worker index (-1 without a supervisor);
 	// /healthz reports it with the pid, so one can see which worker answered.
 	Worker int
@@ -35,7 +40,8 @@ type Config struct {
 
 // Module is the web module.
 type Module struct {
-	cfg Config
+	cfg      Config
+	sessions sessionCache
 }
 
 // New returns the web module.
@@ -46,8 +52,11 @@ func (m *Module) Routes(r chi.Router) {
 	r.Get("/healthz", m.healthz)
 	r.Get("/readyz", m.readyz)
 	r.Handle("/metrics", promhttp.HandlerFor(m.cfg.Metrics, promhttp.HandlerOpts{Registry: m.cfg.Metrics}))
+	if m.cfg.Dev {
+		r.Get("/dev/mail", m.devMail)
+	}
 	r.Route("/api/v1", func(api chi.Router) {
-		api.Use(middleware.RequestID, middleware.Recoverer)
+		api.Use(middleware.RequestID, middleware.Recoverer, m.crossOrigin(), m.authenticate)
 		api.NotFound(m.notFound)
 		api.MethodNotAllowed(m.methodNotAllowed)
 		admin := chi.NewRouter()
@@ -58,6 +67,7 @@ func (m *Module) Routes(r chi.Router) {
 		m.productRoutes(api, admin)
 		m.attributeRoutes(api, admin)
 		m.optionRoutes(api, admin)
+		m.authRoutes(api, admin)
 		api.Mount("/admin", admin)
 	})
 }
