@@ -332,7 +332,9 @@ func TestAuthAPIBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := s.send(t, "POST", tt.path, tt.body)
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			_ = json.Unmarshal(r.body, &e)
 			if r.StatusCode != 400 || e.Error.Code != "invalid" || !strings.Contains(e.Error.Message, tt.mention) {
 				t.Fatalf("%d %s, want 400 mentioning %s", r.StatusCode, r.body, tt.mention)

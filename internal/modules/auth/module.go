@@ -188,8 +188,9 @@ func (m *Module) Start(ctx context.Context) error {
 	if err := m.Server.Start(ctx); err != nil {
 		return err
 	}
-	m.stop = make(chan struct{})
-	m.sweeping.Go(m.sweepLoop)
+	stop := make(chan struct{})
+	m.stop = stop
+	m.sweeping.Go(func() { m.sweepLoop(stop) })
 	return nil
 }
 
@@ -210,10 +211,9 @@ func (m *Module) Stop(ctx context.Context) error {
 	return err
 }
 
-func (m *Module) sweepLoop() {
+func (m *Module) sweepLoop(stop <-chan struct{}) {
 	t := time.NewTicker(m.cfg.SweepInterval)
 	defer t.Stop()
-	stop := m.stop
 	for {
 		select {
 		case <-stop:
