@@ -27,7 +27,7 @@ type shop struct {
 
 // startShop runs an App with cfg's modules on a fresh listener until the
 // test ends or stop is called.
-func startShop(t *testing.T, cfg Config) *shop {
+func startShop(t testing.TB, cfg Config) *shop {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

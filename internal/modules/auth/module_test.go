@@ -86,7 +86,17 @@ func testConfig() Config {
 // start runs the module on server and returns a harness calling through
 // client (the same bus in process).
 func start(t *testing.T, server, client bus.Bus, db *store.DB, cfg Config) *harness {
+	return benchStart(t, server, client, cfg, db)
+}
+
+// benchStart is start for tests and benchmarks; without db, on a fresh
+// SQLite store.
+func benchStart(t testing.TB, server, client bus.Bus, cfg Config, dbs ...*store.DB) *harness {
 	t.Helper()
+	db := storetest.Backends(t)[0].Open(t)
+	if len(dbs) > 0 {
+		db = dbs[0]
+	}
 	st, err := OpenStore(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +105,9 @@ func start(t *testing.T, server, client bus.Bus, db *store.DB, cfg Config) *harn
 	if cfg.Mailer == nil {
 		cfg.Mailer = h.mail
 	}
-	h.events = bustest.Record[contract.UserEvent](t, client, "auth.*")
+	if tt, ok := t.(*testing.T); ok {
+		h.events = bustest.Record[contract.UserEvent](tt, client, "auth.*")
+	}
 	m, err := New(server, st, cfg, slog.Default())
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +129,13 @@ func startMemory(t *testing.T, db *store.DB, cfg Config) *harness {
 	b := memory.New(slog.Default())
 	t.Cleanup(func() { _ = b.Close(context.Background()) })
 	return start(t, b, b, db, cfg)
+}
+
+func benchHarness(b *testing.B, cfg Config) *harness {
+	bb := memory.New(slog.New(slog.DiscardHandler))
+	b.Cleanup(func() { _ = bb.Close(context.Background()) })
+	cfg.Mailer = &mailbox{}
+	return benchStart(b, bb, bb, cfg)
 }
 
 func sqliteDB(t *testing.T) *store.DB { return storetest.Backends(t)[0].Open(t) }

@@ -53,14 +53,24 @@ CREATE TABLE reset_tokens (
 CREATE INDEX reset_tokens_by_user ON reset_tokens (user_id);`,
 }}
 
-type sqlStore struct{ db *sql.DB }
+// sqlStore keeps the session lookup prepared: it runs on every page view,
+// and parsing the statement would cost more than running it.
+type sqlStore struct {
+	db      *sql.DB
+	resolve *sql.Stmt
+}
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	s, err := db.SQLite(ctx, "auth", migrations)
 	if err != nil {
 		return nil, err
 	}
-	return &sqlStore{db: s}, nil
+	resolve, err := s.PrepareContext(ctx, `SELECT `+sessionColumns+`, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.idle_expires_at > ?2`)
+	if err != nil {
+		return nil, fmt.Errorf("auth store: prepare session lookup: %w", err)
+	}
+	return &sqlStore{db: s, resolve: resolve}, nil
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -169,8 +179,7 @@ func (s *sqlStore) InsertSession(ctx context.Context, r SessionRecord) error {
 // SessionByToken is one indexed join: resolution runs on every page view.
 func (s *sqlStore) SessionByToken(ctx context.Context, tokenHash string, now time.Time) (SessionRecord, contract.Role, error) {
 	var role contract.Role
-	r, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+`, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.idle_expires_at > ?2`, tokenHash, ms(now)), &role)
+	r, err := scanSession(s.resolve.QueryRowContext(ctx, tokenHash, ms(now)), &role)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return r, role, fmt.Errorf("resolve session: %w", err)
 	}
