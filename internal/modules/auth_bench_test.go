@@ -85,4 +85,3 @@ func BenchmarkTreeDuringLoginFlood(b *testing.B) {
 		b.Logf("logins during the flood, by status: %v", statuses)
 	})
 }
-
