@@ -127,7 +127,8 @@ func TestSplitProcessesOverAMQP(t *testing.T) {
 		web := startServe(t, env, append(busArgs, "--only=web")...)
 		categoryScenario(t, "http://"+web.addr)
 
-		// shop ping sees the category instance and its traffic.
+		// shop ping sees the category instance and the web instance, each
+		// with its traffic: category's bus ops, web's HTTP routes.
 		code, out, stderr := run(t, nil, "ping", "--bus-url="+url, "--bus-prefix="+prefix, "--json", "--timeout=2s")
 		if code != 0 {
 			t.Fatalf("ping: %d %s", code, stderr)
@@ -136,23 +137,34 @@ func TestSplitProcessesOverAMQP(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &infos); err != nil {
 			t.Fatalf("ping output: %v\n%s", err, out)
 		}
-		var creates uint64
+		ops := map[string]map[string]bus.EndpointInfo{}
 		for _, in := range infos {
-			if in.Name != "category" {
-				t.Fatalf("unexpected instance %+v", in)
+			if ops[in.Name] != nil {
+				t.Fatalf("two %s instances:\n%s", in.Name, out)
 			}
+			ops[in.Name] = map[string]bus.EndpointInfo{}
 			for _, e := range in.Endpoints {
-				if e.Op == "create" {
-					creates += e.Requests
-				}
+				ops[in.Name][e.Op] = e
 			}
 		}
-		if len(infos) != 1 || creates != 3 {
-			t.Fatalf("ping found %d instances, %d creates; want 1 and 3 (the injection never leaves web):\n%s", len(infos), creates, out)
+		if len(ops) != 2 || ops["category"] == nil || ops["web"] == nil {
+			t.Fatalf("ping found %d instances, want category and web:\n%s", len(infos), out)
+		}
+		// Four creates reached web; the injection attempt never left it.
+		if got := ops["category"]["create"].Requests; got != 3 {
+			t.Fatalf("category creates: %d, want 3:\n%s", got, out)
+		}
+		if e := ops["web"]["POST /api/v1/admin/categories"]; e.Requests != 4 || e.Errors != 0 || e.MeanLatency <= 0 {
+			t.Fatalf("web POST /api/v1/admin/categories: %+v, want 4 requests, no errors (a 400 is an answer):\n%s", e, out)
+		}
+		if e := ops["web"]["GET /api/v1/categories/{id}"]; e.Requests != 1 {
+			t.Fatalf("web GET /api/v1/categories/{id}: %+v, want 1 request:\n%s", e, out)
 		}
 		_, table, _ := run(t, nil, "ping", "--bus-url="+url, "--bus-prefix="+prefix, "--timeout=1s")
-		if !strings.Contains(table, "category") || !strings.Contains(table, "MEAN LATENCY") {
-			t.Fatalf("ping table:\n%s", table)
+		for _, want := range []string{"category", "web", "GET /api/v1/categories/{id}", "MEAN LATENCY"} {
+			if !strings.Contains(table, want) {
+				t.Fatalf("ping table lacks %s:\n%s", want, table)
+			}
 		}
 
 		// With the category process gone, web answers 503 (not a hang).

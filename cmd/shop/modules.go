@@ -25,13 +25,17 @@ func newModulesCmd() *cobra.Command {
 				return enc.Encode(list)
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "MODULE\tINTERNAL\tDEPENDS ON")
+			fmt.Fprintln(w, "MODULE\tINTERNAL\tRUN BY\tDEPENDS ON")
 			for _, m := range list {
 				deps := strings.Join(m.Deps, ", ")
 				if deps == "" {
 					deps = "-"
 				}
-				fmt.Fprintf(w, "%s\t%v\t%s\n", m.Name, m.Internal, deps)
+				runBy := "shop serve"
+				if m.Command != "" {
+					runBy = m.Command
+				}
+				fmt.Fprintf(w, "%s\t%v\t%s\t%s\n", m.Name, m.Internal, runBy, deps)
 			}
 			return w.Flush()
 		},

@@ -26,8 +26,10 @@ func newPingCmd() *cobra.Command {
 		Short: "Show every live module instance on the bus, with per-endpoint stats",
 		Long: `Ask every module instance on the bus for its name, version, instance id and
 per-endpoint request/error counts and mean latency, and print what answers
-within --timeout. On memory:// only the calling process is reachable, which
-hosts no modules: use it with an amqp:// bus.`,
+within --timeout. Modules without bus endpoints answer too: web lists its
+HTTP routes ("GET /api/v1/categories/{id}"), counting answers with status
+500 or more as errors. On memory:// only the calling process is reachable,
+which hosts no modules: use it with an amqp:// bus.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if timeout <= 0 {

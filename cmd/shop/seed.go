@@ -11,17 +11,12 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/modules"
 	"github.com/shopengine/shop/internal/modules/seeder"
 )
 
 // maxSeedProducts bounds --products.
 const maxSeedProducts = 1_000_000
-
-// seedModules are the modules the seeder writes to; on the memory bus the
-// seed command hosts them itself.
-var seedModules = []string{modules.Category, modules.Attribute, modules.Option, modules.Product}
 
 func newSeedCmd() *cobra.Command {
 	var (
@@ -47,13 +42,13 @@ to running services.`,
 				return usageError{fmt.Errorf("--products %d: must be 0 to %d", opts.Products, maxSeedProducts)}
 			}
 			ctx := cmd.Context()
-			b, stop, err := seedBus(ctx, bf, databaseURL)
+			sd, stop, err := startSeeder(ctx, bf, databaseURL)
 			if err != nil {
 				return err
 			}
 			defer stop()
 			out := cmd.OutOrStdout()
-			sum, err := seeder.New(b, slog.Default()).Seed(ctx, opts, newProgress(out))
+			sum, err := sd.Seed(ctx, opts, newProgress(out))
 			if err != nil {
 				return fmt.Errorf("seed: %w", err)
 			}
@@ -69,26 +64,29 @@ to running services.`,
 	return cmd
 }
 
-// seedBus returns the bus to seed through: the running services' on
-// RabbitMQ, or an in-process one hosting the modules the seeder needs.
-func seedBus(ctx context.Context, bf busFlags, databaseURL string) (bus.Bus, func(), error) {
+// startSeeder returns the seeder on the bus to seed through: the running
+// services' on RabbitMQ, or an in-process one hosting the modules the
+// seeder depends on (the registry's table says which).
+func startSeeder(ctx context.Context, bf busFlags, databaseURL string) (*seeder.Module, func(), error) {
 	if bf.url != "memory://" {
 		b, err := modules.DialBus(ctx, bf.url, bf.prefix, slog.Default())
 		if err != nil {
 			return nil, nil, err
 		}
-		return b, func() { _ = b.Close(context.Background()) }, nil
+		return seeder.New(b, slog.Default()), func() { _ = b.Close(context.Background()) }, nil
 	}
 	// The hosted modules log only warnings: the progress is the output.
+	// They serve this command alone: no HTTP server, no port to collide
+	// with a running shop.
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := modules.New(modules.Config{Targets: seedModules, BusURL: bf.url, DatabaseURL: databaseURL, Worker: -1, Log: quiet})
+	app, err := modules.New(modules.Config{Targets: []string{modules.Seeder}, BusURL: bf.url, DatabaseURL: databaseURL, Worker: -1, Log: quiet, NoServer: true})
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
 	if err := app.Start(ctx); err != nil {
 		return nil, nil, err
 	}
-	return app.Bus(), func() {
+	return app.Seeder(), func() {
 		if err := app.Stop(30 * time.Second); err != nil {
 			slog.Error("stop seeded modules", "err", err)
 		}

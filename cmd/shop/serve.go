@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopengine/shop/internal/modules"
 	"github.com/shopengine/shop/internal/modules/auth"
+	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/supervisor"
 )
 
@@ -41,7 +42,7 @@ func addBusFlags(cmd *cobra.Command, f *busFlags) {
 }
 
 func addDatabaseFlag(cmd *cobra.Command, dst *string) {
-	cmd.Flags().StringVar(dst, "database-url", "sqlite://./shop-data", "database: sqlite://<dir> (one file per module) or mongodb://host1,host2/?replicaSet=rs0")
+	cmd.Flags().StringVar(dst, "database-url", store.DefaultURL, "database: sqlite://<dir> (one file per module) or mongodb://host1,host2/?replicaSet=rs0")
 }
 
 func newServeCmd() *cobra.Command {

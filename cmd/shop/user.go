@@ -139,7 +139,7 @@ func authBus(ctx context.Context, bf busFlags, databaseURL string, cost int) (bu
 		return nil, nil, usageError{fmt.Errorf("--bcrypt-cost %d: at least %d", cost, auth.MinCost)}
 	}
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := modules.New(modules.Config{Targets: []string{modules.Auth}, BusURL: bf.url, DatabaseURL: databaseURL, Worker: -1,
+	app, err := modules.New(modules.Config{Targets: []string{contract.AuthQueue}, BusURL: bf.url, DatabaseURL: databaseURL, Worker: -1,
 		Log: quiet, Auth: auth.Config{BcryptCost: cost}})
 	if err != nil {
 		return nil, nil, usageError{err}

@@ -7,6 +7,8 @@ package bus
 import (
 	"context"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Bus is one process's connection to the bus.
@@ -21,6 +23,11 @@ type Bus interface {
 	Request(ctx context.Context, queue, op string, body []byte) ([]byte, error)
 	// Serve starts consuming s's queue; requests go to s.Dispatch.
 	Serve(s *Service) (Consumer, error)
+	// Announce makes s answer Ping like a served instance, without a queue:
+	// for a module that has no bus endpoints of its own (web, whose
+	// endpoints are HTTP routes it records into s). Requests to s's name
+	// still find no instance. Stop withdraws the announcement.
+	Announce(s *Service) (Consumer, error)
 	// Publish sends an event to every group subscribed to a matching pattern.
 	// It returns once the event is durably accepted.
 	Publish(ctx context.Context, topic string, body []byte) error
@@ -38,7 +45,7 @@ type Bus interface {
 	Close(ctx context.Context) error
 }
 
-// Consumer is a running Serve or Subscribe.
+// Consumer is a running Serve, Announce or Subscribe.
 type Consumer interface {
 	// Stop stops taking new messages and waits until those in flight are
 	// done, or ctx ends. Durable subscription queues are kept.
@@ -86,6 +93,25 @@ func WithMeta(ctx context.Context, m Meta) context.Context {
 func MetaFrom(ctx context.Context) Meta {
 	m, _ := ctx.Value(metaKey{}).(Meta)
 	return m
+}
+
+type eventIDKey struct{}
+
+// WithEventID returns ctx with which Publish sends its event under id
+// instead of a fresh one. An outbox relay uses it so that an event keeps
+// the id it was committed with however often it is published: a consumer
+// that sees the id twice knows it is a redelivery.
+func WithEventID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, eventIDKey{}, id)
+}
+
+// EventID returns the id Publish gives its event: the one set by
+// WithEventID, or else a new UUIDv7.
+func EventID(ctx context.Context) string {
+	if id, _ := ctx.Value(eventIDKey{}).(string); id != "" {
+		return id
+	}
+	return uuid.Must(uuid.NewV7()).String()
 }
 
 // Limits and defaults shared by every transport.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMatch(t *testing.T) {
@@ -161,5 +162,28 @@ func TestServiceDispatch(t *testing.T) {
 	}
 	if stats["ok"].Requests != 2 || stats["ok"].Errors != 1 || stats["boom"].Errors != 1 {
 		t.Fatalf("stats %+v", info.Endpoints)
+	}
+}
+
+func TestServiceTrackAndRecord(t *testing.T) {
+	s := NewService("web", "v1", nil)
+	s.Track("GET /things/{id}")
+	s.Record("GET /things/{id}", 2*time.Millisecond, false)
+	s.Record("GET /things/{id}", 4*time.Millisecond, true)
+	s.Record("GET /things/42", time.Millisecond, false) // not tracked: not counted, not listed
+	if s.handles() {
+		t.Fatal("a service with only tracked endpoints handles requests")
+	}
+	if _, err := s.Dispatch(context.Background(), &Request{Op: "GET /things/{id}"}); err == nil || err.Code != CodeNotFound {
+		t.Fatalf("dispatch to a tracked op: %v, want not_found", err)
+	}
+	info := s.Info()
+	want := []EndpointInfo{{Op: "GET /things/{id}", Requests: 2, Errors: 1, MeanLatency: 3 * time.Millisecond}}
+	if len(info.Endpoints) != 1 || info.Endpoints[0] != want[0] {
+		t.Fatalf("endpoints %+v, want %+v", info.Endpoints, want)
+	}
+	s.Handle("get", func(context.Context, *Request) ([]byte, error) { return []byte(`{}`), nil })
+	if !s.handles() {
+		t.Fatal("a service with a handler does not handle requests")
 	}
 }

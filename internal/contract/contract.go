@@ -5,17 +5,15 @@
 // compiler on both sides of the bus.
 package contract
 
-// Queue names: one per module, consumed by every instance of it.
+// The domain modules' names. Each is the module's one name constant: its
+// queue on the bus (consumed by every instance of it), its store (SQLite
+// file or MongoDB database) and its entry in the registry.
 const (
 	AuthQueue      = "auth"
 	ProductQueue   = "product"
 	CategoryQueue  = "category"
 	AttributeQueue = "attribute"
 	OptionQueue    = "option"
-	CartQueue      = "cart"
-	FilterQueue    = "filter"
-	ArticleQueue   = "article"
-	SEOQueue       = "seo"
 )
 
 // Empty is the request or reply of an endpoint that carries nothing.

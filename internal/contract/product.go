@@ -28,7 +28,8 @@ const (
 	MaxPrice = 1_000_000_000_000
 	// MaxStock bounds a variant's stock.
 	MaxStock = 1_000_000_000
-	// MaxBatch bounds create_many, delete_many, get_many and get_by_slugs.
+	// MaxBatch bounds create_many, delete_many, get_many and
+	// get_many_by_slugs.
 	MaxBatch = 100
 	// MaxPageSize bounds a list page; DefaultPageSize is used when none is
 	// given.
@@ -63,7 +64,10 @@ type Product struct {
 	PriceMax   int64 `json:"price_max"`
 	TotalStock int64 `json:"total_stock"`
 	// Version counts the writes of the product's content (not of its
-	// stock); update and the other writes may require it unchanged.
+	// stock, which sales change concurrently with edits): update requires
+	// the version the caller read, and fails conflict when it moved;
+	// set_status, regenerate_variants and delete take it optionally (0:
+	// whatever the product is at). HTTP carries it as the ETag.
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -131,8 +135,9 @@ type VariantPatch struct {
 }
 
 // UpdateProductRequest changes the fields that are set, if the product is
-// still at Version (else conflict). Status has its own endpoint; the set
-// of variants changes with regenerate_variants.
+// still at Version (required: else conflict). Status has its own endpoint;
+// the set of variants changes with regenerate_variants. Over HTTP it is
+// the PATCH body as it is, with the id from the path.
 type UpdateProductRequest struct {
 	ID          string              `json:"id"`
 	Version     int64               `json:"version"`
@@ -150,7 +155,9 @@ type UpdateProductRequest struct {
 }
 
 // SetProductStatusRequest moves a product to Status; with Version > 0
-// only if the product is still at that version.
+// only if the product is still at that version. Without one it applies
+// to whatever version is there (re-reading after a concurrent write):
+// publishing or archiving means the same whatever was edited meanwhile.
 type SetProductStatusRequest struct {
 	ID      string        `json:"id"`
 	Status  ProductStatus `json:"status"`
@@ -158,7 +165,8 @@ type SetProductStatusRequest struct {
 }
 
 // DeleteProductRequest deletes a product; with Version > 0 only if it is
-// still at that version.
+// still at that version (the admin UI sends the version it shows; a
+// script cleaning up need not).
 type DeleteProductRequest struct {
 	ID      string `json:"id"`
 	Version int64  `json:"version,omitempty"`
@@ -224,14 +232,22 @@ const (
 // ListProductsRequest asks for one page of products. CategoryID filters
 // to the products in that category (with IncludeDescendants: in it or any
 // category below it); Status "" means any status. Sort defaults to
-// created, Order to desc for created and asc otherwise; Page (from 1) and
-// PageSize (1..MaxPageSize) to 1 and DefaultPageSize.
+// created, Order to desc for created and asc otherwise; PageSize
+// (1..MaxPageSize) to DefaultPageSize.
+//
+// Every sort has a keyset (its key, then the id), so the reply's
+// NextCursor continues after the page it ends: pass it as Cursor, with the
+// same filter, sort and order, and the next page costs its size however
+// deep it is. Page (from 1, default 1) is an offset kept for page-numbered
+// navigation (a storefront's "page 3 of 12"): it costs the rows it skips,
+// so it is bounded, and it cannot be combined with a cursor.
 type ListProductsRequest struct {
 	CategoryID         string        `json:"category_id,omitempty"`
 	IncludeDescendants bool          `json:"include_descendants,omitempty"`
 	Status             ProductStatus `json:"status,omitempty"`
 	Sort               string        `json:"sort,omitempty"`
 	Order              string        `json:"order,omitempty"`
+	Cursor             string        `json:"cursor,omitempty"`
 	Page               int           `json:"page,omitempty"`
 	PageSize           int           `json:"page_size,omitempty"`
 }
@@ -253,14 +269,6 @@ type ProductSummary struct {
 	UpdatedAt   time.Time     `json:"updated_at"`
 }
 
-// ProductPage is one page of a list with the total count of matches.
-type ProductPage struct {
-	Items    []ProductSummary `json:"items"`
-	Total    int              `json:"total"`
-	Page     int              `json:"page"`
-	PageSize int              `json:"page_size"`
-}
-
 // AdjustStockRequest adds Delta (negative: takes) to a variant's stock,
 // atomically; a result below 0 (or above MaxStock) is a conflict and
 // changes nothing.
@@ -275,6 +283,8 @@ type StockLevel struct {
 	ProductID string `json:"product_id"`
 	SKU       string `json:"sku"`
 	Stock     int64  `json:"stock"`
+	// StockVersion counts the variant's stock changes (see VariantStock).
+	StockVersion int64 `json:"stock_version"`
 }
 
 // CreateProductsRequest creates up to MaxBatch products (the seeder's
@@ -326,19 +336,24 @@ type AttributeUsage struct {
 
 // ProductsUsingAttribute is how the attribute module refuses changes that
 // would orphan product data (a type change, an allowed value removed).
-var ProductsUsingAttribute = bus.Endpoint[AttributeUsageRequest, AttributeUsage]{Queue: ProductQueue, Op: "attribute_usage"}
+var ProductsUsingAttribute = bus.Endpoint[AttributeUsageRequest, AttributeUsage]{Queue: ProductQueue, Op: "count_products_using_attribute"}
 
-// Product endpoints.
+// Product endpoints. Ops are verb_noun on the product queue (the noun
+// "product" is the queue's): create, get_by_slug, get_many_by_slugs…
+// Writes to one product take its expected version (see Product.Version);
+// adjust_stock takes none, being one atomic conditional change of a
+// counter, and the batch writes (create_many, delete_many: the seeder's
+// and clean-up scripts') none either.
 var (
 	CreateProduct      = bus.Endpoint[CreateProductRequest, Product]{Queue: ProductQueue, Op: "create"}
 	UpdateProduct      = bus.Endpoint[UpdateProductRequest, Product]{Queue: ProductQueue, Op: "update"}
 	SetProductStatus   = bus.Endpoint[SetProductStatusRequest, Product]{Queue: ProductQueue, Op: "set_status"}
 	DeleteProduct      = bus.Endpoint[DeleteProductRequest, DeleteProductsReply]{Queue: ProductQueue, Op: "delete"}
 	GetProduct         = bus.Endpoint[ProductID, Product]{Queue: ProductQueue, Op: "get"}
-	GetProductBySlug   = bus.Endpoint[ProductSlug, Product]{Queue: ProductQueue, Op: "by_slug"}
+	GetProductBySlug   = bus.Endpoint[ProductSlug, Product]{Queue: ProductQueue, Op: "get_by_slug"}
 	GetProducts        = bus.Endpoint[ProductIDs, ProductList]{Queue: ProductQueue, Op: "get_many"}
-	GetProductsBySlugs = bus.Endpoint[ProductSlugs, ProductList]{Queue: ProductQueue, Op: "get_by_slugs"}
-	ListProducts       = bus.Endpoint[ListProductsRequest, ProductPage]{Queue: ProductQueue, Op: "list"}
+	GetProductsBySlugs = bus.Endpoint[ProductSlugs, ProductList]{Queue: ProductQueue, Op: "get_many_by_slugs"}
+	ListProducts       = bus.Endpoint[ListProductsRequest, Page[ProductSummary]]{Queue: ProductQueue, Op: "list"}
 	RegenerateVariants = bus.Endpoint[RegenerateVariantsRequest, Product]{Queue: ProductQueue, Op: "regenerate_variants"}
 	AdjustStock        = bus.Endpoint[AdjustStockRequest, StockLevel]{Queue: ProductQueue, Op: "adjust_stock"}
 	CreateProducts     = bus.Endpoint[CreateProductsRequest, CreateProductsReply]{Queue: ProductQueue, Op: "create_many"}
@@ -346,18 +361,30 @@ var (
 )
 
 // VariantStock is one variant's stock in a stock_changed event.
+// StockVersion counts the variant's stock changes (the product's Version
+// counts content writes only, which a sale is not): a consumer keeps, per
+// variant, the stock of the highest StockVersion it has seen and ignores
+// an event at or below it (redelivered, or overtaken).
 type VariantStock struct {
-	VariantID string `json:"variant_id"`
-	SKU       string `json:"sku"`
-	Stock     int64  `json:"stock"`
-	Delta     int64  `json:"delta"`
+	VariantID    string `json:"variant_id"`
+	SKU          string `json:"sku"`
+	Stock        int64  `json:"stock"`
+	Delta        int64  `json:"delta"`
+	StockVersion int64  `json:"stock_version"`
 }
 
-// ProductEvent is the payload of every product event: what a read model of
-// the catalogue (the filter module's faceted search) needs without asking
-// back. AllCategoryIDs is the product's categories with all their
-// ancestors (from the category tree at the time of the write). Variants is
-// set on stock_changed only: the variant whose stock changed.
+// ProductEvent is the payload of every product event (the one event type
+// of the product.* topics): what a read model of the catalogue (the filter
+// module's faceted search) needs without asking back. ID and Version are
+// the entity's: a consumer ignores a created, updated, status_changed or
+// deleted event whose Version is not newer than the one it holds. A
+// deleted event carries the version the delete made (one past the last
+// write), so it is newer than every event before it; a stock_changed event
+// carries the content version unchanged, and the variant's StockVersion.
+// The event's own id travels in the bus envelope (bus.Event.ID), not here.
+// AllCategoryIDs is the product's categories with all their ancestors
+// (from the category tree at the time of the write). Variants is set on
+// stock_changed only: the variant whose stock changed.
 type ProductEvent struct {
 	ID             string          `json:"id"`
 	Slug           string          `json:"slug"`

@@ -1,6 +1,7 @@
-// Package metrics holds the Prometheus collectors of one process and the
-// bus decorator that feeds them. Each worker has its own registry, labelled
-// with its worker index, served by the web module at /metrics.
+// Package metrics holds the Prometheus collectors of one process, the bus
+// decorator that feeds the bus ones and the entry point of the HTTP ones.
+// Each worker has its own registry, labelled with its worker index, served
+// at /metrics by the internal server module that every serving process has.
 package metrics
 
 import (
@@ -21,6 +22,9 @@ type Metrics struct {
 	inFlight  prometheus.Gauge
 	published *prometheus.CounterVec
 	consumed  *prometheus.CounterVec
+
+	httpRequests *prometheus.HistogramVec
+	httpInFlight prometheus.Gauge
 }
 
 // New returns a registry with Go and process collectors and the bus
@@ -51,10 +55,50 @@ func New(worker int) *Metrics {
 			Name: "shop_bus_events_consumed_total",
 			Help: "Event deliveries handled by this process, by topic, group and outcome.",
 		}, []string{"topic", "group", "outcome"}),
+		httpRequests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "shop_http_request_duration_seconds",
+			Help:    "HTTP requests answered by this process, by route pattern (\"unmatched\" when no route matched), method and status.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method", "status"}),
+		httpInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shop_http_requests_in_flight",
+			Help: "HTTP requests this process is answering.",
+		}),
 	}
-	r.MustRegister(m.requests, m.inFlight, m.published, m.consumed,
+	r.MustRegister(m.requests, m.inFlight, m.published, m.consumed, m.httpRequests, m.httpInFlight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// UnmatchedRoute is the route label of a request that no route matched:
+// labels come from route patterns, never from raw paths, so that a scan of
+// random URLs cannot grow the number of series.
+const UnmatchedRoute = "unmatched"
+
+// HTTPInFlight counts a request as being answered until done is called.
+func (m *Metrics) HTTPInFlight() (done func()) {
+	m.httpInFlight.Inc()
+	return m.httpInFlight.Dec
+}
+
+// ObserveHTTP observes one answered HTTP request: its chi route pattern
+// (empty when no route matched, which is labelled UnmatchedRoute), method,
+// status and duration.
+func (m *Metrics) ObserveHTTP(route, method string, status int, took time.Duration) {
+	if route == "" {
+		route = UnmatchedRoute
+	}
+	m.httpRequests.WithLabelValues(route, methodLabel(method), strconv.Itoa(status)).Observe(took.Seconds())
+}
+
+// methodLabel keeps the method label to the standard methods: a client may
+// send any token as a method.
+func methodLabel(method string) string {
+	switch method {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE":
+		return method
+	}
+	return "other"
 }
 
 // Bus returns b with every request, publish and event delivery observed.

@@ -22,6 +22,7 @@ const adminToken = "s3cret-admin-token"
 // shop is a running App (all modules, one process) serving HTTP.
 type shop struct {
 	url  string
+	app  *App
 	stop func() error
 }
 
@@ -47,7 +48,7 @@ func startShop(t testing.TB, cfg Config) *shop {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx, 10*time.Second) }()
-	s := &shop{url: "http://" + ln.Addr().String()}
+	s := &shop{url: "http://" + ln.Addr().String(), app: app}
 	var stopped bool
 	s.stop = func() error {
 		if stopped {

@@ -17,12 +17,10 @@ import (
 	"github.com/shopengine/shop/internal/bus/amqp"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/metrics"
-	"github.com/shopengine/shop/internal/modules/attribute"
 	"github.com/shopengine/shop/internal/modules/auth"
-	"github.com/shopengine/shop/internal/modules/category"
-	"github.com/shopengine/shop/internal/modules/option"
-	"github.com/shopengine/shop/internal/modules/product"
+	"github.com/shopengine/shop/internal/modules/seeder"
 	"github.com/shopengine/shop/internal/modules/web"
+	"github.com/shopengine/shop/internal/redact"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -47,6 +45,12 @@ type Config struct {
 	// Worker is this process's worker index, or -1 without a supervisor.
 	Worker int
 	Log    *slog.Logger
+	// NoServer hosts the modules without the internal server module: no
+	// HTTP port, no /healthz. It is for a command that hosts modules
+	// in-process for its own use (shop seed on the memory bus); every
+	// serving process has the server, which is why the zero value does.
+	// Targets that need the server (web) are then refused.
+	NoServer bool
 }
 
 // Service is a running module: started after its dependencies, stopped
@@ -59,28 +63,18 @@ type Service interface {
 // App holds what the modules of one process share. Init functions read
 // and fill it, like the fields of Mimir's App.
 type App struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics *metrics.Metrics
-	bus     bus.Bus // instrumented
-	db      *store.DB
-	router  chi.Router
-	ready   atomic.Bool
-	fatal   chan error // a module that fails while running reports here
-	running []started  // started modules, in start order
-}
-
-// inits builds each module; the dependency table says in which order.
-var inits = map[string]func(a *App) (Service, error){
-	BusConn:   (*App).initBus,
-	Store:     (*App).initStore,
-	Server:    (*App).initServer,
-	Category:  (*App).initCategory,
-	Attribute: (*App).initAttribute,
-	Option:    (*App).initOption,
-	Product:   (*App).initProduct,
-	Auth:      (*App).initAuth,
-	Web:       (*App).initWeb,
+	cfg      Config
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	bus      bus.Bus // instrumented
+	db       *store.DB
+	router   chi.Router
+	ready    atomic.Bool
+	stopping atomic.Bool // tells /readyz's "stopping" from "starting"
+	fatal    chan error  // a module that fails while running reports here
+	running  []started   // started modules, in start order
+	services map[string]Service
+	initing  string // the module being built, for its logger
 }
 
 // New checks the configuration; Run does the work.
@@ -91,7 +85,7 @@ func New(cfg Config) (*App, error) {
 	if len(cfg.Targets) == 0 {
 		cfg.Targets = []string{All}
 	}
-	if _, err := Order(cfg.Targets); err != nil {
+	if _, err := processOrder(cfg); err != nil {
 		return nil, err
 	}
 	if _, err := parseBusURL(cfg.BusURL); err != nil {
@@ -100,7 +94,7 @@ func New(cfg Config) (*App, error) {
 	if err := store.CheckURL(cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, log: cfg.Log, metrics: metrics.New(cfg.Worker), fatal: make(chan error, 1)}, nil
+	return &App{cfg: cfg, log: cfg.Log, metrics: metrics.New(cfg.Worker), fatal: make(chan error, 1), services: map[string]Service{}}, nil
 }
 
 type started struct {
@@ -112,7 +106,7 @@ type started struct {
 // in the same order (like dskit: every route and handler exists before
 // anything serves). On failure it stops what it started.
 func (a *App) Start(ctx context.Context) error {
-	order, err := Order(a.cfg.Targets)
+	order, err := processOrder(a.cfg)
 	if err != nil {
 		return err
 	}
@@ -122,11 +116,13 @@ func (a *App) Start(ctx context.Context) error {
 		return errors.Join(err, a.Stop(10*time.Second))
 	}
 	for _, name := range order {
-		svc, err := inits[name](a)
+		a.initing = name
+		svc, err := table[name].init(a)
 		if err != nil {
 			return fail(fmt.Errorf("init %s: %w", name, err))
 		}
 		built = append(built, started{name, svc})
+		a.services[name] = svc
 	}
 	for i, m := range built {
 		if err := m.svc.Start(ctx); err != nil {
@@ -134,10 +130,13 @@ func (a *App) Start(ctx context.Context) error {
 			return fail(fmt.Errorf("start %s: %w", m.name, err))
 		}
 		a.log.Debug("module started", "module", m.name)
+		if f, ok := m.svc.(failer); ok {
+			go a.watch(m.name, f)
+		}
 	}
 	a.running = built
 	a.ready.Store(true)
-	a.log.Info("shop running", "modules", order, "bus", redact(a.cfg.BusURL), "worker", a.cfg.Worker)
+	a.log.Info("shop running", "modules", order, "bus", redact.URL(a.cfg.BusURL), "worker", a.cfg.Worker)
 	return nil
 }
 
@@ -146,6 +145,7 @@ func (a *App) Start(ctx context.Context) error {
 func (a *App) Stop(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	a.stopping.Store(true)
 	a.ready.Store(false)
 	var errs []error
 	for i := len(a.running) - 1; i >= 0; i-- {
@@ -176,20 +176,43 @@ func (a *App) Run(ctx context.Context, shutdownTimeout time.Duration) error {
 	return errors.Join(runErr, a.Stop(shutdownTimeout))
 }
 
+// failer is a module with background work (an event relay, a feed
+// tailer): Failed yields the error that ended it. The process cannot do its
+// work without it, so, as with dskit's module services, the process stops
+// and says which module failed; nothing fails silently.
+type failer interface {
+	Failed() <-chan error
+}
+
+func (a *App) watch(name string, f failer) {
+	err, ok := <-f.Failed()
+	if !ok || err == nil {
+		return
+	}
+	select {
+	case a.fatal <- fmt.Errorf("module %s: %w", name, err):
+	default: // another module failed first; the process is stopping
+	}
+}
+
 // Bus is the process's bus connection, once Start has run.
 func (a *App) Bus() bus.Bus { return a.bus }
 
-// Ready reports whether every module has started and the bus is usable.
-func (a *App) Ready() error {
-	if !a.ready.Load() {
-		return errors.New("starting or stopping")
-	}
-	if a.bus != nil {
-		if err := a.bus.Healthy(); err != nil {
-			return fmt.Errorf("bus: %w", err)
+// initFunc builds one module of the table for an App.
+type initFunc func(a *App) (Service, error)
+
+// domain is the init of every domain module: open the module's store on
+// the process's database, then build the module on the bus with it. The
+// store and the module are the package's OpenStore and New, so a new
+// module needs no init code of its own.
+func domain[S any, M Service](open func(context.Context, *store.DB) (S, error), build func(bus.Bus, S, *slog.Logger) M) initFunc {
+	return func(a *App) (Service, error) {
+		st, err := open(context.Background(), a.db)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
 		}
+		return build(a.bus, st, a.log.With("module", a.initing)), nil
 	}
-	return nil
 }
 
 // svcFuncs adapts two functions to Service.
@@ -223,48 +246,18 @@ func (a *App) initStore() (Service, error) {
 	return svcFuncs{start: nop, stop: db.Close}, nil
 }
 
-func (a *App) initAttribute() (Service, error) {
-	st, err := attribute.OpenStore(context.Background(), a.db)
-	if err != nil {
-		return nil, fmt.Errorf("attribute store: %w", err)
-	}
-	return attribute.New(a.bus, st, a.log.With("module", Attribute)), nil
-}
-
-func (a *App) initCategory() (Service, error) {
-	st, err := category.OpenStore(context.Background(), a.db)
-	if err != nil {
-		return nil, fmt.Errorf("category store: %w", err)
-	}
-	return category.New(a.bus, st, a.log.With("module", Category)), nil
-}
-
-func (a *App) initOption() (Service, error) {
-	st, err := option.OpenStore(context.Background(), a.db)
-	if err != nil {
-		return nil, fmt.Errorf("option store: %w", err)
-	}
-	return option.New(a.bus, st, a.log.With("module", Option)), nil
-}
-
-func (a *App) initProduct() (Service, error) {
-	st, err := product.OpenStore(context.Background(), a.db)
-	if err != nil {
-		return nil, fmt.Errorf("product store: %w", err)
-	}
-	return product.New(a.bus, st, a.log.With("module", Product)), nil
-}
-
+// initAuth builds the auth module, which takes its configuration (bcrypt
+// cost, session lifetimes, mail) besides its store.
 func (a *App) initAuth() (Service, error) {
 	st, err := auth.OpenStore(context.Background(), a.db)
 	if err != nil {
-		return nil, fmt.Errorf("auth store: %w", err)
+		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return auth.New(a.bus, st, a.cfg.Auth, a.log.With("module", Auth))
+	return auth.New(a.bus, st, a.cfg.Auth, a.log.With("module", a.initing))
 }
 
 func (a *App) initServer() (Service, error) {
-	a.router = chi.NewRouter()
+	a.router = a.newRouter()
 	srv := &http.Server{
 		Handler:           a.router,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -298,8 +291,18 @@ func (a *App) initServer() (Service, error) {
 	}, nil
 }
 
+func (a *App) initSeeder() (Service, error) {
+	return seeder.New(a.bus, a.log.With("module", Seeder)), nil
+}
+
+// Seeder is the started seeder, when the App's targets include it.
+func (a *App) Seeder() *seeder.Module {
+	m, _ := a.services[Seeder].(*seeder.Module)
+	return m
+}
+
 func (a *App) initWeb() (Service, error) {
-	m := web.New(web.Config{Bus: a.bus, Metrics: a.metrics.Registry, Ready: a.Ready, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev, Worker: a.cfg.Worker, Log: a.log.With("module", Web)})
+	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev, Log: a.log.With("module", Web)})
 	m.Routes(a.router)
 	return m, nil
 }
@@ -319,7 +322,7 @@ func DialBus(ctx context.Context, rawURL, prefix string, log *slog.Logger) (bus.
 	default:
 		b, err := amqp.Dial(ctx, rawURL, amqp.Options{Logger: log, Prefix: prefix})
 		if err != nil {
-			return nil, fmt.Errorf("connect to bus %s: %w", redact(rawURL), err)
+			return nil, fmt.Errorf("connect to bus %s: %w", redact.URL(rawURL), err)
 		}
 		return b, nil
 	}
@@ -335,18 +338,9 @@ func parseBusURL(rawURL string) (*url.URL, error) {
 		return u, nil
 	case "amqp", "amqps":
 		if u.Host == "" {
-			return nil, fmt.Errorf("bus url %s: no host", redact(rawURL))
+			return nil, fmt.Errorf("bus url %s: no host", redact.URL(rawURL))
 		}
 		return u, nil
 	}
-	return nil, fmt.Errorf("bus url %q: unknown scheme %q; use memory:// or amqp://user:pass@host:5672/", redact(rawURL), u.Scheme)
-}
-
-// redact hides a URL's password for logs and errors.
-func redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "(unparseable url)"
-	}
-	return u.Redacted()
+	return nil, fmt.Errorf("bus url %q: unknown scheme %q; use memory:// or amqp://user:pass@host:5672/", redact.URL(rawURL), u.Scheme)
 }

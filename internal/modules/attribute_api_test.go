@@ -94,7 +94,7 @@ func TestAttributeAPI(t *testing.T) {
 	// it. Without a product module in the shop the answer is 503 and the
 	// attribute stays; with one (no products here) it goes.
 	r = s.admin(t, "DELETE", "/api/v1/admin/attributes/"+weight.ID, "")
-	if _, withProduct := deps[Product]; withProduct {
+	if _, withProduct := table[contract.ProductQueue]; withProduct {
 		if r.status != 200 || !strings.Contains(string(r.body), weight.ID) {
 			t.Fatalf("delete attribute: %d %s", r.status, r.body)
 		}

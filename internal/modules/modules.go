@@ -1,7 +1,12 @@
 // Package modules is the registry of everything `shop serve` can run: the
-// module names, ONE dependency table, target resolution for --only, and the
-// lifecycle (init in dependency order, start, stop in reverse). It is
-// modelled on grafana/dskit's modules package as used by Mimir.
+// module names, ONE table of modules with their dependencies and how each
+// is built, target resolution for --only, and the lifecycle (init in
+// dependency order, start, stop in reverse). It is modelled on
+// grafana/dskit's modules package as used by Mimir.
+//
+// Adding a domain module is one entry in the table below: its name (the
+// queue constant in internal/contract, which the module's store uses too),
+// its dependencies, and domain(pkg.OpenStore, pkg.New).
 package modules
 
 import (
@@ -9,22 +14,20 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/modules/attribute"
+	"github.com/shopengine/shop/internal/modules/category"
+	"github.com/shopengine/shop/internal/modules/option"
+	"github.com/shopengine/shop/internal/modules/product"
 )
 
-// Domain modules: each owns its data and its queue on the bus.
+// Modules without a queue of their own.
 const (
-	Auth      = "auth"
-	Product   = "product"
-	Category  = "category"
-	Attribute = "attribute"
-	Option    = "option"
-	Cart      = "cart"
-	Filter    = "filter"
-	Article   = "article"
-	SEO       = "seo"
-	Seeder    = "seeder"
 	// Web is the storefront and gateway: HTTP in front, the bus behind.
 	Web = "web"
+	// Seeder fills the other modules with sample data; `shop seed` runs it.
+	Seeder = "seeder"
 )
 
 // Internal modules are never named by users; they are pulled in by
@@ -32,47 +35,73 @@ const (
 const (
 	BusConn = "bus"    // the process's bus connection
 	Store   = "store"  // the process's database handle (SQLite dir or MongoDB)
-	Server  = "server" // the HTTP server (listener, router, drain)
+	Server  = "server" // the HTTP server and probes; App adds it to every serving process (Config.NoServer)
 )
 
 // All is the default target: every runnable public module.
 const All = "all"
 
-// deps is the dependency table: module → modules it needs started first.
-// A domain name is added here when its package exists; until then --only
-// refuses it like any unknown name.
-var deps = map[string][]string{
-	BusConn:   nil,
-	Store:     nil,
-	Server:    nil,
-	Category:  {BusConn, Store},
-	Attribute: {BusConn, Store},
-	Option:    {BusConn, Store},
-	Product:   {BusConn, Store}, // category, attribute, option: over the bus, at run time
-	Auth:      {BusConn, Store},
-	Web:       {BusConn, Server},
-	All:       {Auth, Category, Attribute, Option, Product, Web},
+// kind says who may name a module.
+type kind int
+
+const (
+	public   kind = iota // selectable with --only, part of all
+	internal             // pulled in by dependency only
+	job                  // run by its own command (shop seed), not by serve
+	bundle               // a name for a set of modules (all)
+)
+
+// module is one entry of the table.
+type module struct {
+	deps    []string
+	kind    kind
+	init    initFunc // nil for a bundle
+	command string   // a job's command ("seed": shop seed)
 }
 
-// internal marks modules that users cannot select.
-var internal = map[string]bool{BusConn: true, Store: true, Server: true}
+// table is the registry: every module, what it needs started first, and
+// how it is built. Domain modules reach the others over the bus at run
+// time, so their only start-up dependencies are the bus and the store.
+var table = map[string]module{
+	BusConn: {kind: internal, init: (*App).initBus},
+	Store:   {kind: internal, init: (*App).initStore},
+	Server:  {kind: internal, init: (*App).initServer},
+
+	contract.CategoryQueue:  {deps: []string{BusConn, Store}, init: domain(category.OpenStore, category.New)},
+	contract.AttributeQueue: {deps: []string{BusConn, Store}, init: domain(attribute.OpenStore, attribute.New)},
+	contract.OptionQueue:    {deps: []string{BusConn, Store}, init: domain(option.OpenStore, option.New)},
+	contract.ProductQueue:   {deps: []string{BusConn, Store}, init: domain(product.OpenStore, product.New)},
+	contract.AuthQueue:      {deps: []string{BusConn, Store}, init: (*App).initAuth},
+	Web:                     {deps: []string{BusConn, Server}, init: (*App).initWeb},
+
+	Seeder: {kind: job, command: "seed", init: (*App).initSeeder,
+		deps: []string{BusConn, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue}},
+
+	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, Web}},
+}
 
 // Info describes a module for `shop modules`.
 type Info struct {
 	Name     string   `json:"name"`
 	Deps     []string `json:"deps"`
 	Internal bool     `json:"internal"`
+	// Command names the command that runs a job module ("shop seed").
+	Command string `json:"command,omitempty"`
 }
 
 // List returns every module (not All) with its direct dependencies, public
 // modules first, each part sorted by name.
 func List() []Info {
 	var out []Info
-	for name, d := range deps {
-		if name == All {
+	for name, m := range table {
+		if m.kind == bundle {
 			continue
 		}
-		out = append(out, Info{Name: name, Deps: slices.Clone(d), Internal: internal[name]})
+		info := Info{Name: name, Deps: slices.Clone(m.deps), Internal: m.kind == internal}
+		if m.kind == job {
+			info.Command = "shop " + m.command
+		}
+		out = append(out, info)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Internal != out[j].Internal {
@@ -86,8 +115,8 @@ func List() []Info {
 // Selectable returns the names --only accepts, sorted.
 func Selectable() []string {
 	var out []string
-	for name := range deps {
-		if !internal[name] {
+	for name, m := range table {
+		if m.kind == public || m.kind == bundle {
 			out = append(out, name)
 		}
 	}
@@ -107,7 +136,11 @@ func ParseOnly(value string) ([]string, error) {
 		if name == "" {
 			return nil, fmt.Errorf("--only %q: empty module name; valid modules: %s", value, strings.Join(Selectable(), ", "))
 		}
-		if _, ok := deps[name]; !ok || internal[name] {
+		m, ok := table[name]
+		switch {
+		case ok && m.kind == job:
+			return nil, fmt.Errorf("--only: %s is not served; run it with `shop %s`", name, m.command)
+		case !ok || m.kind == internal:
 			return nil, fmt.Errorf("--only: unknown module %q; valid modules: %s", name, strings.Join(Selectable(), ", "))
 		}
 		if !slices.Contains(targets, name) {
@@ -118,13 +151,13 @@ func ParseOnly(value string) ([]string, error) {
 }
 
 // Order returns the targets and everything they depend on, each after its
-// dependencies, without the All bundle itself.
+// dependencies, without bundles.
 func Order(targets []string) ([]string, error) {
 	var order []string
 	state := map[string]int{} // 1 visiting, 2 done
 	var visit func(name string, path []string) error
 	visit = func(name string, path []string) error {
-		d, ok := deps[name]
+		m, ok := table[name]
 		if !ok {
 			return fmt.Errorf("unknown module %q", name)
 		}
@@ -135,13 +168,13 @@ func Order(targets []string) ([]string, error) {
 			return nil
 		}
 		state[name] = 1
-		for _, dep := range d {
+		for _, dep := range m.deps {
 			if err := visit(dep, append(path, name)); err != nil {
 				return err
 			}
 		}
 		state[name] = 2
-		if name != All {
+		if m.kind != bundle {
 			order = append(order, name)
 		}
 		return nil

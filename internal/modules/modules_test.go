@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/shopengine/shop/internal/contract"
 )
 
 func TestParseOnly(t *testing.T) {
@@ -17,8 +19,9 @@ func TestParseOnly(t *testing.T) {
 		{"web", []string{Web}, ""},
 		{"web, web", []string{Web}, ""},
 		{"all", []string{All}, ""},
-		{"nope", nil, `unknown module "nope"; valid modules: all, attribute, auth, category, option, product, web`},
-		{"category,web", []string{Category, Web}, ""},
+		{"nope", nil, `unknown module "nope"; valid modules: ` + strings.Join(Selectable(), ", ")},
+		{"category,web", []string{contract.CategoryQueue, Web}, ""},
+		{"seeder", nil, "run it with `shop seed`"}, // a job, not served
 		{"web,nope", nil, `unknown module "nope"`},
 		{"bus", nil, `unknown module "bus"`},       // internal
 		{"server", nil, `unknown module "server"`}, // internal
@@ -42,7 +45,7 @@ func TestParseOnly(t *testing.T) {
 }
 
 func TestOrderPutsDependenciesFirst(t *testing.T) {
-	for name := range deps {
+	for name := range table {
 		order, err := Order([]string{name})
 		if err != nil {
 			t.Fatalf("Order(%s): %v", name, err)
@@ -51,7 +54,7 @@ func TestOrderPutsDependenciesFirst(t *testing.T) {
 			t.Fatalf("Order(%s) contains the bundle: %v", name, order)
 		}
 		for i, m := range order {
-			for _, d := range deps[m] {
+			for _, d := range table[m].deps {
 				if j := slices.Index(order, d); j < 0 || j > i {
 					t.Fatalf("Order(%s) = %v: %s comes before its dependency %s", name, order, m, d)
 				}
@@ -73,22 +76,25 @@ func TestAllBundlesEveryPublicModule(t *testing.T) {
 }
 
 func TestEveryModuleHasAnInit(t *testing.T) {
-	for name := range deps {
-		if _, ok := inits[name]; !ok && name != All {
-			t.Errorf("module %s is in the dependency table but has no init function", name)
-		}
-	}
-	for name := range inits {
-		if _, ok := deps[name]; !ok {
-			t.Errorf("init function for %s, which is not in the dependency table", name)
+	for name, m := range table {
+		if (m.init == nil) != (m.kind == bundle) {
+			t.Errorf("module %s: init set = %v, but kind %v", name, m.init != nil, m.kind)
 		}
 	}
 }
 
+func TestSelectableIsPublicModulesAndAll(t *testing.T) {
+	want := []string{All, contract.AttributeQueue, contract.CategoryQueue, contract.OptionQueue, contract.ProductQueue, Web}
+	slices.Sort(want)
+	if got := Selectable(); !slices.Equal(got, want) {
+		t.Fatalf("Selectable() = %v, want %v", got, want)
+	}
+}
+
 func TestCycleIsReported(t *testing.T) {
-	saved := deps
-	t.Cleanup(func() { deps = saved })
-	deps = map[string][]string{"a": {"b"}, "b": {"a"}}
+	saved := table
+	t.Cleanup(func() { table = saved })
+	table = map[string]module{"a": {deps: []string{"b"}}, "b": {deps: []string{"a"}}}
 	if _, err := Order([]string{"a"}); err == nil || !strings.Contains(err.Error(), "cycle") {
 		t.Fatalf("got %v, want a cycle error", err)
 	}

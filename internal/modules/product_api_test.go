@@ -3,6 +3,7 @@ package modules
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -10,7 +11,7 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-func pageIDs(p contract.ProductPage) []string {
+func pageIDs(p contract.Page[contract.ProductSummary]) []string {
 	out := make([]string, len(p.Items))
 	for i, x := range p.Items {
 		out[i] = x.ID
@@ -46,21 +47,22 @@ func TestProductAPI(t *testing.T) {
 	if got := ok[contract.Product](t, s.admin(t, "GET", "/api/v1/admin/products/"+lamp.ID, "")); got.ID != lamp.ID {
 		t.Fatalf("admin get %+v", got)
 	}
-	public := ok[contract.ProductPage](t, s.get(t, "/api/v1/products?category="+root.ID+"&include_descendants=true"))
-	if public.Total != 1 || public.Items[0].ID != vase.ID || public.Page != 1 || public.PageSize != 20 {
+	public := ok[contract.Page[contract.ProductSummary]](t, s.get(t, "/api/v1/products?category="+root.ID+"&include_descendants=true"))
+	if public.Total != 1 || public.Items[0].ID != vase.ID || public.NextCursor != "" {
 		t.Fatalf("public list %+v", public)
 	}
-	all := ok[contract.ProductPage](t, s.admin(t, "GET", "/api/v1/admin/products?sort=price&order=desc", ""))
+	all := ok[contract.Page[contract.ProductSummary]](t, s.admin(t, "GET", "/api/v1/admin/products?sort=price&order=desc", ""))
 	if all.Total != 2 || all.Items[0].ID != lamp.ID || all.Items[0].Image == nil || all.Items[0].TotalStock != 3 {
 		t.Fatalf("admin list %+v", all)
 	}
-	drafts := ok[contract.ProductPage](t, s.admin(t, "GET", "/api/v1/admin/products?status=draft&category="+leaf.ID, ""))
+	drafts := ok[contract.Page[contract.ProductSummary]](t, s.admin(t, "GET", "/api/v1/admin/products?status=draft&category="+leaf.ID, ""))
 	if drafts.Total != 1 || drafts.Items[0].ID != lamp.ID {
 		t.Fatalf("admin drafts %+v", drafts)
 	}
 
-	// Update with the version read; a stale version is a conflict.
-	upd := ok[contract.Product](t, s.admin(t, "PATCH", "/api/v1/admin/products/"+lamp.ID, `{"version":1,"name":"Desk lamp","price":5000}`))
+	// Update with the version read; a stale version is a conflict. The
+	// body is the contract's request, which may repeat the path's id.
+	upd := ok[contract.Product](t, s.admin(t, "PATCH", "/api/v1/admin/products/"+lamp.ID, fmt.Sprintf(`{"id":%q,"version":1,"name":"Desk lamp","price":5000}`, lamp.ID)))
 	if upd.Name != "Desk lamp" || upd.Slug != "lamp" || upd.Version != 2 || upd.Price != 5000 || upd.Variants[0].Price != 4500 {
 		t.Fatalf("patched %+v", upd)
 	}
@@ -74,9 +76,18 @@ func TestProductAPI(t *testing.T) {
 	if got := ok[contract.Product](t, s.get(t, "/api/v1/products/by-slug/lamp")); got.ID != lamp.ID {
 		t.Fatalf("by slug %+v", got)
 	}
-	byName := ok[contract.ProductPage](t, s.get(t, "/api/v1/products?sort=name&page_size=1&page=2"))
+	byName := ok[contract.Page[contract.ProductSummary]](t, s.get(t, "/api/v1/products?sort=name&page_size=1&page=2"))
 	if byName.Total != 2 || len(byName.Items) != 1 || byName.Items[0].ID != vase.ID {
 		t.Fatalf("by name page 2: %+v", byName)
+	}
+	// The same page by cursor: the first page's next_cursor.
+	first := ok[contract.Page[contract.ProductSummary]](t, s.get(t, "/api/v1/products?sort=name&page_size=1"))
+	if first.Total != 2 || len(first.Items) != 1 || first.Items[0].ID != lamp.ID || first.NextCursor == "" {
+		t.Fatalf("by name, first page: %+v", first)
+	}
+	next := ok[contract.Page[contract.ProductSummary]](t, s.get(t, "/api/v1/products?sort=name&page_size=1&cursor="+url.QueryEscape(first.NextCursor)))
+	if next.Total != 2 || len(next.Items) != 1 || next.Items[0].ID != vase.ID || next.NextCursor != "" {
+		t.Fatalf("by name, by cursor: %+v", next)
 	}
 
 	// Stock.
@@ -137,6 +148,7 @@ func TestProductAPIRefusesBadInput(t *testing.T) {
 		{"id in patch body", "PATCH", "/api/v1/admin/products/" + p.ID, adminToken, `{"id":"x","version":1,"name":"y"}`, 400, "invalid", "id"},
 		{"patch without version", "PATCH", "/api/v1/admin/products/" + p.ID, adminToken, `{"name":"y"}`, 400, "invalid", "version"},
 		{"patch bad id", "PATCH", "/api/v1/admin/products/nope", adminToken, `{"version":1,"name":"y"}`, 400, "invalid", "UUID"},
+		{"id of another product in a status body", "POST", "/api/v1/admin/products/" + p.ID + "/status", adminToken, `{"id":"01a21042-816e-7207-a40f-0cf2f438397d","status":"archived"}`, 400, "invalid", "id"},
 		{"status unknown", "POST", "/api/v1/admin/products/" + p.ID + "/status", adminToken, `{"status":"live"}`, 400, "invalid", "status"},
 		{"regenerate without body", "POST", "/api/v1/admin/products/" + p.ID + "/regenerate-variants", adminToken, ``, 400, "invalid", "body"},
 		{"delete bad version", "DELETE", "/api/v1/admin/products/" + p.ID + "?version=x", adminToken, ``, 400, "invalid", "version"},
@@ -151,6 +163,8 @@ func TestProductAPIRefusesBadInput(t *testing.T) {
 		{"page not a number", "GET", "/api/v1/products?page=x", "", ``, 400, "invalid", "page"},
 		{"page size too big", "GET", "/api/v1/products?page_size=101", "", ``, 400, "invalid", "page_size"},
 		{"page size zero", "GET", "/api/v1/products?page_size=0", "", ``, 400, "invalid", "page_size"},
+		{"bad cursor", "GET", "/api/v1/products?cursor=%7B%22%24gt%22%3A%22%22%7D", "", ``, 400, "invalid", "cursor"},
+		{"cursor and page", "GET", "/api/v1/products?cursor=abc&page=2", "", ``, 400, "invalid", "cursor"},
 		{"bad sort", "GET", "/api/v1/products?sort=random", "", ``, 400, "invalid", "sort"},
 		{"bad order", "GET", "/api/v1/products?order=up", "", ``, 400, "invalid", "order"},
 		{"bad category", "GET", "/api/v1/products?category=shoes", "", ``, 400, "invalid", "category"},
@@ -171,7 +185,7 @@ func TestProductAPIRefusesBadInput(t *testing.T) {
 		})
 	}
 	// Nothing was written.
-	all := ok[contract.ProductPage](t, s.admin(t, "GET", "/api/v1/admin/products", ""))
+	all := ok[contract.Page[contract.ProductSummary]](t, s.admin(t, "GET", "/api/v1/admin/products", ""))
 	if all.Total != 1 || all.Items[0].Version != 1 || all.Items[0].TotalStock != 0 {
 		t.Fatalf("bad input changed data: %+v", all)
 	}

@@ -81,7 +81,7 @@ func TestProductAcrossModules(t *testing.T) {
 	}
 
 	// Listed under Shoes with descendants (ancestors from the category tree).
-	page := ok[contract.ProductPage](t, s.get(t, "/api/v1/products?category="+shoes.ID+"&include_descendants=true"))
+	page := ok[contract.Page[contract.ProductSummary]](t, s.get(t, "/api/v1/products?category="+shoes.ID+"&include_descendants=true"))
 	if page.Total != 1 || page.Items[0].ID != boot.ID {
 		t.Fatalf("shoes with descendants: %+v", page)
 	}

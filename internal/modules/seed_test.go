@@ -23,7 +23,7 @@ func (q *quietProgress) End()              {}
 func startModules(t *testing.T, dbURL string) bus.Bus {
 	t.Helper()
 	app, err := New(Config{
-		Targets: []string{Category, Attribute, Option, Product}, BusURL: "memory://", DatabaseURL: dbURL, Worker: -1,
+		Targets: []string{Seeder}, BusURL: "memory://", DatabaseURL: dbURL, Worker: -1, NoServer: true,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

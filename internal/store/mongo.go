@@ -104,7 +104,7 @@ func FindAll[D, T any](ctx context.Context, coll *mongo.Collection, filter, sort
 // parentField is set, under parentID: one ordered bulk write of
 // single-document conditional updates (the subset FerretDB honours), which
 // touches updated_at only of the documents that move. It is not atomic
-// across documents.
+// across documents. ReorderRows is its SQL counterpart.
 func Reorder(ctx context.Context, coll *mongo.Collection, parentField, parentID string, ids []string, now time.Time) error {
 	if len(ids) == 0 {
 		return nil

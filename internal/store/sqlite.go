@@ -5,8 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -173,4 +179,47 @@ func beginRetry(ctx context.Context, s *sql.DB) (*sql.Tx, error) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// migrationFileRe names a migration file: its version, then a name.
+var migrationFileRe = regexp.MustCompile(`^([0-9]{1,6})_[a-z0-9_]+\.sql$`)
+
+// MigrationsFrom reads a module's SQL migrations from dir in fsys (an
+// embed.FS of the module's schema files, so the schema is SQL that editors
+// and sqlite3 read, not a Go string): one file per version named
+// <version>_<name>.sql (001_products.sql, 002_stock_version.sql), in
+// version order. Any other file in dir is an error, as are a version used
+// twice and an empty file, so a misnamed schema file cannot be skipped
+// silently. Append Func migrations to the result where a step needs Go.
+func MigrationsFrom(fsys fs.FS, dir string) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations in %s: %w", dir, err)
+	}
+	var ms []Migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		m := migrationFileRe.FindStringSubmatch(e.Name())
+		if e.IsDir() || m == nil {
+			return nil, fmt.Errorf("store: migrations in %s: %s is not named <version>_<name>.sql", dir, e.Name())
+		}
+		v, _ := strconv.Atoi(m[1])
+		if v == 0 {
+			return nil, fmt.Errorf("store: migrations in %s: %s: versions start at 1", dir, e.Name())
+		}
+		if prev, dup := seen[v]; dup {
+			return nil, fmt.Errorf("store: migrations in %s: %s and %s have the same version %d", dir, prev, e.Name(), v)
+		}
+		seen[v] = e.Name()
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("store: migration %s: %w", e.Name(), err)
+		}
+		if strings.TrimSpace(string(b)) == "" {
+			return nil, fmt.Errorf("store: migration %s is empty", e.Name())
+		}
+		ms = append(ms, Migration{Version: v, SQL: string(b)})
+	}
+	slices.SortFunc(ms, func(a, b Migration) int { return a.Version - b.Version })
+	return ms, nil
 }

@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -29,6 +30,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/shopengine/shop/internal/redact"
 )
 
 // DefaultURL is used when no database URL is configured: a data directory
@@ -117,7 +120,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{kind: kind, url: redact(rawURL), cfg: cfg, sqls: map[string]*sql.DB{}}
+	db := &DB{kind: kind, url: redact.URL(rawURL), cfg: cfg, sqls: map[string]*sql.DB{}}
 	switch kind {
 	case KindSQLite:
 		if db.dir, err = prepareDir(dir); err != nil {
@@ -176,7 +179,7 @@ func parseURL(raw string) (Kind, string, error) {
 	}
 	scheme, _, ok := strings.Cut(raw, "://")
 	if !ok {
-		return "", "", fmt.Errorf("store: %q is not a URL (want sqlite:///dir or mongodb://host)", redact(raw))
+		return "", "", fmt.Errorf("store: %q is not a URL (want sqlite:///dir or mongodb://host)", redact.URL(raw))
 	}
 	return "", "", fmt.Errorf("store: unknown database URL scheme %q (want sqlite, mongodb or mongodb+srv)", scheme)
 }
@@ -205,27 +208,6 @@ func prepareDir(dir string) (string, error) {
 	return abs, nil
 }
 
-// redact hides the password of a URL for logs and errors.
-func redact(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return raw
-	}
-	end := strings.IndexAny(rest, "/?")
-	if end < 0 {
-		end = len(rest)
-	}
-	at := strings.LastIndex(rest[:end], "@")
-	if at < 0 {
-		return raw
-	}
-	user, _, hasPass := strings.Cut(rest[:at], ":")
-	if !hasPass {
-		return raw
-	}
-	return scheme + "://" + user + ":xxxxx" + rest[at:]
-}
-
 // moduleRe keeps module names usable as file names and database names.
 var moduleRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
@@ -239,6 +221,43 @@ func checkModule(module string) error {
 // Kind reports the backend, for the rare caller that must choose an
 // implementation (a module picking its SQLite or MongoDB store).
 func (db *DB) Kind() Kind { return db.kind }
+
+// OpenModule opens a module's store with the opener of db's backend:
+// sqlite for SQLite, mongo for MongoDB. It is every module's OpenStore, so
+// that a new backend is added here once and not in each module:
+//
+//	func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
+//		return store.OpenModule[Store](ctx, db, contract.CartQueue, openSQLStore, openMongoStore)
+//	}
+//
+// S is the module's store interface; the openers may return their
+// concrete types (L and M), which Go cannot check against S at compile
+// time, so a store type that does not implement S is an error here, which
+// every module's store tests (run on each backend) hit at once. Errors
+// name the module.
+func OpenModule[S, L, M any](ctx context.Context, db *DB, module string,
+	sqlite func(context.Context, *DB) (L, error), mongo func(context.Context, *DB) (M, error),
+) (S, error) {
+	var zero S
+	var opened any
+	var err error
+	switch db.Kind() {
+	case KindSQLite:
+		opened, err = sqlite(ctx, db)
+	case KindMongo:
+		opened, err = mongo(ctx, db)
+	default:
+		return zero, fmt.Errorf("%s store: unsupported backend %q", module, db.Kind())
+	}
+	if err != nil {
+		return zero, fmt.Errorf("%s store on %s: %w", module, db.Kind(), err)
+	}
+	s, ok := opened.(S)
+	if !ok {
+		return zero, fmt.Errorf("%s store: the %s store %T does not implement %v", module, db.Kind(), opened, reflect.TypeFor[S]())
+	}
+	return s, nil
+}
 
 // String returns the URL with any password hidden, for logs.
 func (db *DB) String() string { return db.url }

@@ -69,19 +69,6 @@ func TestSQLiteURLRoundTrip(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
-		"mongodb://u:p%40ss@h1:27017,h2/db?w=1": "mongodb://u:xxxxx@h1:27017,h2/db?w=1",
-		"mongodb://u@h1/":                       "mongodb://u@h1/",
-		"mongodb://h1/?x=a@b":                   "mongodb://h1/?x=a@b",
-		"sqlite:///d":                           "sqlite:///d",
-	} {
-		if got := redact(in); got != want {
-			t.Errorf("redact(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestOpenSQLiteDirectory(t *testing.T) {
 	ctx := context.Background()
 	t.Run("creates missing directories", func(t *testing.T) {

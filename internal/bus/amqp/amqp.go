@@ -22,14 +22,16 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/shopengine/shop/internal/redact"
+
 	amqp091 "github.com/rabbitmq/amqp091-go"
+
 	"github.com/shopengine/shop/internal/bus"
 )
 
@@ -88,6 +90,7 @@ type Bus struct {
 	mu        sync.Mutex
 	wake      chan struct{} // closed and replaced whenever sess changes
 	consumers map[*consumer]struct{}
+	announced map[*announcement]struct{} // answer pings, consume nothing
 }
 
 var _ bus.Bus = (*Bus)(nil)
@@ -121,10 +124,11 @@ func Dial(ctx context.Context, url string, opts Options) (*Bus, error) {
 	b := &Bus{
 		url:       url,
 		opts:      opts,
-		log:       opts.Logger.With("bus", "amqp", "broker", redact(url)),
+		log:       opts.Logger.With("bus", "amqp", "broker", redact.URL(url)),
 		names:     names{prefix: opts.Prefix},
 		wake:      make(chan struct{}),
 		consumers: map[*consumer]struct{}{},
+		announced: map[*announcement]struct{}{},
 	}
 	b.reqKeyPrefix = b.names.request("")
 	b.life, b.cancel = context.WithCancel(context.Background())
@@ -135,17 +139,9 @@ func Dial(ctx context.Context, url string, opts Options) (*Bus, error) {
 	}
 	if err != nil {
 		b.cancel()
-		return nil, bus.Errorf(bus.CodeUnavailable, "amqp: connect to %s: %w", redact(url), err)
+		return nil, bus.Errorf(bus.CodeUnavailable, "amqp: connect to %s: %w", redact.URL(url), err)
 	}
 	return b, nil
-}
-
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable url)"
-	}
-	return u.Redacted()
 }
 
 // session is one live connection with its shared channels. When anything

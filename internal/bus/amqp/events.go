@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	amqp091 "github.com/rabbitmq/amqp091-go"
+
 	"github.com/shopengine/shop/internal/bus"
 )
 
@@ -39,7 +39,7 @@ func (b *Bus) Publish(ctx context.Context, topic string, body []byte) error {
 		Headers:      metaHeaders(amqp091.Table{HeaderPublished: now.UnixMilli()}, meta),
 		ContentType:  contentJSON,
 		DeliveryMode: amqp091.Persistent,
-		MessageId:    uuid.Must(uuid.NewV7()).String(),
+		MessageId:    bus.EventID(ctx),
 		Timestamp:    now,
 		Type:         topic,
 		Body:         body,

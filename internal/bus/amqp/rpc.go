@@ -223,7 +223,7 @@ func (b *Bus) Ping(ctx context.Context) ([]bus.Info, error) {
 }
 
 // answerPings answers every ping with the Info of the services this Bus
-// serves; a Bus serving nothing stays silent.
+// serves or announces; a Bus with neither stays silent.
 func (s *session) answerPings(pings <-chan amqp091.Delivery) {
 	for d := range pings {
 		if d.Type != typePing || d.CorrelationId == "" || !isDirectReplyTo(d.ReplyTo) {
@@ -258,5 +258,38 @@ func (b *Bus) serviceInfos() []bus.Info {
 			out = append(out, c.svc.Info())
 		}
 	}
+	for a := range b.announced {
+		out = append(out, a.svc.Info())
+	}
 	return out
+}
+
+// Announce implements bus.Bus: every ping that reaches this Bus's control
+// queue (which exists for the life of each connection, and with it after a
+// reconnection) is answered with s's Info too, until Stop. No queue is
+// declared for s.
+func (b *Bus) Announce(s *bus.Service) (bus.Consumer, error) {
+	a := &announcement{b: b, svc: s}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed.Load() {
+		return nil, bus.Errorf(bus.CodeUnavailable, "announce %s: bus closed", s.Name())
+	}
+	b.announced[a] = struct{}{}
+	return a, nil
+}
+
+// announcement is one Announce.
+type announcement struct {
+	b   *Bus
+	svc *bus.Service
+}
+
+// Stop implements bus.Consumer: later pings are not answered for the
+// service. Nothing is in flight.
+func (a *announcement) Stop(context.Context) error {
+	a.b.mu.Lock()
+	delete(a.b.announced, a)
+	a.b.mu.Unlock()
+	return nil
 }

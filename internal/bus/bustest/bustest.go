@@ -39,11 +39,13 @@ func Run(t *testing.T, network Network) {
 		{"StopDrains", testStopDrains},
 		{"CloseFailsPendingCalls", testCloseFailsPendingCalls},
 		{"Ping", testPing},
+		{"Announce", testAnnounce},
 		{"EventsToTwoGroups", testEventsToTwoGroups},
 		{"EventPatterns", testEventPatterns},
 		{"EventsCompetingInGroup", testEventsCompetingInGroup},
 		{"EventWhileSubscriberStopped", testEventWhileSubscriberStopped},
 		{"EventRetry", testEventRetry},
+		{"EventKeepsGivenID", testEventKeepsGivenID},
 		{"BadTopic", testBadTopic},
 	}
 	for _, tc := range tests {
@@ -398,6 +400,75 @@ func testPing(t *testing.T, connect func() bus.Bus) {
 	}
 }
 
+// testAnnounce: an announced service, which has no queue, answers Ping
+// with the statistics recorded into it, takes no requests, and is gone
+// from Ping once stopped; a bus.Server of a service without handlers
+// announces it.
+func testAnnounce(t *testing.T, connect func() bus.Bus) {
+	a, client := connect(), connect()
+	const route = "GET /things/{id}"
+	s := bus.NewService("announced", "test", nil)
+	s.Track(route)
+	s.Record(route, 2*time.Millisecond, false)
+	s.Record(route, 4*time.Millisecond, true)
+	c, err := a.Announce(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := bus.NewServer(a, "quiet", nil)
+	if err := srv.Start(t.Context()); err != nil {
+		t.Fatalf("start a server without handlers: %v", err)
+	}
+	find := func(infos []bus.Info, id string) (bus.Info, bool) {
+		for _, in := range infos {
+			if in.InstanceID == id {
+				return in, true
+			}
+		}
+		return bus.Info{}, false
+	}
+	infos, err := client.Ping(ctxTimeout(t, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, ok := find(infos, s.InstanceID())
+	if !ok {
+		t.Fatalf("ping did not find the announced instance among %+v", infos)
+	}
+	want := bus.EndpointInfo{Op: route, Requests: 2, Errors: 1, MeanLatency: 3 * time.Millisecond}
+	if in.Name != "announced" || in.PID == 0 || len(in.Endpoints) != 1 || in.Endpoints[0] != want {
+		t.Fatalf("announced info %+v, want one endpoint %+v", in, want)
+	}
+	if q, ok := find(infos, srv.Service.InstanceID()); !ok || q.Name != "quiet" || len(q.Endpoints) != 0 {
+		t.Fatalf("ping did not find the server without handlers (%+v) among %+v", q, infos)
+	}
+	// No queue: a request finds no instance, at once.
+	_, err = client.Request(ctxTimeout(t, 5*time.Second), "announced", route, []byte(`{}`))
+	wantCode(t, err, bus.CodeUnavailable)
+
+	if err := c.Stop(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Stop(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	infos, err = client.Ping(ctxTimeout(t, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := find(infos, s.InstanceID()); ok {
+		t.Fatalf("stopped announcement still answers ping: %+v", infos)
+	}
+	if _, ok := find(infos, srv.Service.InstanceID()); ok {
+		t.Fatalf("stopped server still answers ping: %+v", infos)
+	}
+	if err := a.Close(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Announce(bus.NewService("late", "test", nil))
+	wantCode(t, err, bus.CodeUnavailable)
+}
+
 // collector records the events a subscription received.
 type collector struct {
 	mu   sync.Mutex
@@ -568,5 +639,34 @@ func testBadTopic(t *testing.T, connect func() bus.Bus) {
 	big := bytes.Repeat([]byte("x"), bus.MaxBodySize+1)
 	if err := b.Publish(ctxTimeout(t, time.Second), "big.event", big); !errors.Is(err, bus.ErrInvalid) {
 		t.Errorf("publish oversize: %v, want invalid", err)
+	}
+}
+
+// testEventKeepsGivenID: an event published under bus.WithEventID arrives
+// with that id, each time it is published (an outbox relay's republish),
+// and one published without it gets a fresh id.
+func testEventKeepsGivenID(t *testing.T, connect func() bus.Bus) {
+	sub, pub := connect(), connect()
+	var mu sync.Mutex
+	var ids []string
+	subscribe(t, sub, "thing.kept", "ids", func(_ context.Context, ev *bus.Event) error {
+		mu.Lock()
+		ids = append(ids, ev.ID)
+		mu.Unlock()
+		return nil
+	})
+	ctx := ctxTimeout(t, 5*time.Second)
+	const id = "0192d1c4-7a2e-7000-8000-000000000001"
+	publish(t, pub, "thing.kept", `{}`) // a fresh id
+	for range 2 {
+		if err := pub.Publish(bus.WithEventID(ctx, id), "thing.kept", []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(ids) == 3 })
+	mu.Lock()
+	defer mu.Unlock()
+	if ids[0] == id || ids[0] == "" || ids[1] != id || ids[2] != id {
+		t.Fatalf("event ids %v: want a fresh one, then %s twice", ids, id)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/shopengine/shop/internal/bus"
 )
 
@@ -23,6 +22,8 @@ type hub struct {
 	services map[string][]*instance // queue → serving instances
 	next     atomic.Uint64          // round robin among instances
 	groups   map[groupKey]*group
+	// announced are the instances that answer Ping without a queue.
+	announced map[*announcement]struct{}
 }
 
 type groupKey struct{ group, pattern string }
@@ -40,7 +41,7 @@ type Bus struct {
 
 // New returns a Bus on a new hub.
 func New(log *slog.Logger) *Bus {
-	h := &hub{services: map[string][]*instance{}, groups: map[groupKey]*group{}}
+	h := &hub{services: map[string][]*instance{}, groups: map[groupKey]*group{}, announced: map[*announcement]struct{}{}}
 	return newBus(h, log)
 }
 
@@ -240,6 +241,35 @@ func wait(ctx context.Context, wg *sync.WaitGroup) error {
 	}
 }
 
+// Announce implements bus.Bus: s answers Ping until Stop, and takes no
+// requests.
+func (b *Bus) Announce(s *bus.Service) (bus.Consumer, error) {
+	a := &announcement{svc: s, bus: b}
+	if err := b.track(a); err != nil {
+		return nil, err
+	}
+	b.hub.mu.Lock()
+	b.hub.announced[a] = struct{}{}
+	b.hub.mu.Unlock()
+	return a, nil
+}
+
+// announcement is one Announce of a service.
+type announcement struct {
+	svc *bus.Service
+	bus *Bus
+}
+
+// Stop implements bus.Consumer: the service no longer answers Ping. There
+// is nothing in flight to wait for.
+func (a *announcement) Stop(context.Context) error {
+	a.bus.hub.mu.Lock()
+	delete(a.bus.hub.announced, a)
+	a.bus.hub.mu.Unlock()
+	a.bus.untrack(a)
+	return nil
+}
+
 // Publish implements bus.Bus.
 func (b *Bus) Publish(ctx context.Context, topic string, body []byte) error {
 	if err := bus.ValidateTopic(topic); err != nil {
@@ -254,7 +284,7 @@ func (b *Bus) Publish(ctx context.Context, topic string, body []byte) error {
 	if err := ctx.Err(); err != nil {
 		return bus.ContextError(ctx, "event", topic)
 	}
-	ev := bus.Event{ID: uuid.Must(uuid.NewV7()).String(), Topic: topic, Body: body, Published: time.Now(), Meta: bus.MetaFrom(ctx)}
+	ev := bus.Event{ID: bus.EventID(ctx), Topic: topic, Body: body, Published: time.Now(), Meta: bus.MetaFrom(ctx)}
 	b.hub.mu.RLock()
 	defer b.hub.mu.RUnlock()
 	for k, g := range b.hub.groups {
@@ -417,7 +447,8 @@ func (s *subscriber) Stop(ctx context.Context) error {
 	}
 }
 
-// Ping implements bus.Bus: every instance on the hub answers at once.
+// Ping implements bus.Bus: every instance on the hub, served or announced,
+// answers at once.
 func (b *Bus) Ping(ctx context.Context) ([]bus.Info, error) {
 	if err := b.Healthy(); err != nil {
 		return nil, err
@@ -429,6 +460,9 @@ func (b *Bus) Ping(ctx context.Context) ([]bus.Info, error) {
 		for _, i := range insts {
 			out = append(out, i.svc.Info())
 		}
+	}
+	for a := range b.hub.announced {
+		out = append(out, a.svc.Info())
 	}
 	return out, nil
 }

@@ -3,7 +3,6 @@ package attribute
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/shopengine/shop/internal/contract"
@@ -59,11 +58,5 @@ var (
 // OpenStore returns the Store for db's backend, with its schema or indexes
 // in place.
 func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
-	switch db.Kind() {
-	case store.KindSQLite:
-		return openSQLStore(ctx, db)
-	case store.KindMongo:
-		return openMongoStore(ctx, db)
-	}
-	return nil, fmt.Errorf("attribute store: unsupported backend %s", db.Kind())
+	return store.OpenModule[Store](ctx, db, contract.AttributeQueue, openSQLStore, openMongoStore)
 }

@@ -88,7 +88,7 @@ func (d definitionDoc) definition() contract.AttributeDefinition {
 type mongoStore struct{ groups, defs *mongo.Collection }
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
-	mdb, err := db.Mongo(ctx, "attribute", store.Indexes{
+	mdb, err := db.Mongo(ctx, contract.AttributeQueue, store.Indexes{
 		"groups": {
 			{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true).SetName("slug_unique")},
 			{Keys: bson.D{{Key: "position", Value: 1}}, Options: options.Index().SetName("by_position")},

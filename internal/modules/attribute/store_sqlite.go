@@ -50,7 +50,7 @@ CREATE INDEX attribute_definitions_by_group ON attribute_definitions (group_id, 
 type sqlStore struct{ db *sql.DB }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, "attribute", migrations)
+	s, err := db.SQLite(ctx, contract.AttributeQueue, migrations)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package category
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/shopengine/shop/internal/contract"
@@ -42,11 +41,5 @@ type Node struct {
 // OpenStore returns the Store for db's backend, with its schema or indexes
 // in place.
 func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
-	switch db.Kind() {
-	case store.KindSQLite:
-		return openSQLStore(ctx, db)
-	case store.KindMongo:
-		return openMongoStore(ctx, db)
-	}
-	return nil, fmt.Errorf("category store: unsupported backend %s", db.Kind())
+	return store.OpenModule[Store](ctx, db, contract.CategoryQueue, openSQLStore, openMongoStore)
 }

@@ -40,7 +40,7 @@ func (d doc) category() contract.Category {
 type mongoStore struct{ coll, meta *mongo.Collection }
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
-	mdb, err := db.Mongo(ctx, "category", store.Indexes{"categories": {
+	mdb, err := db.Mongo(ctx, contract.CategoryQueue, store.Indexes{"categories": {
 		{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true).SetName("slug_unique")},
 		{Keys: bson.D{{Key: "parent_id", Value: 1}, {Key: "position", Value: 1}}, Options: options.Index().SetName("by_parent")},
 	}})

@@ -37,7 +37,7 @@ CREATE TRIGGER categories_delete AFTER DELETE ON categories BEGIN UPDATE revisio
 type sqlStore struct{ db *sql.DB }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, "category", migrations)
+	s, err := db.SQLite(ctx, contract.CategoryQueue, migrations)
 	if err != nil {
 		return nil, err
 	}

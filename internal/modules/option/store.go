@@ -3,7 +3,6 @@ package option
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/shopengine/shop/internal/contract"
@@ -42,13 +41,7 @@ var ErrContended = errors.New("too many concurrent edits")
 // OpenStore returns the Store for db's backend, with its schema or indexes
 // in place.
 func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
-	switch db.Kind() {
-	case store.KindSQLite:
-		return openSQLStore(ctx, db)
-	case store.KindMongo:
-		return openMongoStore(ctx, db)
-	}
-	return nil, fmt.Errorf("option store: unsupported backend %s", db.Kind())
+	return store.OpenModule[Store](ctx, db, contract.OptionQueue, openSQLStore, openMongoStore)
 }
 
 // clone returns g with its own values slice, so that fn in Modify cannot

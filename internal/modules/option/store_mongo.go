@@ -56,7 +56,7 @@ func (d doc) group() contract.OptionGroup {
 type mongoStore struct{ coll *mongo.Collection }
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
-	mdb, err := db.Mongo(ctx, "option", store.Indexes{"groups": {
+	mdb, err := db.Mongo(ctx, contract.OptionQueue, store.Indexes{"groups": {
 		{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetUnique(true).SetName("code_unique")},
 	}})
 	if err != nil {

@@ -36,7 +36,7 @@ CREATE INDEX option_values_by_group ON option_values (group_id, position);`,
 type sqlStore struct{ db *sql.DB }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, "option", migrations)
+	s, err := db.SQLite(ctx, contract.OptionQueue, migrations)
 	if err != nil {
 		return nil, err
 	}

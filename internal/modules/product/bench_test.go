@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -24,16 +23,16 @@ type benchTree struct {
 	roots, children, leaves []string
 }
 
-func makeBenchTree(b *testing.B, h *harness) benchTree {
+func makeBenchTree(h *harness) benchTree {
 	var t benchTree
 	for i := range 10 {
-		root := call(b, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: fmt.Sprint("Root ", i)})
+		root := h.cats.add(fmt.Sprint("Root ", i), "")
 		t.roots = append(t.roots, root.ID)
 		for j := range 10 {
-			child := call(b, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: fmt.Sprint("Child ", i, j), ParentID: root.ID})
+			child := h.cats.add(fmt.Sprint("Child ", i, j), root.ID)
 			t.children = append(t.children, child.ID)
 			for k := range 10 {
-				leaf := call(b, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: fmt.Sprint("Leaf ", i, j, k), ParentID: child.ID})
+				leaf := h.cats.add(fmt.Sprint("Leaf ", i, j, k), child.ID)
 				t.leaves = append(t.leaves, leaf.ID)
 			}
 		}
@@ -111,8 +110,8 @@ func seed(b *testing.B, h *harness, tree benchTree, n int) time.Duration {
 func BenchmarkSeed(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
-		h := start(b, storetest.Backends(b)[0].Open(b))
-		tree := makeBenchTree(b, h)
+		h := start(b, storetest.SQLite(b))
+		tree := makeBenchTree(h)
 		b.StartTimer()
 		took := seed(b, h, tree, *benchProducts)
 		b.ReportMetric(float64(*benchProducts)/took.Seconds(), "products/s")
@@ -128,16 +127,11 @@ func BenchmarkSeed(b *testing.B) {
 // all products; by price, name and creation. The target is ≤ 5 ms p95;
 // p50/p95 are reported per case. Run with -benchtime 2000x.
 func BenchmarkList(b *testing.B) {
-	db := storetest.Backends(b)[0].Open(b)
-	h := start(b, db)
-	tree := makeBenchTree(b, h)
+	h := start(b, storetest.SQLite(b))
+	tree := makeBenchTree(h)
 	took := seed(b, h, tree, *benchProducts)
 	b.Logf("seeded %d products in %v (%.0f products/s)", *benchProducts, took.Round(time.Millisecond), float64(*benchProducts)/took.Seconds())
-	st, err := OpenStore(context.Background(), db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	m := New(h.bus, st, slog.Default())
+	m := h.module
 	published := contract.ProductPublished
 	cases := []struct {
 		name string

@@ -5,9 +5,23 @@
 // variants, and publishes product.* events carrying what a read model of
 // the catalogue needs.
 //
+// It follows the conventions of every module (DESIGN.md, Conventions):
+//   - writes to one product take the version the caller read (required by
+//     update; optional, 0 for any, on set_status, regenerate_variants and
+//     delete) and fail conflict when it moved; stock is a counter of its
+//     own, changed atomically by adjust_stock without a version;
+//   - ops are verb_noun on the product queue (get_by_slug,
+//     get_many_by_slugs, count_products_using_attribute);
+//   - list replies with contract.Page, with a keyset cursor in every sort;
+//   - every product.* topic carries a contract.ProductEvent with the
+//     product's id and version (the event id is the envelope's).
+//
 // The package has the shape of every module (see package category):
-// module.go, handlers.go, store.go, store_sqlite.go, store_mongo.go and
-// their tests.
+// module.go (wiring); the handlers split by concern: handlers_check.go
+// (input checks), peers.go (calls to other modules), handlers_create.go,
+// handlers_read.go, handlers_write.go and events.go; store.go (the
+// interface), store_sqlite*.go with its schema in schema/*.sql,
+// store_mongo.go; and their tests.
 package product
 
 import (
@@ -41,13 +55,13 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	bus.Handle(m.Service, contract.DeleteProduct, m.delete)
 	bus.Handle(m.Service, contract.DeleteProducts, m.deleteMany)
 	bus.Handle(m.Service, contract.GetProduct, m.get)
-	bus.Handle(m.Service, contract.GetProductBySlug, m.bySlug)
+	bus.Handle(m.Service, contract.GetProductBySlug, m.getBySlug)
 	bus.Handle(m.Service, contract.GetProducts, m.getMany)
-	bus.Handle(m.Service, contract.GetProductsBySlugs, m.bySlugs)
+	bus.Handle(m.Service, contract.GetProductsBySlugs, m.getManyBySlugs)
 	bus.Handle(m.Service, contract.ListProducts, m.list)
 	bus.Handle(m.Service, contract.RegenerateVariants, m.regenerate)
 	bus.Handle(m.Service, contract.AdjustStock, m.adjustStock)
-	bus.Handle(m.Service, contract.ProductsUsingAttribute, m.attributeUsage)
+	bus.Handle(m.Service, contract.ProductsUsingAttribute, m.countUsingAttribute)
 	return m
 }
 

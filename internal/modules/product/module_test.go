@@ -2,8 +2,8 @@ package product
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -14,24 +14,24 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/bus/bustest"
-	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
-	"github.com/shopengine/shop/internal/modules/category"
+	"github.com/shopengine/shop/internal/modules/moduletest"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 	"github.com/shopengine/shop/internal/validate"
 )
 
-// harness is a running product module on an in-process bus with the real
-// category module beside it (a test may import it; the product package
-// may not), stand-ins for the attribute and option modules, and a
-// recorder of product events.
+// harness is a running product module on an in-process bus with stubs
+// of the modules it asks (category, attribute, option: the rule that no
+// module imports another holds for tests too) and a recorder of product
+// events.
 type harness struct {
 	bus    bus.Bus
+	module *Module
 	events *bustest.Recorder[contract.ProductEvent]
-	mu     sync.Mutex
-	// validations counts the calls of the attribute stand-in.
-	validations int
+	cats   *categoryStub
+	// attrs is the attribute stub, whose Calls count validations.
+	attrs *moduletest.Stub
 }
 
 // Option groups of the option stand-in: size S, M, L and color red, blue.
@@ -60,10 +60,7 @@ func valueID(g contract.OptionGroup, code string) string {
 
 // stubAttributes serves validate like the attribute module would, for
 // attributes color (select red/blue), weight (number) and material (text).
-func (h *harness) stubAttributes(ctx context.Context, req contract.ValidateAttributesRequest) (contract.ValidateAttributesReply, error) {
-	h.mu.Lock()
-	h.validations++
-	h.mu.Unlock()
+func stubAttributes(_ context.Context, req contract.ValidateAttributesRequest) (contract.ValidateAttributesReply, error) {
 	reply := contract.ValidateAttributesReply{Valid: true, Problems: []contract.AttributeProblem{}, Values: contract.AttributeValues{}}
 	for code, v := range req.Values {
 		ok := true
@@ -135,43 +132,84 @@ func stubOptions(_ context.Context, req contract.GenerateVariantsRequest) (contr
 	return reply, nil
 }
 
+// categoryStub stands in for the category module: a tree the test builds
+// directly (add), served as the category tree, and the moves the module
+// would announce (move publishes category.moved, as the module does after
+// its write).
+type categoryStub struct {
+	bus   bus.Bus
+	mu    sync.Mutex
+	cats  map[string]contract.Category
+	order []string // ids in creation order: siblings' order
+}
+
+func newCategoryStub(t testing.TB, b bus.Bus) *categoryStub {
+	c := &categoryStub{bus: b, cats: map[string]contract.Category{}}
+	moduletest.Handle(moduletest.NewStub(t, b, contract.CategoryQueue), contract.GetCategoryTree, c.tree)
+	return c
+}
+
+// add creates a category under parentID ("" for a root).
+func (c *categoryStub) add(name, parentID string) contract.Category {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cat := contract.Category{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Slug: strings.ToLower(name), ParentID: parentID}
+	c.cats[cat.ID] = cat
+	c.order = append(c.order, cat.ID)
+	return cat
+}
+
+// move puts id under parentID and publishes category.moved.
+func (c *categoryStub) move(t testing.TB, id, parentID string) {
+	t.Helper()
+	c.mu.Lock()
+	cat := c.cats[id]
+	cat.ParentID = parentID
+	c.cats[id] = cat
+	var ancestors []string
+	for p := parentID; p != ""; p = c.cats[p].ParentID {
+		ancestors = append([]string{p}, ancestors...)
+	}
+	c.mu.Unlock()
+	ev := contract.CategoryEvent{ID: id, Slug: cat.Slug, Name: cat.Name, ParentID: parentID, AncestorIDs: ancestors}
+	if err := bus.Emit(t.Context(), c.bus, contract.CategoryMoved, ev); err != nil {
+		t.Fatalf("publish %s: %v", contract.CategoryMoved.Topic, err)
+	}
+}
+
+func (c *categoryStub) tree(context.Context, contract.Empty) (contract.CategoryTree, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var children func(parentID string) []contract.CategoryNode
+	children = func(parentID string) []contract.CategoryNode {
+		nodes := []contract.CategoryNode{}
+		for _, id := range c.order {
+			if cat := c.cats[id]; cat.ParentID == parentID {
+				nodes = append(nodes, contract.CategoryNode{ID: id, Name: cat.Name, Slug: cat.Slug, Position: len(nodes), Children: children(id)})
+			}
+		}
+		return nodes
+	}
+	return contract.CategoryTree{Roots: children(""), Count: len(c.cats)}, nil
+}
+
+// start runs the product module on db with its peers stubbed.
 func start(t testing.TB, db *store.DB) *harness {
 	t.Helper()
-	ctx := context.Background()
-	b := memory.New(slog.Default())
-	h := &harness{bus: b, events: bustest.Record[contract.ProductEvent](t, b, "product.*")}
-	cst, err := category.OpenStore(ctx, db)
-	if err != nil {
-		t.Fatal(err)
+	return withPeers(t, moduletest.Start(t, db, OpenStore, New))
+}
+
+// withPeers stubs the modules product asks and records its events.
+func withPeers(t testing.TB, mt *moduletest.Harness[*Module]) *harness {
+	t.Helper()
+	h := &harness{
+		bus: mt.Bus, module: mt.Module,
+		events: bustest.Record[contract.ProductEvent](t, mt.Bus, "product.*"),
+		cats:   newCategoryStub(t, mt.Bus),
+		attrs:  moduletest.NewStub(t, mt.Bus, contract.AttributeQueue),
 	}
-	pst, err := OpenStore(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	attr := bus.NewService(contract.AttributeQueue, "test", slog.Default())
-	bus.Handle(attr, contract.ValidateAttributes, h.stubAttributes)
-	opt := bus.NewService(contract.OptionQueue, "test", slog.Default())
-	bus.Handle(opt, contract.GenerateVariants, stubOptions)
-	for _, svc := range []*bus.Service{attr, opt} {
-		if _, err := b.Serve(svc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	cm := category.New(b, cst, quiet)
-	pm := New(b, pst, slog.Default())
-	for _, m := range []interface{ Start(context.Context) error }{cm, pm} {
-		if err := m.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = pm.Stop(ctx)
-		_ = cm.Stop(ctx)
-		_ = b.Close(ctx)
-	})
+	moduletest.Handle(h.attrs, contract.ValidateAttributes, stubAttributes)
+	moduletest.Handle(moduletest.NewStub(t, mt.Bus, contract.OptionQueue), contract.GenerateVariants, stubOptions)
 	return h
 }
 
@@ -190,21 +228,21 @@ func ptr[T any](v T) *T { return &v }
 // catalog is a category tree: Shoes > Boots > Hiking, and Hats.
 type catalog struct{ shoes, boots, hiking, hats contract.Category }
 
-func makeCatalog(t testing.TB, h *harness) catalog {
+func makeCatalog(h *harness) catalog {
 	var c catalog
-	c.shoes = call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Shoes"})
-	c.boots = call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Boots", ParentID: c.shoes.ID})
-	c.hiking = call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Hiking", ParentID: c.boots.ID})
-	c.hats = call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Hats"})
+	c.shoes = h.cats.add("Shoes", "")
+	c.boots = h.cats.add("Boots", c.shoes.ID)
+	c.hiking = h.cats.add("Hiking", c.boots.ID)
+	c.hats = h.cats.add("Hats", "")
 	return c
 }
 
 func variantSKUs(p contract.Product) []string { return skus(p.Variants) }
 
 func TestProductModule(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
-		c := makeCatalog(t, h)
+	moduletest.ForEach(t, OpenStore, New, func(t *testing.T, mt *moduletest.Harness[*Module]) {
+		h, db := withPeers(t, mt), mt.DB
+		c := makeCatalog(h)
 
 		// A simple product: slug, SKU and its one variant generated.
 		boot := call(t, h, contract.CreateProduct, contract.CreateProductRequest{
@@ -300,7 +338,7 @@ func TestProductModule(t *testing.T) {
 		}
 		bySlugs := call(t, h, contract.GetProductsBySlugs, contract.ProductSlugs{Slugs: []string{"cap", "nope", "trail-boot-2"}})
 		if len(bySlugs.Items) != 2 || bySlugs.Items[0].ID != capP.ID || bySlugs.Items[1].ID != boot2.ID || !slices.Equal(bySlugs.Missing, []string{"nope"}) {
-			t.Fatalf("get_by_slugs %+v", bySlugs)
+			t.Fatalf("get_many_by_slugs %+v", bySlugs)
 		}
 
 		// Lists: Shoes with descendants holds boot, boot2 and hat (via Hiking).
@@ -321,9 +359,41 @@ func TestProductModule(t *testing.T) {
 		if ids, n := list(contract.ListProductsRequest{PageSize: 2, Page: 2}); n != 4 || !slices.Equal(ids, []string{boot2.ID, boot.ID}) {
 			t.Fatalf("all, newest first, page 2: %v %d", ids, n)
 		}
-		if page := call(t, h, contract.ListProducts, contract.ListProductsRequest{Page: 9}); page.Total != 4 || len(page.Items) != 0 || page.PageSize != 20 {
+		if page := call(t, h, contract.ListProducts, contract.ListProductsRequest{Page: 9}); page.Total != 4 || len(page.Items) != 0 || page.NextCursor != "" {
 			t.Fatalf("past the end: %+v", page)
 		}
+		// Keyset paging: following next_cursor pages through the same
+		// products as one page, in every sort and order, with the total of
+		// all matches on every page; the last page has no cursor.
+		for _, req := range []contract.ListProductsRequest{
+			{}, {Order: "asc"}, {Sort: "name"}, {Sort: "name", Order: "desc"}, {Sort: "price"}, {Sort: "price", Order: "desc"},
+			{Status: contract.ProductPublished, Sort: "price"}, {CategoryID: c.shoes.ID, IncludeDescendants: true, Sort: "name"},
+		} {
+			whole, _ := list(req)
+			for _, size := range []int{1, 3} {
+				var walked []string
+				r := req
+				r.PageSize = size
+				for range 10 {
+					page := call(t, h, contract.ListProducts, r)
+					if page.Total != len(whole) || len(page.Items) > size {
+						t.Fatalf("%+v: page of %d, total %d; want at most %d, total %d", r, len(page.Items), page.Total, size, len(whole))
+					}
+					walked = append(walked, summaryIDs(page.Items)...)
+					if page.NextCursor == "" {
+						break
+					}
+					r.Cursor = page.NextCursor
+				}
+				if !slices.Equal(walked, whole) {
+					t.Fatalf("%+v by cursor in pages of %d: %v, want %v", req, size, walked, whole)
+				}
+			}
+		}
+		byName := call(t, h, contract.ListProducts, contract.ListProductsRequest{Sort: "name", PageSize: 1})
+		callErr(t, h, contract.ListProducts, contract.ListProductsRequest{Sort: "price", PageSize: 1, Cursor: byName.NextCursor}, bus.CodeInvalid, "another sort")
+		callErr(t, h, contract.ListProducts, contract.ListProductsRequest{Sort: "name", Order: "desc", Cursor: byName.NextCursor}, bus.CodeInvalid, "another sort")
+		callErr(t, h, contract.ListProducts, contract.ListProductsRequest{Sort: "name", Page: 2, Cursor: byName.NextCursor}, bus.CodeInvalid, "not both")
 
 		// Regenerate: the kept combination keeps price and stock.
 		call(t, h, contract.AdjustStock, contract.AdjustStockRequest{VariantID: capP.Variants[2].ID, Delta: 4}) // CAP-M-RED
@@ -365,7 +435,7 @@ func TestProductModule(t *testing.T) {
 		}
 
 		// A category move re-indexes the products below it.
-		call(t, h, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.boots.ID, ParentID: c.hats.ID})
+		h.cats.move(t, c.boots.ID, c.hats.ID)
 		waitFor(t, func() bool {
 			ids, _ := list(contract.ListProductsRequest{CategoryID: c.shoes.ID, IncludeDescendants: true})
 			return len(ids) == 0
@@ -410,12 +480,16 @@ func TestProductModule(t *testing.T) {
 		if st.Status != contract.ProductPublished || st.PreviousStatus != contract.ProductDraft || st.Version != 3 {
 			t.Fatalf("status event %+v", st)
 		}
+		if sc := byTopic["product.stock_changed"][0]; sc.Version != 1 || sc.Variants[0].StockVersion != 1 || sc.Variants[0].Delta != 4 {
+			t.Fatalf("first stock event %+v", sc)
+		}
 		sc := byTopic["product.stock_changed"][1]
-		if sc.ID != capP.ID || len(sc.Variants) != 1 || sc.Variants[0] != (contract.VariantStock{VariantID: v.ID, SKU: "CAP-M-RED", Stock: 0, Delta: -4}) || sc.TotalStock != 0 {
+		if sc.ID != capP.ID || len(sc.Variants) != 1 || sc.Variants[0] != (contract.VariantStock{VariantID: v.ID, SKU: "CAP-M-RED", Stock: 0, Delta: -4, StockVersion: 2}) || sc.TotalStock != 0 {
 			t.Fatalf("stock event %+v", sc)
 		}
 		for _, d := range byTopic["product.deleted"] {
-			if d.ID == boot.ID && (d.Slug != "trail-boot" || !slices.Contains(d.AllCategoryIDs, c.hiking.ID)) {
+			// Deleted at version 3: the deletion is version 4.
+			if d.ID == boot.ID && (d.Slug != "trail-boot" || !slices.Contains(d.AllCategoryIDs, c.hiking.ID) || d.Version != 4) {
 				t.Fatalf("deleted event %+v", d)
 			}
 		}
@@ -434,8 +508,8 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestCreateMany(t *testing.T) {
-	h := start(t, storetest.Backends(t)[0].Open(t))
-	c := makeCatalog(t, h)
+	h := start(t, storetest.SQLite(t))
+	c := makeCatalog(h)
 	items := []contract.CreateProductRequest{
 		{Name: "Alpha", CategoryIDs: []string{c.hiking.ID}, Currency: "EUR", Price: 100, Variants: []contract.VariantInput{{Stock: 3}}},
 		{Name: "Beta", CategoryIDs: []string{c.hats.ID}, Currency: "eur"}, // invalid
@@ -471,8 +545,8 @@ func TestCreateMany(t *testing.T) {
 }
 
 func TestProductBadInput(t *testing.T) {
-	h := start(t, storetest.Backends(t)[0].Open(t))
-	c := makeCatalog(t, h)
+	h := start(t, storetest.SQLite(t))
+	c := makeCatalog(h)
 	p := call(t, h, contract.CreateProduct, contract.CreateProductRequest{Name: "Base", CategoryIDs: []string{c.hats.ID}, Currency: "EUR", Price: 100})
 	missing := uuid.Must(uuid.NewV7()).String()
 	valid := func(edit func(r *contract.CreateProductRequest)) contract.CreateProductRequest {
@@ -559,6 +633,16 @@ func TestProductBadInput(t *testing.T) {
 		{"list bad sort", func() error {
 			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Sort: "random"}))
 		}, bus.CodeInvalid, "sort"},
+		{"list bad cursor", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: `{"$gt":""}`}))
+		}, bus.CodeInvalid, "cursor"},
+		{"list forged cursor", func() error {
+			forged := base64.RawURLEncoding.EncodeToString([]byte(`{"s":"created","d":true,"id":"' OR 1=1 --"}`))
+			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: forged}))
+		}, bus.CodeInvalid, "cursor"},
+		{"list oversize cursor", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: strings.Repeat("A", 5000)}))
+		}, bus.CodeInvalid, "cursor"},
 		{"list bad order", func() error {
 			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Order: "up"}))
 		}, bus.CodeInvalid, "order"},
@@ -604,7 +688,7 @@ func errOf[T any](_ T, err error) error { return err }
 func TestAdjustStockConcurrent(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		h := start(t, db)
-		c := makeCatalog(t, h)
+		c := makeCatalog(h)
 		p := call(t, h, contract.CreateProduct, contract.CreateProductRequest{Name: "Hot", CategoryIDs: []string{c.hats.ID}, Currency: "EUR", Variants: []contract.VariantInput{{Stock: 100}}})
 		vid := p.Variants[0].ID
 		var wg sync.WaitGroup

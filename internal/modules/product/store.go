@@ -50,7 +50,8 @@ type Store interface {
 	Delete(ctx context.Context, id string, version int64) error
 	// DeleteMany deletes the products that exist and returns their ids.
 	DeleteMany(ctx context.Context, ids []string) ([]string, error)
-	// List returns one page of summaries and the number of matches.
+	// List returns one page of summaries (from q.Offset, or after q.After)
+	// and the number of all matches.
 	List(ctx context.Context, q Query) ([]contract.ProductSummary, int, error)
 	// AdjustStock adds delta to a variant's stock in one atomic write if
 	// the result stays within 0..MaxStock (else errStock, or
@@ -103,6 +104,24 @@ type Query struct {
 	Desc       bool
 	Offset     int
 	Limit      int
+	// After, when set, starts the page just after this place in the sort
+	// order (keyset paging: the page costs its size however deep it is),
+	// and Offset is 0.
+	After *Position
+}
+
+// Position is a product's place in a list's sort order: its sort key
+// (NameKey when sorted by name, PriceMin by price; by creation the id is
+// the key) and its id, which breaks ties as every sort does.
+type Position struct {
+	ID       string
+	NameKey  string
+	PriceMin int64
+}
+
+// positionOf is the place of a summary in a sort order.
+func positionOf(p contract.ProductSummary) Position {
+	return Position{ID: p.ID, NameKey: nameKey(p.Name), PriceMin: p.PriceMin}
 }
 
 var (
@@ -120,8 +139,9 @@ var statuses = []contract.ProductStatus{contract.ProductArchived, contract.Produ
 func nameKey(name string) string { return strings.ToLower(name) }
 
 // attributeKeys returns the keys a product is counted under for
-// attribute_usage: "code" for every attribute, and "code=value" for every
-// value code of a select (a string) or multiselect (strings) value.
+// count_products_using_attribute: "code" for every attribute, and
+// "code=value" for every value code of a select (a string) or multiselect
+// (strings) value.
 func attributeKeys(values contract.AttributeValues) []string {
 	var keys []string
 	for code, v := range values {
@@ -161,13 +181,7 @@ func skus(vs []contract.Variant) []string {
 // OpenStore returns the Store for db's backend, with its schema or indexes
 // in place.
 func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
-	switch db.Kind() {
-	case store.KindSQLite:
-		return openSQLStore(ctx, db)
-	case store.KindMongo:
-		return openMongoStore(ctx, db)
-	}
-	return nil, fmt.Errorf("product store: unsupported backend %s", db.Kind())
+	return store.OpenModule[Store](ctx, db, contract.ProductQueue, openSQLStore, openMongoStore)
 }
 
 // insertAll is Insert's loop, the same on every backend: exists finds a

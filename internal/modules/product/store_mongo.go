@@ -47,7 +47,7 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 		}
 		return mongo.IndexModel{Keys: d, Options: options.Index().SetName(name)}
 	}
-	mdb, err := db.Mongo(ctx, "product", store.Indexes{
+	mdb, err := db.Mongo(ctx, contract.ProductQueue, store.Indexes{
 		"products": {
 			{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true).SetName("slug_unique")},
 			idx("by_tree_price", "category_tree", "status", "price_min", "_id"),
@@ -174,6 +174,8 @@ type stockDoc struct {
 	ID        string `bson:"_id"`
 	ProductID string `bson:"product_id"`
 	Stock     int64  `bson:"stock"`
+	// Version counts the stock's changes (absent, as 0, before any).
+	Version int64 `bson:"version"`
 }
 
 // stockOf returns the stock of the variants of productIDs.
@@ -533,19 +535,45 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 	if q.Status != "" {
 		filter = append(filter, bson.E{Key: "status", Value: string(q.Status)})
 	}
-	dir := 1
+	dir, after := 1, "$gt"
 	if q.Desc {
-		dir = -1
+		dir, after = -1, "$lt"
 	}
 	sort := bson.D{}
+	var key string
+	var value any
 	switch q.Sort {
 	case contract.SortName:
-		sort = append(sort, bson.E{Key: "name_key", Value: dir})
+		key = "name_key"
+		if q.After != nil {
+			value = q.After.NameKey
+		}
 	case contract.SortPrice:
-		sort = append(sort, bson.E{Key: "price_min", Value: dir})
+		key = "price_min"
+		if q.After != nil {
+			value = q.After.PriceMin
+		}
+	}
+	if key != "" {
+		sort = append(sort, bson.E{Key: key, Value: dir})
 	}
 	sort = append(sort, bson.E{Key: "_id", Value: dir})
-	cur, err := s.products.Find(ctx, filter, options.Find().SetSort(sort).SetSkip(int64(q.Offset)).SetLimit(int64(q.Limit)).
+	page := filter
+	if a := q.After; a != nil {
+		// After (key, id) in the sort order: a greater key, or the same key
+		// and a greater id (less, descending).
+		page = slices.Clone(filter)
+		idAfter := bson.E{Key: "_id", Value: bson.D{{Key: after, Value: a.ID}}}
+		if key == "" {
+			page = append(page, idAfter)
+		} else {
+			page = append(page, bson.E{Key: "$or", Value: bson.A{
+				bson.D{{Key: key, Value: bson.D{{Key: after, Value: value}}}},
+				bson.D{{Key: key, Value: value}, idAfter},
+			}})
+		}
+	}
+	cur, err := s.products.Find(ctx, page, options.Find().SetSort(sort).SetSkip(int64(q.Offset)).SetLimit(int64(q.Limit)).
 		SetProjection(bson.D{{Key: "variants", Value: 0}, {Key: "description", Value: 0}, {Key: "attributes", Value: 0}, {Key: "category_tree", Value: 0}}))
 	if err != nil {
 		return nil, 0, fmt.Errorf("list products: %w", err)
@@ -594,14 +622,14 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 
 // AdjustStock is one findOneAndUpdate on the variant's stock document:
 // the filter holds the bounds, $inc the change, so the check and the write
-// are one atomic step on the server.
+// are one atomic step on the server, which counts the stock version too.
 func (s *mongoStore) AdjustStock(ctx context.Context, variantID string, delta int64) (contract.StockLevel, error) {
 	l := contract.StockLevel{VariantID: variantID}
 	filter := bson.D{{Key: "_id", Value: variantID}, {Key: "stock", Value: bson.D{
 		{Key: "$gte", Value: -delta}, {Key: "$lte", Value: contract.MaxStock - delta},
 	}}}
 	var d stockDoc
-	err := s.stock.FindOneAndUpdate(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "stock", Value: delta}}}},
+	err := s.stock.FindOneAndUpdate(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "stock", Value: delta}, {Key: "version", Value: 1}}}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		n, err := s.stock.CountDocuments(ctx, bson.D{{Key: "_id", Value: variantID}})
@@ -616,7 +644,7 @@ func (s *mongoStore) AdjustStock(ctx context.Context, variantID string, delta in
 	if err != nil {
 		return l, fmt.Errorf("adjust stock of %s: %w", variantID, err)
 	}
-	l.ProductID, l.Stock = d.ProductID, d.Stock
+	l.ProductID, l.Stock, l.StockVersion = d.ProductID, d.Stock, d.Version
 	return l, nil
 }
 

@@ -1,6 +1,7 @@
 package product
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -148,7 +149,7 @@ func storeSuite(t *testing.T, db *store.DB) {
 
 		// Stock: atomic, bounded.
 		v0 := shoe.Variants[0]
-		if l, err := s.AdjustStock(ctx, v0.ID, -4); err != nil || l.Stock != 6 || l.ProductID != shoe.ID {
+		if l, err := s.AdjustStock(ctx, v0.ID, -4); err != nil || l.Stock != 6 || l.ProductID != shoe.ID || l.StockVersion != 1 {
 			t.Fatalf("AdjustStock: %+v, %v", l, err)
 		}
 		if _, err := s.AdjustStock(ctx, v0.ID, -7); !errors.Is(err, errStock) {
@@ -159,6 +160,13 @@ func storeSuite(t *testing.T, db *store.DB) {
 		}
 		if _, err := s.AdjustStock(ctx, newID(), 1); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("missing variant: %v", err)
+		}
+		// Refused changes did not count; the next one is version 2.
+		if l, err := s.AdjustStock(ctx, v0.ID, 1); err != nil || l.Stock != 7 || l.StockVersion != 2 {
+			t.Fatalf("AdjustStock: %+v, %v", l, err)
+		}
+		if l, err := s.AdjustStock(ctx, v0.ID, -1); err != nil || l.Stock != 6 || l.StockVersion != 3 {
+			t.Fatalf("AdjustStock: %+v, %v", l, err)
 		}
 
 		// Update: conditional on the version; variants dropped, kept (with
@@ -242,6 +250,29 @@ func storeSuite(t *testing.T, db *store.DB) {
 		}
 		if ids, _ := list(Query{Sort: contract.SortCreated}); !slices.Equal(ids, []string{shoe.ID, dup.ID, clash.ID, free.ID}) {
 			t.Fatalf("by created: %v", ids)
+		}
+		// After a position: the rest of the order, whatever the offset,
+		// and the count of all matches.
+		for _, q := range []Query{
+			{Sort: contract.SortName}, {Sort: contract.SortName, Desc: true}, {Sort: contract.SortPrice}, {Sort: contract.SortPrice, Desc: true},
+			{Sort: contract.SortCreated}, {Sort: contract.SortCreated, Desc: true}, {CategoryID: root, Sort: contract.SortPrice},
+			{Status: contract.ProductPublished, Sort: contract.SortName},
+		} {
+			q.Limit = 10
+			whole, total := list(q)
+			for i := range whole {
+				items, _, err := s.List(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				after := positionOf(items[i])
+				q2 := q
+				q2.After, q2.Limit = &after, 10
+				rest, n := list(q2)
+				if n != total || !slices.Equal(rest, whole[i+1:]) {
+					t.Fatalf("%+v after #%d: %v (of %d), want %v (of %d)", q, i, rest, n, whole[i+1:], total)
+				}
+			}
 		}
 		items, _, err := s.List(ctx, Query{CategoryID: leaf, Sort: contract.SortPrice, Desc: true, Limit: 1})
 		if err != nil || len(items) != 1 {
@@ -417,7 +448,7 @@ func TestStoreBigCategoryPromotion(t *testing.T) {
 	defer func(b, e int) { bigCategory, promoteEvery = b, e }(bigCategory, promoteEvery)
 	bigCategory, promoteEvery = 4, 1
 	ctx := t.Context()
-	s, err := OpenStore(ctx, storetest.Backends(t)[0].Open(t))
+	s, err := OpenStore(ctx, storetest.SQLite(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,6 +485,29 @@ func TestStoreBigCategoryPromotion(t *testing.T) {
 					items, n, err := s.List(ctx, Query{CategoryID: c, Status: st, Sort: sortBy, Limit: 100})
 					if err != nil || n != len(want) || !slices.Equal(summaryIDs(items), wantIDs) {
 						t.Fatalf("%s: category %q status %q by %s: %d %v, want %d %v (%v)", when, c, st, sortBy, n, summaryIDs(items), len(want), wantIDs, err)
+					}
+					// The same by keyset, two at a time, both ways.
+					for _, desc := range []bool{false, true} {
+						var walked []string
+						var after *Position
+						for range len(want) + 1 {
+							page, _, err := s.List(ctx, Query{CategoryID: c, Status: st, Sort: sortBy, Desc: desc, Limit: 2, After: after})
+							if err != nil {
+								t.Fatal(err)
+							}
+							if len(page) == 0 {
+								break
+							}
+							walked = append(walked, summaryIDs(page)...)
+							at := positionOf(page[len(page)-1])
+							after = &at
+						}
+						if desc {
+							slices.Reverse(walked)
+						}
+						if !slices.Equal(walked, wantIDs) {
+							t.Fatalf("%s: category %q status %q by %s (desc %t), by keyset: %v, want %v", when, c, st, sortBy, desc, walked, wantIDs)
+						}
 					}
 				}
 			}
@@ -503,4 +557,43 @@ func TestStoreBigCategoryPromotion(t *testing.T) {
 	delete(model, ids[3])
 	delete(model, ids[4])
 	check("after delete_many")
+}
+
+// TestStoreMigratesReleasedSchema opens a file made by the first release
+// (schema 1 only) with the current store: the later migrations apply, and
+// the products written before keep working.
+func TestStoreMigratesReleasedSchema(t *testing.T) {
+	ctx := t.Context()
+	db := storetest.SQLite(t)
+	all, err := store.MigrationsFrom(schema, "schema")
+	if err != nil || len(all) < 2 || all[0].Version != 1 {
+		t.Fatalf("migrations %v, %v", all, err)
+	}
+	if _, err := db.SQLite(ctx, contract.ProductQueue, all[:1]); err != nil {
+		t.Fatal(err)
+	}
+	old := &sqlStore{db: mustSQLite(t, db, all[:1]), prepared: map[string]*sql.Stmt{}, added: map[string]int{}}
+	p := newProduct("Old", "old", "OLD", contract.ProductPublished, []string{newID()}, 100)
+	if r := insertOne(t, old, p, nil); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	s, err := OpenStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.AdjustStock(ctx, p.Variants[0].ID, 1); err != nil || l.Stock != 11 || l.StockVersion != 1 {
+		t.Fatalf("stock of a product from schema 1: %+v, %v", l, err)
+	}
+	if got, err := s.Get(ctx, p.ID); err != nil || got.Name != "Old" || got.Variants[0].Stock != 11 {
+		t.Fatalf("product from schema 1: %+v, %v", got, err)
+	}
+}
+
+func mustSQLite(t *testing.T, db *store.DB, ms []store.Migration) *sql.DB {
+	t.Helper()
+	s, err := db.SQLite(t.Context(), contract.ProductQueue, ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

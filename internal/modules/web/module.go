@@ -1,29 +1,31 @@
 // Package web is the storefront and gateway: an HTTP front (chi) whose
 // handlers talk to the other modules only through internal/contract and the
-// bus. It also serves the process's health, readiness and metrics.
+// bus. The process's health, readiness and metrics routes are not here:
+// they belong to the internal server module, which every serving process
+// has, and whose middleware gives every request its id, metrics and
+// access-log line.
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"os"
+	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shopengine/shop/internal/bus"
 )
 
+// name is the module's name in the registry and in `shop ping`.
+const name = "web"
+
+// apiPrefix is where the JSON API is mounted.
+const apiPrefix = "/api/v1"
+
 // Config is what the web module needs from its process.
 type Config struct {
-	Bus     bus.Bus
-	Metrics *prometheus.Registry
-	// Ready reports whether the process can serve (modules started, bus up).
-	Ready func() error
+	Bus bus.Bus
 	// AdminToken opens the admin API to "Authorization: Bearer <token>";
 	// empty keeps it closed.
 	AdminToken string
@@ -32,70 +34,73 @@ type Config struct {
 	SecureCookies bool
 	// Dev serves development pages (/dev/mail).
 	Dev bool
-	// Worker is the process's worker index (-1 without a supervisor);
-	// /healthz reports it with the pid, so one can see which worker answered.
-	Worker int
-	Log    *slog.Logger
+	Log *slog.Logger
 }
 
-// Module is the web module.
+// Module is the web module. Its bus Service has no handlers: it is
+// announced, so that `shop ping` lists web instances, and its endpoints are
+// the HTTP routes ("GET /api/v1/categories/{id}"), each counted by
+// ObserveHTTP.
 type Module struct {
-	cfg      Config
-	sessions sessionCache
+	bus.Server // announces the instance; Start and Stop
+	cfg        Config
+	sessions   sessionCache
 }
 
 // New returns the web module.
-func New(cfg Config) *Module { return &Module{cfg: cfg} }
+func New(cfg Config) *Module {
+	return &Module{Server: bus.NewServer(cfg.Bus, name, cfg.Log), cfg: cfg}
+}
 
-// Routes mounts the module's handlers on r.
+// Routes mounts the module's handlers on r, and tracks each route as an
+// endpoint of the module's Service.
 func (m *Module) Routes(r chi.Router) {
-	r.Get("/healthz", m.healthz)
-	r.Get("/readyz", m.readyz)
-	r.Handle("/metrics", promhttp.HandlerFor(m.cfg.Metrics, promhttp.HandlerOpts{Registry: m.cfg.Metrics}))
 	if m.cfg.Dev {
 		r.Get("/dev/mail", m.devMail)
 	}
-	r.Route("/api/v1", func(api chi.Router) {
-		api.Use(middleware.RequestID, middleware.Recoverer, m.crossOrigin(), m.authenticate)
-		api.NotFound(m.notFound)
-		api.MethodNotAllowed(m.methodNotAllowed)
-		admin := chi.NewRouter()
-		admin.Use(m.requireAdmin)
-		admin.NotFound(m.notFound)
-		admin.MethodNotAllowed(m.methodNotAllowed)
-		m.categoryRoutes(api, admin)
-		m.productRoutes(api, admin)
-		m.attributeRoutes(api, admin)
-		m.optionRoutes(api, admin)
-		m.authRoutes(api, admin)
-		api.Mount("/admin", admin)
+	api := chi.NewRouter()
+	api.Use(m.crossOrigin(), m.authenticate)
+	api.NotFound(m.notFound)
+	api.MethodNotAllowed(m.methodNotAllowed)
+	admin := chi.NewRouter()
+	admin.Use(m.requireAdmin)
+	admin.NotFound(m.notFound)
+	admin.MethodNotAllowed(m.methodNotAllowed)
+	m.categoryRoutes(api, admin)
+	m.productRoutes(api, admin)
+	m.attributeRoutes(api, admin)
+	m.optionRoutes(api, admin)
+	m.authRoutes(api, admin)
+	api.Mount("/admin", admin)
+	r.Mount(apiPrefix, api)
+	m.track(apiPrefix, api)
+}
+
+// track registers every route of routes, under prefix, as an endpoint
+// "METHOD pattern" of the Service, with the pattern as chi reports it for a
+// served request, so that ObserveHTTP finds it.
+func (m *Module) track(prefix string, routes chi.Routes) {
+	seen := map[string]bool{}
+	_ = chi.Walk(routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		// chi's own normalisation of a joined pattern, as RoutePattern does
+		// it at run time.
+		pattern := (&chi.Context{RoutePatterns: []string{prefix + route}}).RoutePattern()
+		if op := method + " " + pattern; !seen[op] {
+			seen[op] = true
+			m.Service.Track(op)
+		}
+		return nil
 	})
 }
 
-// Start implements modules.Service; the server module does the serving.
-func (m *Module) Start(context.Context) error { return nil }
-
-// Stop implements modules.Service.
-func (m *Module) Stop(context.Context) error { return nil }
-
-// healthz answers while the process is up.
-func (m *Module) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, health{Status: "ok", PID: os.Getpid(), Worker: m.cfg.Worker})
-}
-
-type health struct {
-	Status string `json:"status"`
-	PID    int    `json:"pid"`
-	Worker int    `json:"worker"`
-}
-
-// readyz answers 200 only while the process can do its work.
-func (m *Module) readyz(w http.ResponseWriter, _ *http.Request) {
-	if err := m.cfg.Ready(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+// ObserveHTTP counts one request to a route of this module (the server's
+// middleware reports every request; others are not tracked and not
+// counted). Errors are answers with status 500 or more: the shop's
+// failures, including a module that is down (503). A 4xx is a correct
+// answer to a client's mistake (an unknown slug, bad input) and counts as
+// a request only; Prometheus has every status by route for those.
+func (m *Module) ObserveHTTP(method, route string, status int, took time.Duration) {
+	m.Service.Record(method+" "+route, took, status >= http.StatusInternalServerError)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

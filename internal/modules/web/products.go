@@ -44,38 +44,20 @@ func (m *Module) productRoutes(public, admin chi.Router) {
 		func(w http.ResponseWriter, r *http.Request) (req contract.CreateProductRequest, err error) {
 			return req, decodeBody(w, r, &req)
 		}))
+	// Bodies are the contract's requests as they are, the id taken from
+	// the path: a field added to a request works over HTTP without a change
+	// here.
 	admin.Patch("/products/{id}", endpoint(m, contract.UpdateProduct, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (contract.UpdateProductRequest, error) {
-			// The body is the request without its id, which is the path's.
-			var body struct {
-				Version     int64                        `json:"version"`
-				Name        *string                      `json:"name"`
-				Slug        *string                      `json:"slug"`
-				Description *string                      `json:"description"`
-				CategoryIDs *[]string                    `json:"category_ids"`
-				Attributes  *contract.AttributeValues    `json:"attributes"`
-				Options     *[]contract.VariantSelection `json:"options"`
-				SKU         *string                      `json:"sku"`
-				Currency    *string                      `json:"currency"`
-				Price       *int64                       `json:"price"`
-				Images      *[]contract.Image            `json:"images"`
-				Variants    []contract.VariantPatch      `json:"variants"`
-			}
-			err := decodeBody(w, r, &body)
-			return contract.UpdateProductRequest{
-				ID: pathParam(r, "id"), Version: body.Version, Name: body.Name, Slug: body.Slug, Description: body.Description,
-				CategoryIDs: body.CategoryIDs, Attributes: body.Attributes, Options: body.Options, SKU: body.SKU,
-				Currency: body.Currency, Price: body.Price, Images: body.Images, Variants: body.Variants,
-			}, err
+		func(w http.ResponseWriter, r *http.Request) (req contract.UpdateProductRequest, err error) {
+			err = decodeBody(w, r, &req)
+			req.ID, err = idFromPath(r, req.ID, err)
+			return req, err
 		}))
 	admin.Post("/products/{id}/status", endpoint(m, contract.SetProductStatus, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (contract.SetProductStatusRequest, error) {
-			var body struct {
-				Status  contract.ProductStatus `json:"status"`
-				Version int64                  `json:"version"`
-			}
-			err := decodeBody(w, r, &body)
-			return contract.SetProductStatusRequest{ID: pathParam(r, "id"), Status: body.Status, Version: body.Version}, err
+		func(w http.ResponseWriter, r *http.Request) (req contract.SetProductStatusRequest, err error) {
+			err = decodeBody(w, r, &req)
+			req.ID, err = idFromPath(r, req.ID, err)
+			return req, err
 		}))
 	admin.Delete("/products/{id}", endpoint(m, contract.DeleteProduct, http.StatusOK,
 		func(_ http.ResponseWriter, r *http.Request) (contract.DeleteProductRequest, error) {
@@ -88,12 +70,10 @@ func (m *Module) productRoutes(public, admin chi.Router) {
 			return req, err
 		}))
 	admin.Post("/products/{id}/regenerate-variants", endpoint(m, contract.RegenerateVariants, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (contract.RegenerateVariantsRequest, error) {
-			var body struct {
-				Version int64 `json:"version"`
-			}
-			err := decodeBody(w, r, &body)
-			return contract.RegenerateVariantsRequest{ID: pathParam(r, "id"), Version: body.Version}, err
+		func(w http.ResponseWriter, r *http.Request) (req contract.RegenerateVariantsRequest, err error) {
+			err = decodeBody(w, r, &req)
+			req.ID, err = idFromPath(r, req.ID, err)
+			return req, err
 		}))
 	admin.Post("/variants/{id}/adjust-stock", endpoint(m, contract.AdjustStock, http.StatusOK,
 		func(w http.ResponseWriter, r *http.Request) (contract.AdjustStockRequest, error) {
@@ -105,12 +85,27 @@ func (m *Module) productRoutes(public, admin chi.Router) {
 		}))
 }
 
+// idFromPath is the id of a request decoded from a body (after decodeErr,
+// which it passes on): the path's. A body may repeat it, but not name
+// another entity than the URL does.
+func idFromPath(r *http.Request, bodyID string, decodeErr error) (string, error) {
+	id := pathParam(r, "id")
+	if decodeErr != nil {
+		return id, decodeErr
+	}
+	if bodyID != "" && bodyID != id {
+		return id, bus.Errorf(bus.CodeInvalid, "id: the body names %.40q, the path %.40q; leave it out of the body", bodyID, id)
+	}
+	return id, nil
+}
+
 // listProductsRequest reads the list query parameters: category,
-// include_descendants, sort, order, page, page_size and, for admins,
-// status. Unknown or repeated parameters and malformed values are refused.
+// include_descendants, sort, order, cursor (the next_cursor of the page
+// before), page, page_size and, for admins, status. Unknown or repeated
+// parameters and malformed values are refused.
 func listProductsRequest(q url.Values, admin bool) (contract.ListProductsRequest, error) {
 	var req contract.ListProductsRequest
-	known := []string{"category", "include_descendants", "sort", "order", "page", "page_size"}
+	known := []string{"category", "include_descendants", "sort", "order", "cursor", "page", "page_size"}
 	if admin {
 		known = append(known, "status")
 	}
@@ -134,9 +129,12 @@ func listProductsRequest(q url.Values, admin bool) (contract.ListProductsRequest
 	if req.IncludeDescendants && req.CategoryID == "" {
 		return req, bus.Errorf(bus.CodeInvalid, "query include_descendants: needs a category")
 	}
-	req.Sort, req.Order, req.Status = q.Get("sort"), q.Get("order"), contract.ProductStatus(q.Get("status"))
+	req.Sort, req.Order, req.Status, req.Cursor = q.Get("sort"), q.Get("order"), contract.ProductStatus(q.Get("status")), q.Get("cursor")
 	if req.Page, err = intQuery(q, "page", 1); err != nil {
 		return req, err
+	}
+	if req.Cursor != "" && q.Has("page") {
+		return req, bus.Errorf(bus.CodeInvalid, "query cursor: give a cursor or a page, not both")
 	}
 	if req.PageSize, err = intQuery(q, "page_size", contract.DefaultPageSize); err != nil {
 		return req, err

@@ -73,12 +73,15 @@ type Backend struct {
 // Has reports whether the backend has every capability in c.
 func (b Backend) Has(c Cap) bool { return b.Caps&c == c }
 
+// sqliteBackend is the one backend every machine has.
+var sqliteBackend = Backend{Name: "sqlite", Kind: store.KindSQLite, Caps: MultiClient}
+
 // Backends lists the backends reachable from this test binary. It fails t if
 // the embedded FerretDB cannot start: that is a broken test machine, not a
 // reason to silently test less.
 func Backends(t testing.TB) []Backend {
 	t.Helper()
-	bs := []Backend{{Name: "sqlite", Kind: store.KindSQLite, Caps: MultiClient}}
+	bs := []Backend{sqliteBackend}
 	uri, err := ferretURI()
 	if err != nil {
 		t.Fatalf("storetest: start embedded FerretDB: %v", err)
@@ -93,6 +96,14 @@ func Backends(t testing.TB) []Backend {
 		bs = append(bs, Backend{Name: "mongodb", Kind: store.KindMongo, URL: uri, Caps: MultiClient})
 	}
 	return bs
+}
+
+// SQLite returns a fresh SQLite store for the duration of t, without
+// starting FerretDB: for tests of behaviour every backend shares, which
+// run on the embedded default only.
+func SQLite(t testing.TB) *store.DB {
+	t.Helper()
+	return sqliteBackend.Open(t)
 }
 
 // ForEach runs fn as a subtest per backend, each with its own fresh store

@@ -126,6 +126,19 @@ func TestBackends(t *testing.T) {
 	})
 }
 
+func TestSQLite(t *testing.T) {
+	db := storetest.SQLite(t)
+	if db.Kind() != store.KindSQLite || storetest.BackendOf(t, db).Name != "sqlite" {
+		t.Fatalf("SQLite(t) = %v on %+v", db, storetest.BackendOf(t, db))
+	}
+	if err := open(t, db).put(t.Context(), item{ID: "a", SKU: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open(t, storetest.SQLite(t)).get(t.Context(), "a"); err == nil {
+		t.Fatal("a fresh SQLite store sees another store's data")
+	}
+}
+
 type sqliteKV struct{ s *sql.DB }
 
 func (k sqliteKV) put(ctx context.Context, it item) error {

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"sort"
 	"sync"
@@ -17,7 +16,9 @@ import (
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
+
 	"github.com/shopengine/shop/internal/bus/amqp"
+	"github.com/shopengine/shop/internal/redact"
 )
 
 // DefaultURL is the broker tests use when SHOP_TEST_AMQP_URL is not set.
@@ -47,7 +48,7 @@ func URL(t testing.TB) string {
 	if p.err != nil {
 		msg := fmt.Sprintf("RabbitMQ is not reachable at %s: %v\n"+
 			"    !!! The AMQP bus tests did NOT run. Start the broker (rabbitmq-server -detached)\n"+
-			"    !!! or point SHOP_TEST_AMQP_URL at one.", redacted(url), p.err)
+			"    !!! or point SHOP_TEST_AMQP_URL at one.", redact.URL(url), p.err)
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s (CI=true: this is a failure, not a skip)", msg)
 		}
@@ -62,13 +63,6 @@ func reach(url string) error {
 		return err
 	}
 	return conn.Close()
-}
-
-func redacted(url string) string {
-	if u, err := amqp091.ParseURI(url); err == nil {
-		return fmt.Sprintf("%s://%s", u.Scheme, net.JoinHostPort(u.Host, fmt.Sprint(u.Port)))
-	}
-	return "(unparsable url)"
 }
 
 // Prefix returns a queue/exchange name prefix unique to this test run,

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopengine/shop/internal/modules"
+)
+
+// TestEveryModuleAloneAnswersProbes starts each selectable module alone, in
+// one process and under a supervisor with one worker, and probes it as a
+// container's health check would: every serving process has the server
+// module, whatever --only says.
+func TestEveryModuleAloneAnswersProbes(t *testing.T) {
+	c := &http.Client{Timeout: 20 * time.Second}
+	get := func(t *testing.T, s *server, path string) (int, string) {
+		t.Helper()
+		resp, err := c.Get("http://" + s.addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v\n%s", path, err, s.logs)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for _, m := range modules.Selectable() {
+		for _, workers := range []string{"0", "1"} {
+			t.Run(m+"/workers="+workers, func(t *testing.T) {
+				s := startServe(t, []string{"SHOP_WORKERS=", "SHOP_ADMIN_TOKEN="},
+					"--only="+m, "--workers="+workers, "--database-url=sqlite://"+t.TempDir())
+				// Under a supervisor the primary listens before the worker
+				// accepts; the kernel queues the connection meanwhile.
+				var code int
+				var body string
+				if !poll(60*time.Second, func() bool { code, body = get(t, s, "/readyz"); return code == 200 }) {
+					t.Fatalf("/readyz: %d %s, want 200 within 60s\n%s", code, body, s.logs)
+				}
+				var rd modules.Readiness
+				if err := json.Unmarshal([]byte(body), &rd); err != nil || rd.Status != modules.StatusReady || rd.Checks["bus"] != "ok" {
+					t.Fatalf("/readyz body %s (%v)", body, err)
+				}
+				if m != modules.Web && rd.Checks["store"] != "ok" {
+					t.Fatalf("/readyz of %s has no store check: %s", m, body)
+				}
+				if code, body := get(t, s, "/healthz"); code != 200 || !strings.Contains(body, `"status":"ok"`) {
+					t.Fatalf("/healthz: %d %s", code, body)
+				}
+				code, body = get(t, s, "/metrics")
+				for _, want := range []string{`shop_http_request_duration_seconds_count{method="GET",route="/readyz",status="200"`,
+					"process_cpu_seconds_total", "shop_bus_requests_in_flight"} {
+					if code != 200 || !strings.Contains(body, want) {
+						t.Fatalf("/metrics: %d, lacks %s:\n%s", code, want, body)
+					}
+				}
+				if workers == "1" && !strings.Contains(body, `worker="0"`) {
+					t.Fatalf("/metrics of worker 0 without its label:\n%s", body)
+				}
+				if err := s.stop(t); err != nil {
+					t.Fatalf("exit after SIGTERM: %v\n%s", err, s.logs)
+				}
+			})
+		}
+	}
+}

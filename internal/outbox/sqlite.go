@@ -1,0 +1,132 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SQLiteSchema creates the outbox table. A module appends it to its
+// migrations once, as a new version; the table lives in the module's own
+// file, so the write and its events share one transaction.
+//
+// seq orders the events as committed (SQLite serialises writers, and
+// AUTOINCREMENT never reuses a value); lease_until is the claim of a relay
+// (unix milliseconds), 0 when unclaimed.
+const SQLiteSchema = `
+CREATE TABLE outbox (
+	seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+	id          TEXT    NOT NULL UNIQUE,
+	topic       TEXT    NOT NULL,
+	key         TEXT    NOT NULL,
+	body        BLOB    NOT NULL,
+	at          INTEGER NOT NULL,
+	lease_until INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_key ON outbox (key, seq);
+CREATE INDEX outbox_lease ON outbox (lease_until);
+`
+
+// Add records events in tx, the transaction of the write they announce.
+func Add(ctx context.Context, tx *sql.Tx, events ...Event) error {
+	for _, e := range events {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, topic, key, body, at) VALUES (?, ?, ?, ?, ?)`,
+			e.ID, e.Topic, e.Key, e.Body, e.At.UnixMilli()); err != nil {
+			return fmt.Errorf("outbox: add %s %s: %w", e.Topic, e.Key, err)
+		}
+	}
+	return nil
+}
+
+// sqliteSource is the outbox table of one module's SQLite file.
+type sqliteSource struct{ db *sql.DB }
+
+// SQLite returns the source of a relay over the outbox table in db.
+func SQLite(db *sql.DB) Source { return sqliteSource{db} }
+
+func (s sqliteSource) String() string { return "sqlite outbox" }
+
+// Claim leases up to n unclaimed events, oldest first, skipping every key
+// another relay holds a lease on: a key's events are then published by one
+// relay at a time, in seq order. The select and the lease are one
+// IMMEDIATE transaction (the store's DSN makes every BEGIN immediate), so
+// two relays never claim the same event.
+func (s sqliteSource) Claim(ctx context.Context, n int, lease time.Duration) ([]Claimed, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: claim: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
+	now := time.Now().UnixMilli()
+	rows, err := tx.QueryContext(ctx, `
+		SELECT seq, id, topic, key, body, at FROM outbox
+		WHERE lease_until < ?1
+		  AND key NOT IN (SELECT key FROM outbox WHERE lease_until >= ?1)
+		ORDER BY seq LIMIT ?2`, now, n)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: claim: %w", err)
+	}
+	var out []Claimed
+	var seqs []any
+	for rows.Next() {
+		var c Claimed
+		var seq, at int64
+		if err := rows.Scan(&seq, &c.ID, &c.Topic, &c.Key, &c.Body, &at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("outbox: claim: %w", err)
+		}
+		c.At = time.UnixMilli(at).UTC()
+		c.handle = seq
+		out = append(out, c)
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("outbox: claim: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("outbox: claim: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	args := append([]any{now + lease.Milliseconds()}, seqs...)
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_until = ? WHERE seq IN (`+placeholders(len(seqs))+`)`, args...); err != nil {
+		return nil, fmt.Errorf("outbox: lease: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("outbox: claim: %w", err)
+	}
+	return out, nil
+}
+
+// Done removes published events.
+func (s sqliteSource) Done(ctx context.Context, events []Claimed) error {
+	return s.bySeq(ctx, `DELETE FROM outbox WHERE seq IN (%s)`, events)
+}
+
+// Release gives up the lease on events that were not published, for the
+// next attempt (of this relay or another).
+func (s sqliteSource) Release(ctx context.Context, events []Claimed) error {
+	return s.bySeq(ctx, `UPDATE outbox SET lease_until = 0 WHERE seq IN (%s)`, events)
+}
+
+func (s sqliteSource) bySeq(ctx context.Context, query string, events []Claimed) error {
+	for len(events) > 0 {
+		batch := events[:min(len(events), 500)] // well under SQLite's variable limit
+		events = events[len(batch):]
+		args := make([]any, len(batch))
+		for i, e := range batch {
+			args[i] = e.handle
+		}
+		if _, err := s.db.ExecContext(ctx, fmt.Sprintf(query, placeholders(len(args))), args...); err != nil {
+			return fmt.Errorf("outbox: %s: %w", strings.Fields(query)[0], err)
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
