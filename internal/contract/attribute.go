@@ -30,9 +30,13 @@ type AttributeGroup struct {
 	Name      string    `json:"name"`
 	Slug      string    `json:"slug"`
 	Position  int       `json:"position"`
+	Version   int64     `json:"version"` // 1 when created, +1 on every write
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// ETagVersion implements Versioned.
+func (g AttributeGroup) ETagVersion() int64 { return g.Version }
 
 // AllowedValue is one choice of a select or multiselect attribute.
 type AllowedValue struct {
@@ -52,9 +56,13 @@ type AttributeDefinition struct {
 	Filterable bool           `json:"filterable"`
 	Required   bool           `json:"required"`
 	Position   int            `json:"position"`
+	Version    int64          `json:"version"` // 1 when created, +1 on every write
 	CreatedAt  time.Time      `json:"created_at"`
 	UpdatedAt  time.Time      `json:"updated_at"`
 }
+
+// ETagVersion implements Versioned.
+func (d AttributeDefinition) ETagVersion() int64 { return d.Version }
 
 // ValidateAttributesRequest asks whether values are acceptable for a product.
 type ValidateAttributesRequest struct {
@@ -88,7 +96,7 @@ type ValidateAttributesReply struct {
 }
 
 // ValidateAttributes is how product checks a product's attribute values.
-var ValidateAttributes = bus.Endpoint[ValidateAttributesRequest, ValidateAttributesReply]{Queue: AttributeQueue, Op: "validate"}
+var ValidateAttributes = bus.Endpoint[ValidateAttributesRequest, ValidateAttributesReply]{Queue: AttributeQueue, Op: "validate_values"}
 
 // Limits of attribute definitions and values.
 const (
@@ -111,18 +119,23 @@ type CreateAttributeGroupRequest struct {
 	Position *int   `json:"position,omitempty"`
 }
 
-// UpdateAttributeGroupRequest changes the fields that are set; Position
-// moves the group among the others (the slug stays when the name changes).
+// UpdateAttributeGroupRequest changes the fields that are set, if the
+// group is still at Version (required); Position moves the group among the
+// others (the slug stays when the name changes). The groups whose
+// positions change get new versions too.
 type UpdateAttributeGroupRequest struct {
 	ID       string  `json:"id"`
+	Version  int64   `json:"version"`
 	Name     *string `json:"name,omitempty"`
 	Slug     *string `json:"slug,omitempty"`
 	Position *int    `json:"position,omitempty"`
 }
 
-// AttributeGroupList is every group in position order.
-type AttributeGroupList struct {
-	Items []AttributeGroup `json:"items"`
+// DeleteAttributeGroupRequest deletes an empty group; with Version > 0
+// only if it is still at that version.
+type DeleteAttributeGroupRequest struct {
+	ID      string `json:"id"`
+	Version int64  `json:"version,omitempty"`
 }
 
 // AttributeDefinitionID addresses one definition.
@@ -159,8 +172,12 @@ type CreateAttributeDefinitionRequest struct {
 // Changing Code or Type, or removing an allowed value, is refused with
 // conflict while products use it, and with unavailable/timeout while the
 // product module cannot say (never changed blindly).
+//
+// The change applies only if the definition is still at Version
+// (required); the definitions renumbered by a move get new versions too.
 type UpdateAttributeDefinitionRequest struct {
 	ID         string          `json:"id"`
+	Version    int64           `json:"version"`
 	Code       *string         `json:"code,omitempty"`
 	Name       *string         `json:"name,omitempty"`
 	GroupID    *string         `json:"group_id,omitempty"`
@@ -172,33 +189,35 @@ type UpdateAttributeDefinitionRequest struct {
 	Position   *int            `json:"position,omitempty"`
 }
 
+// DeleteAttributeDefinitionRequest deletes a definition; with Version > 0
+// only if it is still at that version.
+type DeleteAttributeDefinitionRequest struct {
+	ID      string `json:"id"`
+	Version int64  `json:"version,omitempty"`
+}
+
 // DeleteAttributeReply names what was deleted.
 type DeleteAttributeReply struct {
 	Deleted string `json:"deleted"`
 }
 
 // AttributeGroupWithDefinitions is a group with its definitions in
-// position order.
+// position order: one item of the catalog.
 type AttributeGroupWithDefinitions struct {
 	AttributeGroup
 	Definitions []AttributeDefinition `json:"definitions"`
 }
 
-// AttributeCatalog is every group in position order, each with its
-// definitions: what a product form or the storefront shows.
-type AttributeCatalog struct {
-	Groups []AttributeGroupWithDefinitions `json:"groups"`
-}
-
-// Attribute group endpoints.
+// Attribute group endpoints. The groups are a short ordered list: a Page
+// with every group and no cursor.
 var (
 	CreateAttributeGroup = bus.Endpoint[CreateAttributeGroupRequest, AttributeGroup]{Queue: AttributeQueue, Op: "create_group"}
 	UpdateAttributeGroup = bus.Endpoint[UpdateAttributeGroupRequest, AttributeGroup]{Queue: AttributeQueue, Op: "update_group"}
 	// DeleteAttributeGroup is refused with conflict while the group has
 	// definitions.
-	DeleteAttributeGroup = bus.Endpoint[AttributeGroupID, DeleteAttributeReply]{Queue: AttributeQueue, Op: "delete_group"}
+	DeleteAttributeGroup = bus.Endpoint[DeleteAttributeGroupRequest, DeleteAttributeReply]{Queue: AttributeQueue, Op: "delete_group"}
 	GetAttributeGroup    = bus.Endpoint[AttributeGroupID, AttributeGroup]{Queue: AttributeQueue, Op: "get_group"}
-	ListAttributeGroups  = bus.Endpoint[Empty, AttributeGroupList]{Queue: AttributeQueue, Op: "list_groups"}
+	ListAttributeGroups  = bus.Endpoint[Empty, Page[AttributeGroup]]{Queue: AttributeQueue, Op: "list_groups"}
 )
 
 // Attribute definition endpoints.
@@ -207,21 +226,51 @@ var (
 	UpdateAttributeDefinition = bus.Endpoint[UpdateAttributeDefinitionRequest, AttributeDefinition]{Queue: AttributeQueue, Op: "update"}
 	// DeleteAttributeDefinition is refused with conflict while products use
 	// the attribute.
-	DeleteAttributeDefinition = bus.Endpoint[AttributeDefinitionID, DeleteAttributeReply]{Queue: AttributeQueue, Op: "delete"}
+	DeleteAttributeDefinition = bus.Endpoint[DeleteAttributeDefinitionRequest, DeleteAttributeReply]{Queue: AttributeQueue, Op: "delete"}
 	GetAttributeDefinition    = bus.Endpoint[AttributeDefinitionID, AttributeDefinition]{Queue: AttributeQueue, Op: "get"}
-	GetAttributeByCode        = bus.Endpoint[AttributeCode, AttributeDefinition]{Queue: AttributeQueue, Op: "by_code"}
-	// ListAttributes is the whole catalog, grouped.
-	ListAttributes = bus.Endpoint[Empty, AttributeCatalog]{Queue: AttributeQueue, Op: "list"}
+	GetAttributeByCode        = bus.Endpoint[AttributeCode, AttributeDefinition]{Queue: AttributeQueue, Op: "get_by_code"}
+	// ListAttributes is the whole catalog: every group in position order,
+	// each with its definitions, as a product form or the storefront shows
+	// it. It is read whole (no cursor): a form needs all of it, and groups
+	// and definitions are a shop's vocabulary, tens to hundreds.
+	ListAttributes = bus.Endpoint[Empty, Page[AttributeGroupWithDefinitions]]{Queue: AttributeQueue, Op: "list"}
 )
 
-// Attribute events: the payload is the group or definition as it is after
-// the change (as it was, for deleted). Subscribe to "attribute.#" for all,
+// AttributeGroupEvent is the payload of every attribute group event: the
+// group as it is after the change (for deleted: as it was, at the version
+// of the delete). The event's id is the bus envelope's (bus.Event.ID).
+type AttributeGroupEvent struct {
+	ID       string `json:"id"`
+	Version  int64  `json:"version"`
+	Name     string `json:"name"`
+	Slug     string `json:"slug"`
+	Position int    `json:"position"`
+}
+
+// AttributeDefinitionEvent is the payload of every attribute definition
+// event, like AttributeGroupEvent: all a read model (the filter module's
+// facets) needs to interpret product values.
+type AttributeDefinitionEvent struct {
+	ID         string         `json:"id"`
+	Version    int64          `json:"version"`
+	Code       string         `json:"code"`
+	Name       string         `json:"name"`
+	GroupID    string         `json:"group_id"`
+	Type       AttributeType  `json:"type"`
+	Values     []AllowedValue `json:"values,omitempty"`
+	Unit       string         `json:"unit,omitempty"`
+	Filterable bool           `json:"filterable"`
+	Required   bool           `json:"required"`
+	Position   int            `json:"position"`
+}
+
+// Attribute events. Subscribe to "attribute.#" for all,
 // "attribute.definition.*" for definitions.
 var (
-	AttributeGroupCreated      = bus.EventType[AttributeGroup]{Topic: "attribute.group.created"}
-	AttributeGroupUpdated      = bus.EventType[AttributeGroup]{Topic: "attribute.group.updated"}
-	AttributeGroupDeleted      = bus.EventType[AttributeGroup]{Topic: "attribute.group.deleted"}
-	AttributeDefinitionCreated = bus.EventType[AttributeDefinition]{Topic: "attribute.definition.created"}
-	AttributeDefinitionUpdated = bus.EventType[AttributeDefinition]{Topic: "attribute.definition.updated"}
-	AttributeDefinitionDeleted = bus.EventType[AttributeDefinition]{Topic: "attribute.definition.deleted"}
+	AttributeGroupCreated      = bus.EventType[AttributeGroupEvent]{Topic: "attribute.group.created"}
+	AttributeGroupUpdated      = bus.EventType[AttributeGroupEvent]{Topic: "attribute.group.updated"}
+	AttributeGroupDeleted      = bus.EventType[AttributeGroupEvent]{Topic: "attribute.group.deleted"}
+	AttributeDefinitionCreated = bus.EventType[AttributeDefinitionEvent]{Topic: "attribute.definition.created"}
+	AttributeDefinitionUpdated = bus.EventType[AttributeDefinitionEvent]{Topic: "attribute.definition.updated"}
+	AttributeDefinitionDeleted = bus.EventType[AttributeDefinitionEvent]{Topic: "attribute.definition.deleted"}
 )

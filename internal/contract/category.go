@@ -14,9 +14,13 @@ type Category struct {
 	Description string    `json:"description"`
 	ParentID    string    `json:"parent_id,omitempty"` // empty for a root
 	Position    int       `json:"position"`            // among siblings, from 0
+	Version     int64     `json:"version"`             // 1 when created, +1 on every write
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
+
+// ETagVersion implements Versioned.
+func (c Category) ETagVersion() int64 { return c.Version }
 
 // CategoryNode is a category in the tree: what navigation needs, with its
 // children ordered by position. (Descriptions and timestamps would make a
@@ -39,26 +43,33 @@ type CreateCategoryRequest struct {
 	Position    *int   `json:"position,omitempty"`
 }
 
-// UpdateCategoryRequest changes the fields that are set.
+// UpdateCategoryRequest changes the fields that are set, if the category
+// is still at Version (required).
 type UpdateCategoryRequest struct {
 	ID          string  `json:"id"`
+	Version     int64   `json:"version"`
 	Name        *string `json:"name,omitempty"`
 	Slug        *string `json:"slug,omitempty"`
 	Description *string `json:"description,omitempty"`
 }
 
 // MoveCategoryRequest puts a category under ParentID (empty: make it a root)
-// at Position among its new siblings (nil: last).
+// at Position among its new siblings (nil: last); with Version > 0 only if
+// the category is still at that version. The siblings whose positions
+// change get new versions too.
 type MoveCategoryRequest struct {
 	ID       string `json:"id"`
+	Version  int64  `json:"version,omitempty"`
 	ParentID string `json:"parent_id"`
 	Position *int   `json:"position,omitempty"`
 }
 
 // DeleteCategoryRequest deletes a category; one with children only when
-// Cascade is set, and then its whole subtree.
+// Cascade is set, and then its whole subtree. With Version > 0 only if the
+// category (not its descendants) is still at that version.
 type DeleteCategoryRequest struct {
 	ID      string `json:"id"`
+	Version int64  `json:"version,omitempty"`
 	Cascade bool   `json:"cascade,omitempty"`
 }
 
@@ -82,34 +93,34 @@ type ListChildrenRequest struct {
 	ParentID string `json:"parent_id"`
 }
 
-// CategoryList is an ordered list of categories.
-type CategoryList struct {
-	Items []Category `json:"items"`
-}
-
 // CategoryTree is the whole tree: the roots with their descendants.
 type CategoryTree struct {
 	Roots []CategoryNode `json:"roots"`
 	Count int            `json:"count"`
 }
 
-// Category endpoints.
+// Category endpoints. Breadcrumbs and children are short ordered lists: a
+// Page with every item and no cursor.
 var (
 	CreateCategory    = bus.Endpoint[CreateCategoryRequest, Category]{Queue: CategoryQueue, Op: "create"}
 	UpdateCategory    = bus.Endpoint[UpdateCategoryRequest, Category]{Queue: CategoryQueue, Op: "update"}
 	MoveCategory      = bus.Endpoint[MoveCategoryRequest, Category]{Queue: CategoryQueue, Op: "move"}
 	DeleteCategory    = bus.Endpoint[DeleteCategoryRequest, DeleteCategoryReply]{Queue: CategoryQueue, Op: "delete"}
 	GetCategory       = bus.Endpoint[CategoryID, Category]{Queue: CategoryQueue, Op: "get"}
-	GetCategoryBySlug = bus.Endpoint[CategorySlug, Category]{Queue: CategoryQueue, Op: "by_slug"}
-	GetCategoryTree   = bus.Endpoint[Empty, CategoryTree]{Queue: CategoryQueue, Op: "tree"}
-	GetBreadcrumbs    = bus.Endpoint[CategoryID, CategoryList]{Queue: CategoryQueue, Op: "breadcrumbs"}
-	ListChildren      = bus.Endpoint[ListChildrenRequest, CategoryList]{Queue: CategoryQueue, Op: "children"}
+	GetCategoryBySlug = bus.Endpoint[CategorySlug, Category]{Queue: CategoryQueue, Op: "get_by_slug"}
+	GetCategoryTree   = bus.Endpoint[Empty, CategoryTree]{Queue: CategoryQueue, Op: "get_tree"}
+	// GetBreadcrumbs is the category's path from its root, the category last.
+	GetBreadcrumbs = bus.Endpoint[CategoryID, Page[Category]]{Queue: CategoryQueue, Op: "get_breadcrumbs"}
+	ListChildren   = bus.Endpoint[ListChildrenRequest, Page[Category]]{Queue: CategoryQueue, Op: "list_children"}
 )
 
 // CategoryEvent is the payload of every category event: enough for a read
-// model to place the category without asking (ancestors root first).
+// model to place the category without asking (ancestors root first), and
+// its version, so that a consumer can ignore an event older than what it
+// holds. The event's id is the bus envelope's (bus.Event.ID).
 type CategoryEvent struct {
 	ID          string   `json:"id"`
+	Version     int64    `json:"version"`
 	Slug        string   `json:"slug"`
 	Name        string   `json:"name"`
 	ParentID    string   `json:"parent_id,omitempty"`

@@ -7,15 +7,21 @@ import (
 )
 
 // OptionGroup is a product option with its selectable values ("Size": S,
-// M, L), from which variants are generated.
+// M, L), from which variants are generated. The values are part of the
+// group, not entities of their own: the group's version counts their
+// changes too.
 type OptionGroup struct {
 	ID        string        `json:"id"`
 	Code      string        `json:"code"` // unique, [a-z0-9_]+
 	Name      string        `json:"name"`
-	Values    []OptionValue `json:"values"` // ordered by position
+	Values    []OptionValue `json:"values"`  // ordered by position
+	Version   int64         `json:"version"` // 1 when created, +1 on every write, of the group or a value
 	CreatedAt time.Time     `json:"created_at"`
 	UpdatedAt time.Time     `json:"updated_at"`
 }
+
+// ETagVersion implements Versioned.
+func (g OptionGroup) ETagVersion() int64 { return g.Version }
 
 // OptionValue is one value of an option group.
 type OptionValue struct {
@@ -81,11 +87,20 @@ type CreateOptionGroupRequest struct {
 	Values []NewOptionValue `json:"values,omitempty"`
 }
 
-// UpdateOptionGroupRequest changes the fields that are set.
+// UpdateOptionGroupRequest changes the fields that are set, if the group
+// is still at Version (required).
 type UpdateOptionGroupRequest struct {
-	ID   string  `json:"id"`
-	Code *string `json:"code,omitempty"`
-	Name *string `json:"name,omitempty"`
+	ID      string  `json:"id"`
+	Version int64   `json:"version"`
+	Code    *string `json:"code,omitempty"`
+	Name    *string `json:"name,omitempty"`
+}
+
+// DeleteOptionGroupRequest deletes a group with its values; with
+// Version > 0 only if it is still at that version.
+type DeleteOptionGroupRequest struct {
+	ID      string `json:"id"`
+	Version int64  `json:"version,omitempty"`
 }
 
 // OptionGroupID addresses one option group.
@@ -103,53 +118,81 @@ type DeleteOptionGroupReply struct {
 	Deleted string `json:"deleted"`
 }
 
-// OptionGroupList is every option group, ordered by code.
-type OptionGroupList struct {
-	Items []OptionGroup `json:"items"`
+// ListOptionGroupsRequest asks for one page of the option groups, ordered
+// by code: Limit of them (0: DefaultOptionGroupsPage, at most
+// MaxOptionGroupsPage) after Cursor, the NextCursor of the page before
+// (empty: from the first).
+type ListOptionGroupsRequest struct {
+	Limit  int    `json:"limit,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
 }
 
-// AddOptionValueRequest adds a value to a group at Position (nil: last).
+// Page sizes of list (option groups, each with up to 200 values).
+const (
+	DefaultOptionGroupsPage = 50
+	MaxOptionGroupsPage     = 200
+)
+
+// AddOptionValueRequest adds a value to a group at Position (nil: last);
+// with Version > 0 only if the group is still at that version.
 type AddOptionValueRequest struct {
 	GroupID  string `json:"group_id"`
+	Version  int64  `json:"version,omitempty"`
 	Code     string `json:"code"`
 	Label    string `json:"label"`
 	Position *int   `json:"position,omitempty"`
 }
 
-// UpdateOptionValueRequest changes the fields that are set; Position moves
-// the value among its group's values.
+// UpdateOptionValueRequest changes the fields that are set, if the group
+// is still at Version (required); Position moves the value among its
+// group's values.
 type UpdateOptionValueRequest struct {
 	GroupID  string  `json:"group_id"`
 	ValueID  string  `json:"value_id"`
+	Version  int64   `json:"version"`
 	Code     *string `json:"code,omitempty"`
 	Label    *string `json:"label,omitempty"`
 	Position *int    `json:"position,omitempty"`
 }
 
-// RemoveOptionValueRequest removes a value from its group.
+// RemoveOptionValueRequest removes a value from its group; with
+// Version > 0 only if the group is still at that version.
 type RemoveOptionValueRequest struct {
 	GroupID string `json:"group_id"`
 	ValueID string `json:"value_id"`
+	Version int64  `json:"version,omitempty"`
 }
 
 // Option endpoints. The value operations reply with the whole group as it
-// is after the change (values renumbered 0, 1, … by position).
+// is after the change (values renumbered 0, 1, … by position), at its new
+// version. List is keyset-paged by code.
 var (
 	CreateOptionGroup    = bus.Endpoint[CreateOptionGroupRequest, OptionGroup]{Queue: OptionQueue, Op: "create"}
 	UpdateOptionGroup    = bus.Endpoint[UpdateOptionGroupRequest, OptionGroup]{Queue: OptionQueue, Op: "update"}
-	DeleteOptionGroup    = bus.Endpoint[OptionGroupID, DeleteOptionGroupReply]{Queue: OptionQueue, Op: "delete"}
+	DeleteOptionGroup    = bus.Endpoint[DeleteOptionGroupRequest, DeleteOptionGroupReply]{Queue: OptionQueue, Op: "delete"}
 	GetOptionGroup       = bus.Endpoint[OptionGroupID, OptionGroup]{Queue: OptionQueue, Op: "get"}
-	GetOptionGroupByCode = bus.Endpoint[OptionGroupCode, OptionGroup]{Queue: OptionQueue, Op: "by_code"}
-	ListOptionGroups     = bus.Endpoint[Empty, OptionGroupList]{Queue: OptionQueue, Op: "list"}
+	GetOptionGroupByCode = bus.Endpoint[OptionGroupCode, OptionGroup]{Queue: OptionQueue, Op: "get_by_code"}
+	ListOptionGroups     = bus.Endpoint[ListOptionGroupsRequest, Page[OptionGroup]]{Queue: OptionQueue, Op: "list"}
 	AddOptionValue       = bus.Endpoint[AddOptionValueRequest, OptionGroup]{Queue: OptionQueue, Op: "add_value"}
 	UpdateOptionValue    = bus.Endpoint[UpdateOptionValueRequest, OptionGroup]{Queue: OptionQueue, Op: "update_value"}
 	RemoveOptionValue    = bus.Endpoint[RemoveOptionValueRequest, OptionGroup]{Queue: OptionQueue, Op: "remove_value"}
 )
 
-// Option events carry the group: as created, as after the change (value
-// operations included), and as it was when deleted.
+// OptionGroupEvent is the payload of every option event: the group with
+// its values as it is after the change (value operations included; for
+// deleted: as it was, at the version of the delete). The event's id is
+// the bus envelope's (bus.Event.ID).
+type OptionGroupEvent struct {
+	ID      string        `json:"id"`
+	Version int64         `json:"version"`
+	Code    string        `json:"code"`
+	Name    string        `json:"name"`
+	Values  []OptionValue `json:"values"`
+}
+
+// Option events.
 var (
-	OptionGroupCreated = bus.EventType[OptionGroup]{Topic: "option.group.created"}
-	OptionGroupUpdated = bus.EventType[OptionGroup]{Topic: "option.group.updated"}
-	OptionGroupDeleted = bus.EventType[OptionGroup]{Topic: "option.group.deleted"}
+	OptionGroupCreated = bus.EventType[OptionGroupEvent]{Topic: "option.group.created"}
+	OptionGroupUpdated = bus.EventType[OptionGroupEvent]{Topic: "option.group.updated"}
+	OptionGroupDeleted = bus.EventType[OptionGroupEvent]{Topic: "option.group.deleted"}
 )

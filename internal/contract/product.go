@@ -73,6 +73,9 @@ type Product struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// ETagVersion implements Versioned.
+func (p Product) ETagVersion() int64 { return p.Version }
+
 // Variant is one purchasable form of a product: one value per option group.
 type Variant struct {
 	ID  string `json:"id"`

@@ -28,7 +28,7 @@ type shop struct {
 
 // startShop runs an App with cfg's modules on a fresh listener until the
 // test ends or stop is called.
-func startShop(t *testing.T, cfg Config) *shop {
+func startShop(t testing.TB, cfg Config) *shop {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -78,6 +78,7 @@ func startShop(t *testing.T, cfg Config) *shop {
 type response struct {
 	status int
 	body   []byte
+	header http.Header
 }
 
 func (r response) decode(t *testing.T, v any) {
@@ -102,6 +103,12 @@ func (r response) errorCode(t *testing.T) string {
 
 func (s *shop) do(t *testing.T, method, path, token string, body io.Reader) response {
 	t.Helper()
+	return s.doWith(t, method, path, token, body, nil)
+}
+
+// doWith is do with extra request headers.
+func (s *shop) doWith(t *testing.T, method, path, token string, body io.Reader, header map[string]string) response {
+	t.Helper()
 	req, err := http.NewRequest(method, s.url+path, body)
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +117,9 @@ func (s *shop) do(t *testing.T, method, path, token string, body io.Reader) resp
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -119,7 +129,7 @@ func (s *shop) do(t *testing.T, method, path, token string, body io.Reader) resp
 	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(path, "/api/") && ct != "application/json" {
 		t.Fatalf("%s %s: content type %q, body %s", method, path, ct, b)
 	}
-	return response{resp.StatusCode, b}
+	return response{resp.StatusCode, b, resp.Header}
 }
 
 func (s *shop) admin(t *testing.T, method, path, body string) response {
@@ -130,6 +140,12 @@ func (s *shop) admin(t *testing.T, method, path, body string) response {
 func (s *shop) get(t *testing.T, path string) response {
 	t.Helper()
 	return s.do(t, http.MethodGet, path, "", nil)
+}
+
+// adminIfMatch is admin with an If-Match header.
+func (s *shop) adminIfMatch(t *testing.T, method, path, ifMatch, body string) response {
+	t.Helper()
+	return s.doWith(t, method, path, adminToken, strings.NewReader(body), map[string]string{"If-Match": ifMatch})
 }
 
 func TestCategoryAPI(t *testing.T) {
@@ -166,16 +182,33 @@ func TestCategoryAPI(t *testing.T) {
 	if got.ID != shoes.ID {
 		t.Fatalf("by slug: %+v", got)
 	}
-	var crumbs contract.CategoryList
-	s.get(t, "/api/v1/categories/"+boots.ID+"/breadcrumbs").decode(t, &crumbs)
-	if len(crumbs.Items) != 2 || crumbs.Items[0].ID != shoes.ID {
-		t.Fatalf("breadcrumbs: %+v", crumbs)
+	// Short lists are a Page with every item and no cursor.
+	var crumbs contract.Page[contract.Category]
+	r = s.get(t, "/api/v1/categories/"+boots.ID+"/breadcrumbs")
+	r.decode(t, &crumbs)
+	if len(crumbs.Items) != 2 || crumbs.Items[0].ID != shoes.ID || crumbs.Total != 2 || bytes.Contains(r.body, []byte("next_cursor")) {
+		t.Fatalf("breadcrumbs: %s", r.body)
+	}
+	var kids contract.Page[contract.Category]
+	r = s.get(t, "/api/v1/categories/"+shoes.ID+"/children")
+	r.decode(t, &kids)
+	if r.status != 200 || kids.Total != 1 || kids.Items[0].ID != boots.ID || r.header.Get("ETag") != "" {
+		t.Fatalf("children: %d %s", r.status, r.body)
 	}
 
+	// Writes carry the version: in the body, or as If-Match.
 	r = s.admin(t, "PATCH", "/api/v1/admin/categories/"+boots.ID, `{"name":"Winter boots"}`)
+	if r.status != 400 || !strings.Contains(string(r.body), "version is required") {
+		t.Fatalf("patch without a version: %d %s", r.status, r.body)
+	}
+	r = s.admin(t, "PATCH", "/api/v1/admin/categories/"+boots.ID, fmt.Sprintf(`{"name":"Winter boots","version":%d}`, boots.Version))
 	r.decode(t, &got)
-	if r.status != 200 || got.Name != "Winter boots" || got.Slug != "boots" {
-		t.Fatalf("patch: %d %s", r.status, r.body)
+	if r.status != 200 || got.Name != "Winter boots" || got.Slug != "boots" || got.Version != 2 || r.header.Get("ETag") != `"2"` {
+		t.Fatalf("patch: %d %s %v", r.status, r.body, r.header)
+	}
+	r = s.admin(t, "PATCH", "/api/v1/admin/categories/"+boots.ID, `{"name":"Stale","version":1}`)
+	if r.status != 409 || r.errorCode(t) != "conflict" || !strings.Contains(string(r.body), "is at version 2, not 1") {
+		t.Fatalf("stale patch: %d %s", r.status, r.body)
 	}
 	r = s.admin(t, "POST", "/api/v1/admin/categories/"+boots.ID+"/move", `{"parent_id":""}`)
 	got = contract.Category{}
@@ -225,12 +258,20 @@ func TestCategoryAPIRefusesBadInput(t *testing.T) {
 		{"missing id", "GET", "/api/v1/categories/01a21042-816e-7207-a40f-0cf2f438397d", "", ``, 404, "not_found"},
 		{"bad slug", "GET", "/api/v1/categories/by-slug/NOT%20A%20SLUG", "", ``, 400, "invalid"},
 		{"bad cascade", "DELETE", "/api/v1/admin/categories/" + root.ID + "?cascade=maybe", adminToken, ``, 400, "invalid"},
+		{"unread query parameter", "DELETE", "/api/v1/admin/categories/" + root.ID + "?version=3", adminToken, ``, 400, "invalid"},
+		{"repeated query parameter", "DELETE", "/api/v1/admin/categories/" + root.ID + "?cascade=true&cascade=false", adminToken, ``, 400, "invalid"},
+		{"query on a read", "GET", "/api/v1/categories/tree?depth=2", "", ``, 400, "invalid"},
+		{"bad If-Match", "DELETE", "/api/v1/admin/categories/" + root.ID, adminToken, ``, 400, "invalid"},
 		{"unknown route", "GET", "/api/v1/nothing-here", "", ``, 404, "not_found"},
 		{"wrong method", "PUT", "/api/v1/categories/tree", "", ``, 405, "invalid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := s.do(t, tt.method, tt.path, tt.token, strings.NewReader(tt.body))
+			var header map[string]string
+			if strings.HasPrefix(tt.name, "bad If-Match") {
+				header = map[string]string{"If-Match": "W/\"1\""}
+			}
+			r := s.doWith(t, tt.method, tt.path, tt.token, strings.NewReader(tt.body), header)
 			if r.status != tt.status || r.errorCode(t) != tt.code {
 				t.Fatalf("%d %s, want %d %s", r.status, r.body, tt.status, tt.code)
 			}
@@ -244,11 +285,13 @@ func TestCategoryAPIRefusesBadInput(t *testing.T) {
 	}
 }
 
-func TestAdminAPIClosedWithoutToken(t *testing.T) {
+// TestAdminAPIWithoutToken: with no machine token configured, the admin
+// API is for admin users only; no bearer value opens it.
+func TestAdminAPIWithoutToken(t *testing.T) {
 	s := startShop(t, Config{DatabaseURL: store.SQLiteURL(t.TempDir())})
 	for _, token := range []string{"", "anything"} {
 		r := s.do(t, "POST", "/api/v1/admin/categories", token, strings.NewReader(`{"name":"x"}`))
-		if r.status != 403 || r.errorCode(t) != "forbidden" {
+		if r.status != 401 || r.errorCode(t) != "unauthorized" {
 			t.Fatalf("token %q: %d %s", token, r.status, r.body)
 		}
 	}

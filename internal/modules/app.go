@@ -17,6 +17,7 @@ import (
 	"github.com/shopengine/shop/internal/bus/amqp"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/metrics"
+	"github.com/shopengine/shop/internal/modules/auth"
 	"github.com/shopengine/shop/internal/modules/seeder"
 	"github.com/shopengine/shop/internal/modules/web"
 	"github.com/shopengine/shop/internal/redact"
@@ -35,6 +36,12 @@ type Config struct {
 	Listener net.Listener
 	// AdminToken opens the admin HTTP API (empty: closed).
 	AdminToken string
+	// Auth configures the auth module (bcrypt cost, session lifetimes, SMTP).
+	Auth auth.Config
+	// SecureCookies marks the session cookie Secure on plain HTTP too.
+	SecureCookies bool
+	// Dev serves development pages (/dev/mail).
+	Dev bool
 	// Worker is this process's worker index, or -1 without a supervisor.
 	Worker int
 	Log    *slog.Logger
@@ -239,6 +246,16 @@ func (a *App) initStore() (Service, error) {
 	return svcFuncs{start: nop, stop: db.Close}, nil
 }
 
+// initAuth builds the auth module, which takes its configuration (bcrypt
+// cost, session lifetimes, mail) besides its store.
+func (a *App) initAuth() (Service, error) {
+	st, err := auth.OpenStore(context.Background(), a.db)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return auth.New(a.bus, st, a.cfg.Auth, a.log.With("module", a.initing))
+}
+
 func (a *App) initServer() (Service, error) {
 	a.router = a.newRouter()
 	srv := &http.Server{
@@ -285,7 +302,7 @@ func (a *App) Seeder() *seeder.Module {
 }
 
 func (a *App) initWeb() (Service, error) {
-	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, Log: a.log.With("module", Web)})
+	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev, Log: a.log.With("module", Web)})
 	m.Routes(a.router)
 	return m, nil
 }

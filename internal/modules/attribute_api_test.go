@@ -48,32 +48,39 @@ func TestAttributeAPI(t *testing.T) {
 	}
 
 	// Public reads: the grouped catalog and one attribute by code.
-	var cat contract.AttributeCatalog
+	var cat contract.Page[contract.AttributeGroupWithDefinitions]
 	r = s.get(t, "/api/v1/attributes")
 	r.decode(t, &cat)
-	if r.status != 200 || len(cat.Groups) != 2 || cat.Groups[0].ID != looks.ID || cat.Groups[0].Definitions[0].Code != "color" ||
-		cat.Groups[1].Slug != "technical-data" || cat.Groups[1].Definitions[0].Code != "weight" {
+	if r.status != 200 || len(cat.Items) != 2 || cat.Total != 2 || cat.Items[0].ID != looks.ID || cat.Items[0].Definitions[0].Code != "color" ||
+		cat.Items[1].Slug != "technical-data" || cat.Items[1].Definitions[0].Code != "weight" {
 		t.Fatalf("catalog: %d %s", r.status, r.body)
 	}
-	s.get(t, "/api/v1/attributes/weight").decode(t, &got)
-	if got.ID != weight.ID {
-		t.Fatalf("by code: %+v", got)
+	r = s.get(t, "/api/v1/attributes/weight")
+	r.decode(t, &got)
+	if got.ID != weight.ID || r.header.Get("ETag") != `"1"` {
+		t.Fatalf("by code: %+v %v", got, r.header)
+	}
+	var groups contract.Page[contract.AttributeGroup]
+	r = s.get(t, "/api/v1/attribute-groups")
+	r.decode(t, &groups)
+	if r.status != 200 || groups.Total != 2 || groups.Items[0].ID != looks.ID || groups.Items[1].Version != 2 {
+		t.Fatalf("groups: %d %s", r.status, r.body)
 	}
 
 	// Updates: label change and a move need no product answer.
-	r = s.admin(t, "PATCH", "/api/v1/admin/attributes/"+color.ID, `{"name":"Color","values":[{"code":"red","label":"Rot"},{"code":"blue","label":"Blue"},{"code":"green","label":"Green"}],"required":true}`)
+	r = s.admin(t, "PATCH", "/api/v1/admin/attributes/"+color.ID, `{"version":1,"name":"Color","values":[{"code":"red","label":"Rot"},{"code":"blue","label":"Blue"},{"code":"green","label":"Green"}],"required":true}`)
 	got = contract.AttributeDefinition{}
 	r.decode(t, &got)
 	if r.status != 200 || got.Name != "Color" || len(got.Values) != 3 || got.Values[0].Label != "Rot" || !got.Required {
 		t.Fatalf("patch: %d %s", r.status, r.body)
 	}
-	r = s.admin(t, "PATCH", "/api/v1/admin/attributes/"+weight.ID, fmt.Sprintf(`{"group_id":%q}`, looks.ID))
+	r = s.adminIfMatch(t, "PATCH", "/api/v1/admin/attributes/"+weight.ID, `"1"`, fmt.Sprintf(`{"group_id":%q}`, looks.ID))
 	got = contract.AttributeDefinition{}
 	r.decode(t, &got)
 	if r.status != 200 || got.GroupID != looks.ID || got.Position != 1 {
 		t.Fatalf("move: %d %s", r.status, r.body)
 	}
-	r = s.admin(t, "PATCH", "/api/v1/admin/attribute-groups/"+tech.ID, `{"name":"Tech","position":0}`)
+	r = s.admin(t, "PATCH", "/api/v1/admin/attribute-groups/"+tech.ID, `{"version":2,"name":"Tech","position":0}`)
 	var g contract.AttributeGroup
 	r.decode(t, &g)
 	if r.status != 200 || g.Name != "Tech" || g.Slug != "technical-data" || g.Position != 0 {
@@ -138,12 +145,16 @@ func TestAttributeAPIRefusesBadInput(t *testing.T) {
 		{"bad code", "POST", "/api/v1/admin/attributes", adminToken, `{"code":"Bad Code","name":"X","group_id":"` + g.ID + `","type":"text"}`, 400, "invalid", "code"},
 		{"bad type", "POST", "/api/v1/admin/attributes", adminToken, `{"code":"x","name":"X","group_id":"` + g.ID + `","type":"date"}`, 400, "invalid", "type"},
 		{"missing group", "POST", "/api/v1/admin/attributes", adminToken, `{"code":"x","name":"X","group_id":"01a21042-816e-7207-a40f-0cf2f438397d","type":"text"}`, 400, "invalid", "group_id"},
-		{"id in patch body", "PATCH", "/api/v1/admin/attributes/" + d.ID, adminToken, `{"id":"x","name":"y"}`, 400, "invalid", "id"},
-		{"group id in patch body", "PATCH", "/api/v1/admin/attribute-groups/" + g.ID, adminToken, `{"id":"x","name":"y"}`, 400, "invalid", "id"},
-		{"empty patch", "PATCH", "/api/v1/admin/attributes/" + d.ID, adminToken, `{}`, 400, "invalid", "nothing to update"},
-		{"bad id", "PATCH", "/api/v1/admin/attributes/not-a-uuid", adminToken, `{"name":"y"}`, 400, "invalid", "UUID"},
+		{"id in patch body", "PATCH", "/api/v1/admin/attributes/" + d.ID, adminToken, `{"id":"x","name":"y","version":1}`, 400, "invalid", "id"},
+		{"group id in patch body", "PATCH", "/api/v1/admin/attribute-groups/" + g.ID, adminToken, `{"id":"x","name":"y","version":1}`, 400, "invalid", "id"},
+		{"empty patch", "PATCH", "/api/v1/admin/attributes/" + d.ID, adminToken, `{"version":1}`, 400, "invalid", "nothing to update"},
+		{"patch without version", "PATCH", "/api/v1/admin/attributes/" + d.ID, adminToken, `{"name":"y"}`, 400, "invalid", "version is required"},
+		{"stale patch", "PATCH", "/api/v1/admin/attributes/" + d.ID, adminToken, `{"name":"y","version":2}`, 409, "conflict", "is at version 1, not 2"},
+		{"stale group delete", "DELETE", "/api/v1/admin/attribute-groups/" + g.ID, adminToken, `{"version":7}`, 409, "conflict", "is at version 1, not 7"},
+		{"delete body unknown field", "DELETE", "/api/v1/admin/attribute-groups/" + g.ID, adminToken, `{"cascade":true}`, 400, "invalid", "cascade"},
+		{"bad id", "PATCH", "/api/v1/admin/attributes/not-a-uuid", adminToken, `{"name":"y","version":1}`, 400, "invalid", "UUID"},
 		{"missing id", "DELETE", "/api/v1/admin/attributes/01a21042-816e-7207-a40f-0cf2f438397d", adminToken, ``, 404, "not_found", ""},
-		{"missing group id", "PATCH", "/api/v1/admin/attribute-groups/01a21042-816e-7207-a40f-0cf2f438397d", adminToken, `{"name":"y"}`, 404, "not_found", ""},
+		{"missing group id", "PATCH", "/api/v1/admin/attribute-groups/01a21042-816e-7207-a40f-0cf2f438397d", adminToken, `{"name":"y","version":1}`, 404, "not_found", ""},
 		{"bad code in path", "GET", "/api/v1/attributes/NOT%20A%20CODE", "", ``, 400, "invalid", "code"},
 		{"unknown code", "GET", "/api/v1/attributes/nope", "", ``, 404, "not_found", "nope"},
 		{"wrong method", "PUT", "/api/v1/attributes", "", ``, 405, "invalid", ""},
@@ -157,9 +168,9 @@ func TestAttributeAPIRefusesBadInput(t *testing.T) {
 		})
 	}
 	// Nothing was written.
-	var cat contract.AttributeCatalog
+	var cat contract.Page[contract.AttributeGroupWithDefinitions]
 	s.get(t, "/api/v1/attributes").decode(t, &cat)
-	if len(cat.Groups) != 1 || cat.Groups[0].Name != "Root" || len(cat.Groups[0].Definitions) != 1 || cat.Groups[0].Definitions[0].Name != "Size" {
+	if len(cat.Items) != 1 || cat.Items[0].Name != "Root" || len(cat.Items[0].Definitions) != 1 || cat.Items[0].Definitions[0].Name != "Size" {
 		t.Fatalf("bad input changed data: %+v", cat)
 	}
 }

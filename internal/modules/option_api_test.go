@@ -41,23 +41,43 @@ func TestOptionAPI(t *testing.T) {
 		t.Fatalf("taken value code: %d %s", r.status, r.body)
 	}
 	blue := colour.Values[0].ID
-	r = s.admin(t, "PATCH", "/api/v1/admin/options/"+colour.ID+"/values/"+blue, `{"label":"Navy","position":1}`)
-	r.decode(t, &colour)
-	if r.status != 200 || colour.Values[1].ID != blue || colour.Values[1].Label != "Navy" {
-		t.Fatalf("update value: %d %s", r.status, r.body)
+	// The value routes answer the group at its new version, with its ETag.
+	if colour.Version != 3 || r.header.Get("ETag") != "" {
+		// r is the refused add; the last good reply was decoded into colour.
+		t.Fatalf("colour after two adds: %+v, refused add's ETag %q", colour, r.header.Get("ETag"))
 	}
-	r = s.admin(t, "PATCH", "/api/v1/admin/options/"+colour.ID, `{"name":"Color"}`)
+	r = s.adminIfMatch(t, "PATCH", "/api/v1/admin/options/"+colour.ID+"/values/"+blue, `"3"`, `{"label":"Navy","position":1}`)
+	r.decode(t, &colour)
+	if r.status != 200 || colour.Values[1].ID != blue || colour.Values[1].Label != "Navy" || r.header.Get("ETag") != `"4"` {
+		t.Fatalf("update value: %d %s %v", r.status, r.body, r.header)
+	}
+	r = s.adminIfMatch(t, "PATCH", "/api/v1/admin/options/"+colour.ID+"/values/"+blue, `"3"`, `{"label":"Stale"}`)
+	if r.status != 412 || r.errorCode(t) != "conflict" {
+		t.Fatalf("stale value update: %d %s", r.status, r.body)
+	}
+	r = s.admin(t, "PATCH", "/api/v1/admin/options/"+colour.ID, `{"name":"Color","version":4}`)
 	r.decode(t, &got)
-	if r.status != 200 || got.Name != "Color" || got.Code != "colour" {
+	if r.status != 200 || got.Name != "Color" || got.Code != "colour" || got.Version != 5 {
 		t.Fatalf("patch: %d %s", r.status, r.body)
 	}
 
-	// Public reads.
-	var list contract.OptionGroupList
+	// Public reads: the list is keyset-paged.
+	var list contract.Page[contract.OptionGroup]
 	r = s.get(t, "/api/v1/options")
 	r.decode(t, &list)
-	if r.status != 200 || len(list.Items) != 2 || list.Items[0].Code != "colour" || list.Items[1].Code != "size" {
+	if r.status != 200 || len(list.Items) != 2 || list.Total != 2 || list.NextCursor != "" || list.Items[0].Code != "colour" || list.Items[1].Code != "size" {
 		t.Fatalf("list: %d %s", r.status, r.body)
+	}
+	list = contract.Page[contract.OptionGroup]{}
+	s.get(t, "/api/v1/options?limit=1").decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].Code != "colour" || list.Total != 2 || list.NextCursor == "" {
+		t.Fatalf("first page: %+v", list)
+	}
+	next := list.NextCursor
+	list = contract.Page[contract.OptionGroup]{}
+	s.get(t, "/api/v1/options?limit=1&cursor="+next).decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].Code != "size" || list.NextCursor != "" {
+		t.Fatalf("second page: %+v", list)
 	}
 	got = contract.OptionGroup{}
 	s.get(t, "/api/v1/options/"+size.ID).decode(t, &got)
@@ -88,7 +108,7 @@ func TestOptionAPI(t *testing.T) {
 	}
 
 	// Removal and deletion.
-	r = s.admin(t, "DELETE", "/api/v1/admin/options/"+colour.ID+"/values/"+blue, "")
+	r = s.adminIfMatch(t, "DELETE", "/api/v1/admin/options/"+colour.ID+"/values/"+blue, `"5"`, "")
 	r.decode(t, &colour)
 	if r.status != 200 || len(colour.Values) != 1 || colour.Values[0].Code != "red" {
 		t.Fatalf("remove value: %d %s", r.status, r.body)
@@ -125,12 +145,20 @@ func TestOptionAPIRefusesBadInput(t *testing.T) {
 		{"oversize body", "POST", "/api/v1/admin/options", adminToken, `{"code":"x","name":"` + strings.Repeat("x", 1<<20) + `"}`, 400, "invalid", "larger"},
 		{"bad code", "POST", "/api/v1/admin/options", adminToken, `{"code":"Big Size","name":"X"}`, 400, "invalid", "code"},
 		{"bad value label", "POST", "/api/v1/admin/options", adminToken, `{"code":"x","name":"X","values":[{"code":"a","label":""}]}`, 400, "invalid", "values[0].label"},
-		{"id in patch body", "PATCH", "/api/v1/admin/options/" + size.ID, adminToken, `{"id":"x","name":"y"}`, 400, "invalid", "id"},
-		{"empty patch", "PATCH", "/api/v1/admin/options/" + size.ID, adminToken, `{}`, 400, "invalid", "nothing to update"},
+		{"id in patch body", "PATCH", "/api/v1/admin/options/" + size.ID, adminToken, `{"id":"x","name":"y","version":1}`, 400, "invalid", "id"},
+		{"empty patch", "PATCH", "/api/v1/admin/options/" + size.ID, adminToken, `{"version":1}`, 400, "invalid", "nothing to update"},
+		{"patch without version", "PATCH", "/api/v1/admin/options/" + size.ID, adminToken, `{"name":"y"}`, 400, "invalid", "version is required"},
+		{"value id in value body", "PATCH", "/api/v1/admin/options/" + size.ID + "/values/" + value, adminToken, `{"value_id":"` + missing + `","label":"M","version":1}`, 400, "invalid", "value_id"},
+		{"bad limit", "GET", "/api/v1/options?limit=many", "", ``, 400, "invalid", "limit"},
+		{"limit too big", "GET", "/api/v1/options?limit=100000", "", ``, 400, "invalid", "limit"},
+		{"bad cursor", "GET", "/api/v1/options?cursor=%21%21", "", ``, 400, "invalid", "cursor"},
+		{"repeated limit", "GET", "/api/v1/options?limit=1&limit=2", "", ``, 400, "invalid", "limit"},
+		{"unknown query parameter", "GET", "/api/v1/options?page=2", "", ``, 400, "invalid", "page"},
+		{"version as a query parameter", "DELETE", "/api/v1/admin/options/" + size.ID + "?version=1", adminToken, ``, 400, "invalid", "version"},
 		{"group id in value body", "POST", "/api/v1/admin/options/" + size.ID + "/values", adminToken, `{"group_id":"x","code":"m","label":"M"}`, 400, "invalid", "group_id"},
 		{"negative position", "POST", "/api/v1/admin/options/" + size.ID + "/values", adminToken, `{"code":"m","label":"M","position":-1}`, 400, "invalid", "position"},
 		{"value to missing group", "POST", "/api/v1/admin/options/" + missing + "/values", adminToken, `{"code":"m","label":"M"}`, 404, "not_found", missing},
-		{"bad value id", "PATCH", "/api/v1/admin/options/" + size.ID + "/values/nope", adminToken, `{"label":"M"}`, 400, "invalid", "value_id"},
+		{"bad value id", "PATCH", "/api/v1/admin/options/" + size.ID + "/values/nope", adminToken, `{"label":"M","version":1}`, 400, "invalid", "value_id"},
 		{"missing value", "DELETE", "/api/v1/admin/options/" + size.ID + "/values/" + missing, adminToken, ``, 404, "not_found", missing},
 		{"bad id", "GET", "/api/v1/options/not-a-uuid", "", ``, 400, "invalid", "id"},
 		{"missing id", "GET", "/api/v1/options/" + missing, "", ``, 404, "not_found", missing},
@@ -149,7 +177,7 @@ func TestOptionAPIRefusesBadInput(t *testing.T) {
 		})
 	}
 	// Nothing was written.
-	var list contract.OptionGroupList
+	var list contract.Page[contract.OptionGroup]
 	s.get(t, "/api/v1/options").decode(t, &list)
 	if len(list.Items) != 1 || list.Items[0].Name != "Size" || len(list.Items[0].Values) != 1 || list.Items[0].Values[0].ID != value {
 		t.Fatalf("bad input changed data: %+v", list.Items)

@@ -87,11 +87,11 @@ func TestProductAcrossModules(t *testing.T) {
 	}
 
 	// The attribute module asks product before orphaning product data.
-	r = s.admin(t, "PATCH", "/api/v1/admin/attributes/"+color.ID, `{"values":[{"code":"blue","label":"Blue"}]}`)
+	r = s.admin(t, "PATCH", "/api/v1/admin/attributes/"+color.ID, `{"version":1,"values":[{"code":"blue","label":"Blue"}]}`)
 	if r.status != 409 || r.errorCode(t) != "conflict" || !strings.Contains(string(r.body), "red") {
 		t.Fatalf("removing a used value: %d %s", r.status, r.body)
 	}
-	r = s.admin(t, "PATCH", "/api/v1/admin/attributes/"+color.ID, `{"values":[{"code":"red","label":"Red"},{"code":"blue","label":"Blue"},{"code":"green","label":"Green"}]}`)
+	r = s.admin(t, "PATCH", "/api/v1/admin/attributes/"+color.ID, `{"version":1,"values":[{"code":"red","label":"Red"},{"code":"blue","label":"Blue"},{"code":"green","label":"Green"}]}`)
 	if r.status != 200 {
 		t.Fatalf("adding a value: %d %s", r.status, r.body)
 	}

@@ -3,13 +3,9 @@ package outbox_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"slices"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,97 +16,21 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-// proxy is a TCP relay in front of the real broker that the test can cut
-// and restore, as a network or broker outage would.
-type proxy struct {
-	t        *testing.T
-	upstream string
-	addr     string
-	mu       sync.Mutex
-	ln       net.Listener
-	conns    []net.Conn
-}
-
-func newProxy(t *testing.T, upstream string) *proxy {
-	p := &proxy{t: t, upstream: upstream}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.down)
-	return p
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(u, c); u.Close() }()
-			go func() { _, _ = io.Copy(c, u); c.Close() }()
-		}
-	}()
-}
-
-// down closes the listener and every connection through it.
-func (p *proxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// up listens again on the same address.
-func (p *proxy) up() {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("proxy up again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
-}
-
 // TestEventsWrittenWhileTheBrokerIsDownArriveAfterItReturns: the relay
 // publishes through a connection to the real RabbitMQ that is cut; the
 // writes go on and commit; when the connection is back, every event is
 // delivered, in order.
 func TestEventsWrittenWhileTheBrokerIsDownArriveAfterItReturns(t *testing.T) {
 	brokerURL := amqptest.URL(t)
-	u, err := url.Parse(brokerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	opts := amqptest.Options(t, brokerURL)
-	px := newProxy(t, u.Host)
-	via := *u
-	via.Host = px.addr
+	px := amqptest.NewProxy(t, brokerURL)
 	ctx := t.Context()
 
 	// The consumer has its own connection, straight to the broker.
 	got := collect(t, amqptest.Dial(t, brokerURL, opts), "consumer")
 	relayOpts := opts
 	relayOpts.OnDeclare = nil
-	pub := amqptest.Dial(t, via.String(), relayOpts)
+	pub := amqptest.Dial(t, px.URL(), relayOpts)
 
 	db, err := store.Open(ctx, store.SQLiteURL(t.TempDir()))
 	if err != nil {
@@ -127,7 +47,7 @@ func TestEventsWrittenWhileTheBrokerIsDownArriveAfterItReturns(t *testing.T) {
 	relay.Notify()
 	eventually(t, 10*time.Second, "the first event, broker up", func() bool { return len(got.of("t")) == 1 })
 
-	px.down()
+	px.Down()
 	eventually(t, 10*time.Second, "the relay's bus notices the outage", func() bool { return pub.Healthy() != nil })
 	for v := int64(2); v <= 5; v++ {
 		if err := s.save(ctx, "t", v, false); err != nil {
@@ -139,7 +59,7 @@ func TestEventsWrittenWhileTheBrokerIsDownArriveAfterItReturns(t *testing.T) {
 	if n := s.pending(ctx); n != 4 {
 		t.Fatalf("%d events pending during the outage, want 4", n)
 	}
-	px.up()
+	px.Up()
 	want := []string{"thing.saved@1", "thing.saved@2", "thing.saved@3", "thing.saved@4", "thing.saved@5"}
 	eventually(t, 20*time.Second, "events of the outage delivered after it", func() bool { return len(got.of("t")) == len(want) })
 	if e := got.of("t"); !slices.Equal(e, want) {

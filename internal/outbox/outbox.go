@@ -7,8 +7,8 @@
 // with the change:
 //
 //   - SQLite: [Add] inserts them into the module's outbox table inside the
-//     write's transaction ([SQLiteSchema] is one of the module's
-//     migrations).
+//     write's transaction ([PrepareSQLite] makes the table in the module's
+//     file when its store opens).
 //   - MongoDB: the events travel inside the entity's own document, in its
 //     "outbox" array ([Pending] in the document type, [Push] in an update),
 //     so the single-document write that changes the entity also records

@@ -51,12 +51,15 @@ func openThings(t *testing.T, db *store.DB) things {
 	if db.Kind() == store.KindSQLite {
 		s, err := db.SQLite(ctx, "things", []store.Migration{
 			{Version: 1, SQL: `CREATE TABLE things (id TEXT PRIMARY KEY, version INTEGER NOT NULL)`},
-			{Version: 2, SQL: outbox.SQLiteSchema},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return sqlThings{s}
+		src, err := outbox.PrepareSQLite(ctx, db, "things")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sqlThings{s, src}
 	}
 	mdb, err := db.Mongo(ctx, "things", nil)
 	if err != nil {
@@ -65,7 +68,10 @@ func openThings(t *testing.T, db *store.DB) things {
 	return mongoThings{mdb}
 }
 
-type sqlThings struct{ db *sql.DB }
+type sqlThings struct {
+	db  *sql.DB
+	src outbox.Source
+}
 
 func (s sqlThings) save(ctx context.Context, id string, version int64, fail bool) error {
 	ev, err := outbox.New(thingSaved, id, thingEvent{ID: id, Version: version})
@@ -108,7 +114,7 @@ func (s sqlThings) remove(ctx context.Context, id string, version int64) error {
 	return tx.Commit()
 }
 
-func (s sqlThings) source() outbox.Source { return outbox.SQLite(s.db) }
+func (s sqlThings) source() outbox.Source { return s.src }
 
 func (s sqlThings) pending(ctx context.Context) int {
 	var n int

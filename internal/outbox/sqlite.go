@@ -6,16 +6,19 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/shopengine/shop/internal/store"
 )
 
-// SQLiteSchema creates the outbox table. A module appends it to its
-// migrations once, as a new version; the table lives in the module's own
-// file, so the write and its events share one transaction.
+// sqliteMigrations are the outbox table's schema history, kept as a part
+// of the module's file (store.DB.SQLitePart) apart from the module's own
+// migrations: the table lives in the module's file, so a write and its
+// events share one transaction, while its schema is the outbox's alone.
 //
 // seq orders the events as committed (SQLite serialises writers, and
 // AUTOINCREMENT never reuses a value); lease_until is the claim of a relay
 // (unix milliseconds), 0 when unclaimed.
-const SQLiteSchema = `
+var sqliteMigrations = []store.Migration{{Version: 1, SQL: `
 CREATE TABLE outbox (
 	seq         INTEGER PRIMARY KEY AUTOINCREMENT,
 	id          TEXT    NOT NULL UNIQUE,
@@ -27,7 +30,18 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_key ON outbox (key, seq);
 CREATE INDEX outbox_lease ON outbox (lease_until);
-`
+`}}
+
+// PrepareSQLite creates the outbox table in module's SQLite file, if it
+// is not there yet, and returns the relay's source over it. A module's
+// SQLite store calls it when it opens.
+func PrepareSQLite(ctx context.Context, db *store.DB, module string) (Source, error) {
+	s, err := db.SQLitePart(ctx, module, "outbox", sqliteMigrations)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: prepare %s: %w", module, err)
+	}
+	return sqliteSource{s}, nil
+}
 
 // Add records events in tx, the transaction of the write they announce.
 func Add(ctx context.Context, tx *sql.Tx, events ...Event) error {
@@ -42,9 +56,6 @@ func Add(ctx context.Context, tx *sql.Tx, events ...Event) error {
 
 // sqliteSource is the outbox table of one module's SQLite file.
 type sqliteSource struct{ db *sql.DB }
-
-// SQLite returns the source of a relay over the outbox table in db.
-func SQLite(db *sql.DB) Source { return sqliteSource{db} }
 
 func (s sqliteSource) String() string { return "sqlite outbox" }
 

@@ -37,12 +37,15 @@ func (db *DB) Mongo(ctx context.Context, module string, indexes Indexes) (*mongo
 		return nil, errClosed
 	}
 	mdb := db.client.Database(name)
+	// One index per command: FerretDB v1, the wire-protocol test server,
+	// panics (and drops the connection) on a createIndexes that repeats two
+	// or more existing indexes, which is what every restart and every
+	// second process sends.
 	for coll, models := range indexes {
-		if len(models) == 0 {
-			continue
-		}
-		if _, err := mdb.Collection(coll).Indexes().CreateMany(ctx, models); err != nil {
-			return nil, fmt.Errorf("store: indexes on %s.%s: %w", name, coll, err)
+		for _, m := range models {
+			if _, err := mdb.Collection(coll).Indexes().CreateOne(ctx, m); err != nil {
+				return nil, fmt.Errorf("store: indexes on %s.%s: %w", name, coll, err)
+			}
 		}
 	}
 	if len(indexes) > 0 {

@@ -21,7 +21,9 @@ import (
 
 // Migration is one step of a module's SQLite schema. A module passes all of
 // its migrations, oldest first, every time it starts; the ones not yet
-// recorded in the file's schema_migrations table are applied.
+// recorded in the file's schema_migrations table are applied. A component
+// with tables of its own in the module's file keeps a separate list (see
+// [DB.SQLitePart]).
 //
 // Released migrations must never change: add a new version instead.
 type Migration struct {
@@ -61,14 +63,33 @@ func sqliteDSN(path string) string {
 // applies them and the others then find them recorded; a failing migration
 // rolls all pending ones back and the error names its version.
 func (db *DB) SQLite(ctx context.Context, module string, migrations []Migration) (*sql.DB, error) {
+	return db.sqlite(ctx, module, "", migrations)
+}
+
+// SQLitePart returns the same handle as [DB.SQLite] after applying the
+// migrations of part: a component that keeps its own tables in the module's
+// file (a change feed, package feed) with a schema history of its own. Its
+// versions are recorded per part in schema_part_migrations, apart from the
+// module's schema_migrations, so neither numbering constrains the other and
+// neither side's "newer than this program knows" check trips over the other
+// side's versions. part names tables: lower-case letters, digits and _.
+func (db *DB) SQLitePart(ctx context.Context, module, part string, migrations []Migration) (*sql.DB, error) {
+	if !moduleRe.MatchString(part) {
+		return nil, fmt.Errorf("store: invalid part name %q (want lower-case letters, digits and _)", part)
+	}
+	return db.sqlite(ctx, module, part, migrations)
+}
+
+func (db *DB) sqlite(ctx context.Context, module, part string, migrations []Migration) (*sql.DB, error) {
 	if db.kind != KindSQLite {
 		return nil, fmt.Errorf("store: %s is not a sqlite store", db.url)
 	}
 	if err := checkModule(module); err != nil {
 		return nil, err
 	}
+	l := ledger{module: module, part: part}
 	if err := checkMigrations(migrations); err != nil {
-		return nil, fmt.Errorf("store: %s migrations: %w", module, err)
+		return nil, fmt.Errorf("store: %s migrations: %w", l, err)
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -82,17 +103,65 @@ func (db *DB) SQLite(ctx context.Context, module string, migrations []Migration)
 		if s, err = sql.Open("sqlite", sqliteDSN(path)); err != nil {
 			return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 		}
-		if err := migrate(ctx, db, s, module, migrations); err != nil {
+		if err := migrate(ctx, db, s, l, migrations); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("store: sqlite %s: %w", path, err)
 		}
 		db.sqls[module] = s
 		return s, nil
 	}
-	if err := migrate(ctx, db, s, module, migrations); err != nil {
-		return nil, fmt.Errorf("store: sqlite %s: %w", module, err)
+	if err := migrate(ctx, db, s, l, migrations); err != nil {
+		return nil, fmt.Errorf("store: sqlite %s: %w", l, err)
 	}
 	return s, nil
+}
+
+// ledger is where a migration list records its versions: the module's
+// schema_migrations, or a part's rows of schema_part_migrations.
+type ledger struct {
+	module, part string
+}
+
+func (l ledger) String() string {
+	if l.part == "" {
+		return l.module
+	}
+	return l.module + " part " + l.part
+}
+
+func (l ledger) create(ctx context.Context, tx *sql.Tx) error {
+	q := `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at TEXT NOT NULL)`
+	if l.part != "" {
+		q = `CREATE TABLE IF NOT EXISTS schema_part_migrations (
+		part       TEXT NOT NULL,
+		version    INTEGER NOT NULL,
+		applied_at TEXT NOT NULL,
+		PRIMARY KEY (part, version))`
+	}
+	_, err := tx.ExecContext(ctx, q)
+	return err
+}
+
+func (l ledger) current(ctx context.Context, tx *sql.Tx) (int, error) {
+	var v int
+	if l.part == "" {
+		err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+		return v, err
+	}
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_part_migrations WHERE part = ?`, l.part).Scan(&v)
+	return v, err
+}
+
+func (l ledger) record(ctx context.Context, tx *sql.Tx, version int) error {
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	if l.part == "" {
+		_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, at)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO schema_part_migrations (part, version, applied_at) VALUES (?, ?, ?)`, l.part, version, at)
+	return err
 }
 
 func checkMigrations(ms []Migration) error {
@@ -109,20 +178,18 @@ func checkMigrations(ms []Migration) error {
 	return nil
 }
 
-func migrate(ctx context.Context, db *DB, s *sql.DB, module string, ms []Migration) error {
+func migrate(ctx context.Context, db *DB, s *sql.DB, l ledger, ms []Migration) error {
 	tx, err := beginRetry(ctx, s)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
+	if err := l.create(ctx, tx); err != nil {
+		return fmt.Errorf("create migration ledger: %w", err)
 	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	current, err := l.current(ctx, tx)
+	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	latest := 0
@@ -145,8 +212,7 @@ func migrate(ctx context.Context, db *DB, s *sql.DB, module string, ms []Migrati
 		if err != nil {
 			return fmt.Errorf("migration %d failed (rolled back): %w", m.Version, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-			m.Version, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		if err := l.record(ctx, tx, m.Version); err != nil {
 			return fmt.Errorf("record migration %d: %w", m.Version, err)
 		}
 		applied++
@@ -155,7 +221,11 @@ func migrate(ctx context.Context, db *DB, s *sql.DB, module string, ms []Migrati
 		return fmt.Errorf("commit migrations: %w", err)
 	}
 	if applied > 0 {
-		db.cfg.logger.InfoContext(ctx, "store migrated", "module", module, "from", current, "to", latest)
+		args := []any{"module", l.module, "from", current, "to", latest}
+		if l.part != "" {
+			args = append(args, "part", l.part)
+		}
+		db.cfg.logger.InfoContext(ctx, "store migrated", args...)
 	}
 	return nil
 }

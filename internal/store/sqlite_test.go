@@ -369,3 +369,74 @@ func TestSQLiteRacingTransactions(t *testing.T) {
 		t.Fatalf("counter = %d (%v), want %d", n, err, workers*rounds)
 	}
 }
+
+// A part (a change feed) keeps its own schema history in the module's file:
+// the module's and the part's versions never meet, in either start order,
+// and each side still refuses data newer than it knows.
+func TestSQLitePartMigrations(t *testing.T) {
+	ctx := context.Background()
+	part := []Migration{{Version: 1, SQL: `CREATE TABLE IF NOT EXISTS feed_x (key TEXT PRIMARY KEY)`}}
+	for _, order := range []string{"module first", "part first"} {
+		t.Run(order, func(t *testing.T) {
+			dir := t.TempDir()
+			db := openSQLite(t, dir)
+			openModule := func() *sql.DB {
+				s, err := db.SQLite(ctx, "filter", counting())
+				if err != nil {
+					t.Fatalf("module: %v", err)
+				}
+				return s
+			}
+			openPart := func() *sql.DB {
+				s, err := db.SQLitePart(ctx, "filter", "feed_x", part)
+				if err != nil {
+					t.Fatalf("part: %v", err)
+				}
+				return s
+			}
+			var m, p *sql.DB
+			if order == "module first" {
+				m, p = openModule(), openPart()
+			} else {
+				p, m = openPart(), openModule()
+			}
+			if m != p {
+				t.Error("the part got a handle of its own, want the module's")
+			}
+			if got := fmt.Sprint(versions(t, m)); got != "[1 2]" {
+				t.Errorf("module versions = %s, want [1 2]", got)
+			}
+			if _, err := m.Exec(`INSERT INTO feed_x (key) VALUES ('a')`); err != nil {
+				t.Fatalf("part table: %v", err)
+			}
+
+			// A restart with both lists applies nothing again; the
+			// module's next release and the part's are independent.
+			db2 := openSQLite(t, dir)
+			if _, err := db2.SQLite(ctx, "filter", append(counting(), Migration{Version: 3, SQL: `CREATE TABLE extra (id INTEGER)`})); err != nil {
+				t.Fatal(err)
+			}
+			s, err := db2.SQLitePart(ctx, "filter", "feed_x", append(part, Migration{Version: 2, SQL: `ALTER TABLE feed_x ADD COLUMN n INTEGER`}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if runs(t, s) != 1 {
+				t.Error("module migration 2 ran again")
+			}
+			if _, err := db2.SQLitePart(ctx, "filter", "feed_y", nil); err != nil {
+				t.Errorf("another part with no migrations: %v", err)
+			}
+			if _, err := openSQLite(t, dir).SQLitePart(ctx, "filter", "feed_x", part); err == nil || !strings.Contains(err.Error(), "newer") {
+				t.Errorf("old part migrations on a newer part schema: %v, want a 'newer' error", err)
+			}
+			if _, err := openSQLite(t, dir).SQLite(ctx, "filter", counting()); err == nil || !strings.Contains(err.Error(), "newer") {
+				t.Errorf("old module migrations on a newer module schema: %v, want a 'newer' error", err)
+			}
+		})
+	}
+	for _, bad := range []string{"", "Feed", "feed-x", "a b", "x;drop", strings.Repeat("x", 40)} {
+		if _, err := openSQLite(t, t.TempDir()).SQLitePart(ctx, "filter", bad, nil); err == nil {
+			t.Errorf("part name %q was accepted", bad)
+		}
+	}
+}

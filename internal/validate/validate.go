@@ -75,3 +75,17 @@ func Code(field, s string) error {
 	}
 	return nil
 }
+
+// Version checks the expected version of a write (see contract's
+// optimistic concurrency rule): never negative, and, when required (the
+// update_* requests), given: 0 there is invalid rather than "any version",
+// so that a client that forgot it cannot overwrite an edit it never saw.
+func Version(v int64, required bool) error {
+	switch {
+	case v < 0:
+		return bus.Errorf(bus.CodeInvalid, "version %d: must be 1 or more (the version you read)", v)
+	case v == 0 && required:
+		return bus.Errorf(bus.CodeInvalid, "version is required: give the version you read (or If-Match over HTTP)")
+	}
+	return nil
+}

@@ -55,3 +55,25 @@ func TestCode(t *testing.T) {
 		}
 	}
 }
+
+func TestVersion(t *testing.T) {
+	tests := []struct {
+		v        int64
+		required bool
+		ok       bool
+		mention  string
+	}{
+		{1, true, true, ""},
+		{7, false, true, ""},
+		{0, false, true, ""},
+		{0, true, false, "version is required"},
+		{-1, false, false, "version -1"},
+		{-3, true, false, "version -3"},
+	}
+	for _, tt := range tests {
+		err := Version(tt.v, tt.required)
+		if tt.ok != (err == nil) || err != nil && (bus.CodeOf(err) != bus.CodeInvalid || !strings.Contains(err.Error(), tt.mention)) {
+			t.Errorf("Version(%d, %v) = %v", tt.v, tt.required, err)
+		}
+	}
+}

@@ -8,8 +8,10 @@
 // filter module's facets).
 //
 // The package has the shape of every module (see package category):
-// module.go, handlers.go, store.go, store_sqlite.go, store_mongo.go and
-// their tests.
+// module.go, the handlers split by concern (handlers.go for what groups
+// and definitions share, handlers_groups.go, handlers_definitions.go,
+// validate.go for product values, events.go), store.go, store_sqlite.go
+// with its schema in schema/*.sql, store_mongo.go, and their tests.
 package attribute
 
 import (
@@ -41,8 +43,8 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	bus.Handle(m.Service, contract.UpdateAttributeDefinition, m.update)
 	bus.Handle(m.Service, contract.DeleteAttributeDefinition, m.delete)
 	bus.Handle(m.Service, contract.GetAttributeDefinition, m.get)
-	bus.Handle(m.Service, contract.GetAttributeByCode, m.byCode)
+	bus.Handle(m.Service, contract.GetAttributeByCode, m.getByCode)
 	bus.Handle(m.Service, contract.ListAttributes, m.list)
-	bus.Handle(m.Service, contract.ValidateAttributes, m.validate)
+	bus.Handle(m.Service, contract.ValidateAttributes, m.validateValues)
 	return m
 }

@@ -3,6 +3,7 @@ package attribute
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"math"
 	"reflect"
@@ -116,6 +117,20 @@ func topics(rs []bustest.Recorded[json.RawMessage]) []string {
 
 func ptr[T any](v T) *T { return &v }
 
+// defAt and groupAt fill in the version the definition or group is at, as
+// a client that just read it would send.
+func defAt(t *testing.T, h *harness, req contract.UpdateAttributeDefinitionRequest) contract.UpdateAttributeDefinitionRequest {
+	t.Helper()
+	req.Version = call(t, h, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: req.ID}).Version
+	return req
+}
+
+func groupAt(t *testing.T, h *harness, req contract.UpdateAttributeGroupRequest) contract.UpdateAttributeGroupRequest {
+	t.Helper()
+	req.Version = call(t, h, contract.GetAttributeGroup, contract.AttributeGroupID{ID: req.ID}).Version
+	return req
+}
+
 func errOf[T any](_ T, err error) error { return err }
 
 func values(codes ...string) []contract.AllowedValue {
@@ -161,11 +176,11 @@ func TestAttributeModule(t *testing.T) {
 		}
 
 		// Group update: the slug stays with a new name; position moves.
-		upd := call(t, h, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: again.ID, Name: ptr("Care"), Position: ptr(0)})
-		if upd.Name != "Care" || upd.Slug != "technical-data-2" || upd.Position != 0 || !upd.UpdatedAt.After(again.UpdatedAt) {
+		upd := call(t, h, contract.UpdateAttributeGroup, groupAt(t, h, contract.UpdateAttributeGroupRequest{ID: again.ID, Name: ptr("Care"), Position: ptr(0)}))
+		if upd.Name != "Care" || upd.Slug != "technical-data-2" || upd.Position != 0 || upd.Version != 3 { // created, shifted by looks, updated
 			t.Fatalf("updated group %+v", upd)
 		}
-		callErr(t, h, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: again.ID, Slug: ptr("looks")}, bus.CodeConflict, "taken")
+		callErr(t, h, contract.UpdateAttributeGroup, groupAt(t, h, contract.UpdateAttributeGroupRequest{ID: again.ID, Slug: ptr("looks")}), bus.CodeConflict, "taken")
 
 		// Definitions.
 		weight := call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{
@@ -185,7 +200,7 @@ func TestAttributeModule(t *testing.T) {
 		// material moved down one when waterproof went first.
 		got := call(t, h, contract.GetAttributeByCode, contract.AttributeCode{Code: "material"})
 		shifted := material
-		shifted.Position, shifted.UpdatedAt = 2, got.UpdatedAt
+		shifted.Position, shifted.Version, shifted.UpdatedAt = 2, 2, got.UpdatedAt
 		if !reflect.DeepEqual(got, shifted) || got.UpdatedAt.Before(material.UpdatedAt) {
 			t.Fatalf("by code %+v, want %+v", got, shifted)
 		}
@@ -193,12 +208,12 @@ func TestAttributeModule(t *testing.T) {
 			t.Fatalf("weight after insert before it: %+v", got)
 		}
 		cat := call(t, h, contract.ListAttributes, contract.Empty{})
-		if len(cat.Groups) != 3 || cat.Groups[0].ID != again.ID || len(cat.Groups[0].Definitions) != 0 || cat.Groups[0].Definitions == nil ||
-			cat.Groups[1].ID != looks.ID || !slices.Equal(codesOf(cat.Groups[1].Definitions), []string{"color"}) ||
-			cat.Groups[2].ID != tech.ID || !slices.Equal(codesOf(cat.Groups[2].Definitions), []string{"waterproof", "weight", "material"}) {
+		if len(cat.Items) != 3 || cat.Items[0].ID != again.ID || len(cat.Items[0].Definitions) != 0 || cat.Items[0].Definitions == nil ||
+			cat.Items[1].ID != looks.ID || !slices.Equal(codesOf(cat.Items[1].Definitions), []string{"color"}) ||
+			cat.Items[2].ID != tech.ID || !slices.Equal(codesOf(cat.Items[2].Definitions), []string{"waterproof", "weight", "material"}) {
 			t.Fatalf("catalog %+v", cat)
 		}
-		for i, d := range cat.Groups[2].Definitions {
+		for i, d := range cat.Items[2].Definitions {
 			if d.Position != i {
 				t.Fatalf("%s at %d, want %d", d.Code, d.Position, i)
 			}
@@ -206,27 +221,27 @@ func TestAttributeModule(t *testing.T) {
 
 		// Updates that orphan nothing need no product answer.
 		h.products.stop(t)
-		renamed := call(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{
+		renamed := call(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{
 			ID: color.ID, Name: ptr("Color"), Values: ptr(append(values("red", "green", "blue"), contract.AllowedValue{Code: "black", Label: "Black"})),
-			Required: ptr(true), Filterable: ptr(false)})
-		if renamed.Name != "Color" || len(renamed.Values) != 4 || !renamed.Required || renamed.Filterable || renamed.Code != "color" || !renamed.UpdatedAt.After(color.UpdatedAt) {
+			Required: ptr(true), Filterable: ptr(false)}))
+		if renamed.Name != "Color" || len(renamed.Values) != 4 || !renamed.Required || renamed.Filterable || renamed.Code != "color" || renamed.Version != color.Version+1 {
 			t.Fatalf("renamed %+v", renamed)
 		}
 		// Moving to another group closes the gap behind.
-		moved := call(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: waterproof.ID, GroupID: ptr(looks.ID), Position: ptr(0)})
+		moved := call(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: waterproof.ID, GroupID: ptr(looks.ID), Position: ptr(0)}))
 		if moved.GroupID != looks.ID || moved.Position != 0 {
 			t.Fatalf("moved %+v", moved)
 		}
 		cat = call(t, h, contract.ListAttributes, contract.Empty{})
-		if !slices.Equal(codesOf(cat.Groups[1].Definitions), []string{"waterproof", "color"}) || !slices.Equal(codesOf(cat.Groups[2].Definitions), []string{"weight", "material"}) ||
-			cat.Groups[1].Definitions[1].Position != 1 || cat.Groups[2].Definitions[0].Position != 0 || cat.Groups[2].Definitions[1].Position != 1 {
+		if !slices.Equal(codesOf(cat.Items[1].Definitions), []string{"waterproof", "color"}) || !slices.Equal(codesOf(cat.Items[2].Definitions), []string{"weight", "material"}) ||
+			cat.Items[1].Definitions[1].Position != 1 || cat.Items[2].Definitions[0].Position != 0 || cat.Items[2].Definitions[1].Position != 1 {
 			t.Fatalf("catalog after move %+v", cat)
 		}
-		callErr(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: weight.ID, Code: ptr("color")}, bus.CodeUnavailable, "product")
+		callErr(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: weight.ID, Code: ptr("color")}), bus.CodeUnavailable, "product")
 
 		// Groups with attributes are not deleted; empty ones are.
-		callErr(t, h, contract.DeleteAttributeGroup, contract.AttributeGroupID{ID: tech.ID}, bus.CodeConflict, "has 2 attributes")
-		if del := call(t, h, contract.DeleteAttributeGroup, contract.AttributeGroupID{ID: again.ID}); del.Deleted != again.ID {
+		callErr(t, h, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: tech.ID}, bus.CodeConflict, "has 2 attributes")
+		if del := call(t, h, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: again.ID}); del.Deleted != again.ID {
 			t.Fatalf("deleted %+v", del)
 		}
 		callErr(t, h, contract.GetAttributeGroup, contract.AttributeGroupID{ID: again.ID}, bus.CodeNotFound, again.ID)
@@ -254,27 +269,27 @@ func TestAttributeModule(t *testing.T) {
 		for _, e := range evs {
 			switch e.Topic {
 			case "attribute.definition.created":
-				var d contract.AttributeDefinition
+				var d contract.AttributeDefinitionEvent
 				if err := bus.DecodeStrict(e.Event, &d); err != nil {
 					t.Fatal(err)
 				}
-				if d.Code == "color" && !reflect.DeepEqual(d, color) {
+				if d.Code == "color" && !reflect.DeepEqual(d, definitionEvent(color)) {
 					t.Fatalf("created event %+v, want %+v", d, color)
 				}
 			case "attribute.group.deleted":
-				var g contract.AttributeGroup
-				if err := bus.DecodeStrict(e.Event, &g); err != nil || g.ID != again.ID || g.Name != "Care" {
+				var g contract.AttributeGroupEvent
+				if err := bus.DecodeStrict(e.Event, &g); err != nil || g.ID != again.ID || g.Name != "Care" || g.Version != upd.Version+1 {
 					t.Fatalf("deleted event %s (%v)", e.Event, err)
 				}
 			}
 		}
 
 		// Position alone reorders within the group.
-		first := call(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Position: ptr(0)})
+		first := call(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Position: ptr(0)}))
 		if first.Position != 0 || first.GroupID != tech.ID || first.UpdatedAt.Before(material.UpdatedAt) {
 			t.Fatalf("reordered %+v", first)
 		}
-		ds := call(t, h, contract.ListAttributes, contract.Empty{}).Groups[1].Definitions
+		ds := call(t, h, contract.ListAttributes, contract.Empty{}).Items[1].Definitions
 		if !slices.Equal(codesOf(ds), []string{"material", "weight"}) || ds[1].Position != 1 {
 			t.Fatalf("after reorder %+v", ds)
 		}
@@ -292,16 +307,16 @@ func TestProductUsage(t *testing.T) {
 
 		h.products.set("material", "", 3)
 		h.products.set("material", "wood", 2)
-		callErr(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Type: ptr(contract.AttributeMultiselect)},
+		callErr(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Type: ptr(contract.AttributeMultiselect)}),
 			bus.CodeConflict, `attribute "material" is used by 3 products: cannot change its type from select to multiselect`)
-		callErr(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Code: ptr("materials")},
+		callErr(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Code: ptr("materials")}),
 			bus.CodeConflict, "used by 3 products")
-		callErr(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Values: ptr(values("steel", "glass"))},
+		callErr(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Values: ptr(values("steel", "glass"))}),
 			bus.CodeConflict, `value "wood" of attribute "material" is used by 2 products`)
-		callErr(t, h, contract.DeleteAttributeDefinition, contract.AttributeDefinitionID{ID: material.ID}, bus.CodeConflict, "cannot delete it")
+		callErr(t, h, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: material.ID}, bus.CodeConflict, "cannot delete it")
 		// Removing an unused value goes through (only that value is asked about).
 		before := len(h.products.questions())
-		trimmed := call(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Values: ptr(values("wood", "steel"))})
+		trimmed := call(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Values: ptr(values("wood", "steel"))}))
 		if !reflect.DeepEqual(trimmed.Values, values("wood", "steel")) {
 			t.Fatalf("trimmed %+v", trimmed.Values)
 		}
@@ -312,7 +327,7 @@ func TestProductUsage(t *testing.T) {
 		// No products use it any more: every change goes through.
 		h.products.set("material", "", 0)
 		h.products.set("material", "wood", 0)
-		text := call(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Type: ptr(contract.AttributeText), Code: ptr("fabric")})
+		text := call(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Type: ptr(contract.AttributeText), Code: ptr("fabric")}))
 		if text.Type != contract.AttributeText || text.Values != nil || text.Code != "fabric" {
 			t.Fatalf("retyped %+v", text)
 		}
@@ -321,14 +336,14 @@ func TestProductUsage(t *testing.T) {
 
 		// The product module down: nothing that needs its answer is done.
 		h.products.stop(t)
-		callErr(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: number.ID, Type: ptr(contract.AttributeText)},
+		callErr(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: number.ID, Type: ptr(contract.AttributeText)}),
 			bus.CodeUnavailable, "cannot tell whether products use it")
-		callErr(t, h, contract.DeleteAttributeDefinition, contract.AttributeDefinitionID{ID: number.ID}, bus.CodeUnavailable, "product")
+		callErr(t, h, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: number.ID}, bus.CodeUnavailable, "product")
 		if got := call(t, h, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: number.ID}); !reflect.DeepEqual(got, number) {
 			t.Fatalf("changed while product was down: %+v", got)
 		}
 		// What needs no answer still works.
-		if got := call(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: number.ID, Unit: ptr("g")}); got.Unit != "g" {
+		if got := call(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: number.ID, Unit: ptr("g")})); got.Unit != "g" {
 			t.Fatalf("unit %+v", got)
 		}
 	})
@@ -353,7 +368,7 @@ func TestProductUsageTimeout(t *testing.T) {
 	d := call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{Code: "c", Name: "C", GroupID: g.ID, Type: contract.AttributeText})
 	ctx, cancel := context.WithTimeout(t.Context(), 400*time.Millisecond)
 	defer cancel()
-	_, err = bus.Call(ctx, h.bus, contract.DeleteAttributeDefinition, contract.AttributeDefinitionID{ID: d.ID})
+	_, err = bus.Call(ctx, h.bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID})
 	if bus.CodeOf(err) != bus.CodeTimeout || !strings.Contains(err.Error(), "cannot tell") {
 		t.Fatalf("got %v, want the module's timeout refusal (not the caller's own deadline)", err)
 	}
@@ -449,7 +464,7 @@ func TestValidate(t *testing.T) {
 			t.Fatalf("injection: %+v", r)
 		}
 		// A body that is not a map of values is invalid.
-		_, err := h.bus.Request(t.Context(), contract.AttributeQueue, "validate", []byte(`{"values":[1,2]}`))
+		_, err := h.bus.Request(t.Context(), contract.AttributeQueue, "validate_values", []byte(`{"values":[1,2]}`))
 		if bus.CodeOf(err) != bus.CodeInvalid || !strings.Contains(err.Error(), "values") {
 			t.Fatalf("values not an object: %v", err)
 		}
@@ -486,16 +501,16 @@ func TestAttributeBadInput(t *testing.T) {
 				return errOf(bus.Call(t.Context(), h.bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "A", Position: ptr(-1)}))
 			}, bus.CodeInvalid, "position"},
 			{"group empty update", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID}))
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: 1}))
 			}, bus.CodeInvalid, "nothing to update"},
 			{"group update control chars", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Name: ptr("a\x00b")}))
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: 1, Name: ptr("a\x00b")}))
 			}, bus.CodeInvalid, "control"},
 			{"group get bad id", func() error {
 				return errOf(bus.Call(t.Context(), h.bus, contract.GetAttributeGroup, contract.AttributeGroupID{ID: "x"}))
 			}, bus.CodeInvalid, "UUID"},
 			{"group delete missing", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeGroup, contract.AttributeGroupID{ID: missing}))
+				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: missing}))
 			}, bus.CodeNotFound, missing},
 			{"code empty", def(func(r *contract.CreateAttributeDefinitionRequest) { r.Code = "" }), bus.CodeInvalid, "code: required"},
 			{"code bad", def(func(r *contract.CreateAttributeDefinitionRequest) { r.Code = "Weight-KG" }), bus.CodeInvalid, "code"},
@@ -522,13 +537,13 @@ func TestAttributeBadInput(t *testing.T) {
 				r.Type, r.Unit = contract.AttributeNumber, strings.Repeat("k", maxUnitLen+1)
 			}), bus.CodeInvalid, "unit"},
 			{"negative position", def(func(r *contract.CreateAttributeDefinitionRequest) { r.Position = ptr(-2) }), bus.CodeInvalid, "position"},
-			{"empty update", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID}), bus.CodeInvalid, "nothing to update"},
-			{"update bad code", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Code: ptr("")}), bus.CodeInvalid, "code"},
-			{"update removes all values", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Values: ptr([]contract.AllowedValue{})}), bus.CodeInvalid, "values"},
-			{"update unit on select", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Unit: ptr("kg")}), bus.CodeInvalid, "unit"},
-			{"update type unknown", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Type: ptr(contract.AttributeType("json"))}), bus.CodeInvalid, "type"},
-			{"update to missing group", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, GroupID: ptr(missing)}), bus.CodeInvalid, "group_id"},
-			{"update missing", upd(contract.UpdateAttributeDefinitionRequest{ID: missing, Name: ptr("x")}), bus.CodeNotFound, missing},
+			{"empty update", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Version: 1}), bus.CodeInvalid, "nothing to update"},
+			{"update bad code", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Version: 1, Code: ptr("")}), bus.CodeInvalid, "code"},
+			{"update removes all values", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Version: 1, Values: ptr([]contract.AllowedValue{})}), bus.CodeInvalid, "values"},
+			{"update unit on select", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Version: 1, Unit: ptr("kg")}), bus.CodeInvalid, "unit"},
+			{"update type unknown", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Version: 1, Type: ptr(contract.AttributeType("json"))}), bus.CodeInvalid, "type"},
+			{"update to missing group", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Version: 1, GroupID: ptr(missing)}), bus.CodeInvalid, "group_id"},
+			{"update missing", upd(contract.UpdateAttributeDefinitionRequest{ID: missing, Version: 1, Name: ptr("x")}), bus.CodeNotFound, missing},
 			{"get bad id", func() error {
 				return errOf(bus.Call(t.Context(), h.bus, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: "nope"}))
 			}, bus.CodeInvalid, "id"},
@@ -539,7 +554,7 @@ func TestAttributeBadInput(t *testing.T) {
 				return errOf(bus.Call(t.Context(), h.bus, contract.GetAttributeByCode, contract.AttributeCode{Code: "nope"}))
 			}, bus.CodeNotFound, "nope"},
 			{"delete missing", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeDefinition, contract.AttributeDefinitionID{ID: missing}))
+				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: missing}))
 			}, bus.CodeNotFound, missing},
 			{"unknown field", func() error {
 				return errOf(h.bus.Request(t.Context(), contract.AttributeQueue, "create", []byte(`{"code":"x","name":"X","group_id":"`+g.ID+`","type":"text","admin":true}`)))
@@ -561,12 +576,125 @@ func TestAttributeBadInput(t *testing.T) {
 		}
 		// Nothing was written by the bad requests.
 		cat := call(t, h, contract.ListAttributes, contract.Empty{})
-		if len(cat.Groups) != 1 || cat.Groups[0].Name != "Root" || len(cat.Groups[0].Definitions) != 1 ||
-			!reflect.DeepEqual(cat.Groups[0].Definitions[0], sel) {
+		if len(cat.Items) != 1 || cat.Items[0].Name != "Root" || len(cat.Items[0].Definitions) != 1 ||
+			!reflect.DeepEqual(cat.Items[0].Definitions[0], sel) {
 			t.Fatalf("bad input changed data: %+v", cat)
 		}
 		if evs := h.events.Settle(); len(evs) != 2 {
 			t.Fatalf("bad input published events: %v", topics(evs))
 		}
+	})
+}
+
+// TestAttributeVersions: every write of a group or definition checks the
+// expected version; a stale one is a conflict that changes nothing and
+// publishes nothing, the right one bumps the version, which the event
+// carries; siblings renumbered by a move are bumped without a check.
+func TestAttributeVersions(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db)
+		type state struct{ group, def, sibling int64 } // versions
+		tests := []struct {
+			name string
+			// write gets the group and definition (both at version 2) and
+			// the expected version to send.
+			write   func(g contract.AttributeGroup, d contract.AttributeDefinition, v int64) error
+			stale   bool
+			topic   string
+			version func(g contract.AttributeGroup, d contract.AttributeDefinition) int64 // the event's
+			after   state                                                                 // versions after a successful write; 0: deleted
+		}{
+			{"group update stale", func(g contract.AttributeGroup, _ contract.AttributeDefinition, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: v - 1, Name: ptr("New")}))
+			}, true, "", nil, state{}},
+			{"group update", func(g contract.AttributeGroup, _ contract.AttributeDefinition, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
+			}, false, "attribute.group.updated", func(g contract.AttributeGroup, _ contract.AttributeDefinition) int64 { return g.Version + 1 }, state{3, 2, 1}},
+			{"group delete stale", func(g contract.AttributeGroup, _ contract.AttributeDefinition, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: g.ID, Version: v - 1}))
+			}, true, "", nil, state{}},
+			{"definition update stale", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v - 1, Name: ptr("New")}))
+			}, true, "", nil, state{}},
+			{"definition update", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v, Name: ptr("New")}))
+			}, false, "attribute.definition.updated", func(_ contract.AttributeGroup, d contract.AttributeDefinition) int64 { return d.Version + 1 }, state{2, 3, 1}},
+			{"definition move", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v, Position: ptr(0)}))
+			}, false, "attribute.definition.updated", func(_ contract.AttributeGroup, d contract.AttributeDefinition) int64 { return d.Version + 1 }, state{2, 3, 2}},
+			{"definition delete stale", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID, Version: v - 1}))
+			}, true, "", nil, state{}},
+			{"definition delete", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID, Version: v}))
+			}, false, "attribute.definition.deleted", func(_ contract.AttributeGroup, d contract.AttributeDefinition) int64 { return d.Version + 1 }, state{2, 0, 1}},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				g := call(t, h, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: tt.name})
+				g = call(t, h, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: 1, Slug: ptr(fmt.Sprint("g", i))})
+				sib := call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{Code: fmt.Sprint("sib", i), Name: "S", GroupID: g.ID, Type: contract.AttributeText})
+				d := call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{Code: fmt.Sprint("def", i), Name: "D", GroupID: g.ID, Type: contract.AttributeText})
+				d = call(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: 1, Required: ptr(true)})
+				if g.Version != 2 || d.Version != 2 {
+					t.Fatalf("set-up: group at %d, definition at %d", g.Version, d.Version)
+				}
+				seen := len(h.events.Settle())
+				v := d.Version
+				if strings.HasPrefix(tt.name, "group") {
+					v = g.Version
+				}
+				err := tt.write(g, d, v)
+				evs := h.events.Settle()
+				gotG := call(t, h, contract.GetAttributeGroup, contract.AttributeGroupID{ID: g.ID})
+				gotS := call(t, h, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: sib.ID})
+				gotD, derr := bus.Call(t.Context(), h.bus, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: d.ID})
+				if tt.stale {
+					if !contract.IsVersionConflict(err) || !strings.Contains(err.Error(), fmt.Sprintf("is at version 2, not %d", v-1)) {
+						t.Fatalf("stale write: %v, want a version conflict", err)
+					}
+					if gotG != g || !reflect.DeepEqual(gotD, d) || derr != nil || gotS.Version != 1 || len(evs) != seen {
+						t.Fatalf("a stale write changed something: %+v %+v (%v), events %v", gotG, gotD, derr, topics(evs[seen:]))
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := state{gotG.Version, gotD.Version, gotS.Version}
+				if tt.after.def == 0 && bus.CodeOf(derr) == bus.CodeNotFound {
+					got.def = 0
+				}
+				if got != tt.after {
+					t.Fatalf("versions after: %+v, want %+v", got, tt.after)
+				}
+				var ev struct {
+					ID      string `json:"id"`
+					Version int64  `json:"version"`
+				}
+				found := false
+				for _, e := range evs[seen:] {
+					if e.Topic == tt.topic {
+						if err := json.Unmarshal(e.Event, &ev); err != nil {
+							t.Fatal(err)
+						}
+						if ev.ID == g.ID || ev.ID == d.ID {
+							found = ev.Version == tt.version(g, d)
+						}
+					}
+				}
+				if !found {
+					t.Fatalf("no %s event at version %d in %s", tt.topic, tt.version(g, d), evs[seen:])
+				}
+			})
+		}
+		// The version is required on updates, optional on deletes.
+		g := call(t, h, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "Required"})
+		callErr(t, h, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Name: ptr("x")}, bus.CodeInvalid, "version is required")
+		d := call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{Code: "required", Name: "R", GroupID: g.ID, Type: contract.AttributeText})
+		callErr(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Name: ptr("x")}, bus.CodeInvalid, "version is required")
+		callErr(t, h, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID, Version: -1}, bus.CodeInvalid, "version -1")
+		call(t, h, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID})
+		call(t, h, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: g.ID})
 	})
 }

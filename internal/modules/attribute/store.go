@@ -13,22 +13,30 @@ import (
 // the definitions in them. Both implementations return store.ErrNotFound,
 // store.ErrDuplicate (a group slug or definition code taken) and the
 // errors below the same way, so the logic maps them to bus codes once.
+//
+// Versions: a write that names an expected version applies only while the
+// group or definition is still at it, checked in the same statement as
+// the write (never read, compare, write); 0 where allowed means any
+// version. Every write, checked or not, adds one to the version, the
+// renumbering of positions included.
 type Store interface {
+	// InsertGroup stores a new group (at g.Version, 1).
 	InsertGroup(ctx context.Context, g contract.AttributeGroup) error
 	Group(ctx context.Context, id string) (contract.AttributeGroup, error)
 	// Groups returns every group ordered by position.
 	Groups(ctx context.Context) ([]contract.AttributeGroup, error)
-	// UpdateGroup writes name, slug and updated_at if the stored updated_at
-	// is still was (else errChanged): a compare-and-swap, so two editors
-	// never silently overwrite each other.
-	UpdateGroup(ctx context.Context, g contract.AttributeGroup, was time.Time) error
-	// ReorderGroups puts ids at positions 0, 1, …, touching updated_at only
-	// of those whose position changes.
+	// UpdateGroup writes name, slug, position and updated_at as version
+	// expected+1, if g is still at expected (> 0).
+	UpdateGroup(ctx context.Context, g contract.AttributeGroup, expected int64) error
+	// ReorderGroups puts ids at positions 0, 1, …, touching updated_at
+	// and the version only of those whose position changes.
 	ReorderGroups(ctx context.Context, ids []string, now time.Time) error
-	// DeleteGroup deletes an empty group; errGroupInUse where the backend
-	// can tell that definitions still point at it.
-	DeleteGroup(ctx context.Context, id string) error
+	// DeleteGroup deletes an empty group at expected (0: any);
+	// errGroupInUse where the backend can tell that definitions still
+	// point at it.
+	DeleteGroup(ctx context.Context, id string, expected int64) error
 
+	// InsertDefinition stores a new definition (at d.Version, 1).
 	InsertDefinition(ctx context.Context, d contract.AttributeDefinition) error
 	Definition(ctx context.Context, id string) (contract.AttributeDefinition, error)
 	DefinitionByCode(ctx context.Context, code string) (contract.AttributeDefinition, error)
@@ -36,19 +44,21 @@ type Store interface {
 	GroupDefinitions(ctx context.Context, groupID string) ([]contract.AttributeDefinition, error)
 	// Definitions returns every definition ordered by group and position.
 	Definitions(ctx context.Context) ([]contract.AttributeDefinition, error)
-	// UpdateDefinition writes every field but group and position, as a
-	// compare-and-swap on updated_at like UpdateGroup.
-	UpdateDefinition(ctx context.Context, d contract.AttributeDefinition, was time.Time) error
+	// UpdateDefinition writes every field of d (group and position
+	// included) as version expected+1, if d is still at expected (> 0).
+	UpdateDefinition(ctx context.Context, d contract.AttributeDefinition, expected int64) error
 	// ReorderDefinitions puts ids, in that order, into groupID at positions
-	// 0, 1, …, touching updated_at only of those whose group or position
-	// changes.
+	// 0, 1, …, touching updated_at and the version only of those whose
+	// group or position changes.
 	ReorderDefinitions(ctx context.Context, groupID string, ids []string, now time.Time) error
-	DeleteDefinition(ctx context.Context, id string) error
+	// DeleteDefinition deletes definition id at expected (0: any).
+	DeleteDefinition(ctx context.Context, id string, expected int64) error
 }
 
 var (
-	// errChanged: a compare-and-swap found the row changed since it was read.
-	errChanged = errors.New("changed concurrently")
+	// errStale: the group or definition is not at the version the write
+	// expected.
+	errStale = errors.New("version moved")
 	// errGroupInUse: a group still has definitions.
 	errGroupInUse = errors.New("group has definitions")
 	// errNoGroup: a definition names a group that does not exist.

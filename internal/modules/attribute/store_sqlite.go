@@ -3,6 +3,7 @@ package attribute
 import (
 	"context"
 	"database/sql"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,34 +16,19 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-var migrations = []store.Migration{{
-	Version: 1,
-	SQL: `
-CREATE TABLE attribute_groups (
-	id         TEXT PRIMARY KEY,
-	name       TEXT NOT NULL,
-	slug       TEXT NOT NULL UNIQUE,
-	position   INTEGER NOT NULL,
-	created_at INTEGER NOT NULL, -- unix milliseconds, as MongoDB keeps dates
-	updated_at INTEGER NOT NULL
-);
-CREATE INDEX attribute_groups_by_position ON attribute_groups (position);
-CREATE TABLE attribute_definitions (
-	id             TEXT PRIMARY KEY,
-	code           TEXT NOT NULL UNIQUE,
-	name           TEXT NOT NULL,
-	group_id       TEXT NOT NULL REFERENCES attribute_groups (id),
-	type           TEXT NOT NULL,
-	allowed_values TEXT NOT NULL DEFAULT '[]', -- JSON array of {"code","label"}
-	unit           TEXT NOT NULL DEFAULT '',
-	filterable     INTEGER NOT NULL,
-	required       INTEGER NOT NULL,
-	position       INTEGER NOT NULL,
-	created_at     INTEGER NOT NULL,
-	updated_at     INTEGER NOT NULL
-);
-CREATE INDEX attribute_definitions_by_group ON attribute_definitions (group_id, position);`,
-}}
+// The schema, one file per migration. Released files never change: a
+// change of schema is a new file.
+var (
+	//go:embed schema/001_init.sql
+	schemaInit string
+	//go:embed schema/002_version.sql
+	schemaVersion string
+)
+
+var migrations = []store.Migration{
+	{Version: 1, SQL: schemaInit},
+	{Version: 2, SQL: schemaVersion},
+}
 
 // sqlStore keeps groups and definitions in attribute.db. A foreign key
 // ties definitions to their group, so a group cannot be deleted under a
@@ -62,21 +48,19 @@ func isForeignKey(err error) bool {
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
-type scanner interface{ Scan(...any) error }
+const groupColumns = `id, name, slug, position, version, created_at, updated_at`
 
-const groupColumns = `id, name, slug, position, created_at, updated_at`
-
-func scanGroup(row scanner) (contract.AttributeGroup, error) {
+func scanGroup(row store.Scanner) (contract.AttributeGroup, error) {
 	var g contract.AttributeGroup
 	var created, updated int64
-	err := row.Scan(&g.ID, &g.Name, &g.Slug, &g.Position, &created, &updated)
+	err := row.Scan(&g.ID, &g.Name, &g.Slug, &g.Position, &g.Version, &created, &updated)
 	g.CreatedAt, g.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	return g, err
 }
 
 func (s *sqlStore) InsertGroup(ctx context.Context, g contract.AttributeGroup) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO attribute_groups (`+groupColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		g.ID, g.Name, g.Slug, g.Position, g.CreatedAt.UnixMilli(), g.UpdatedAt.UnixMilli())
+	_, err := s.db.ExecContext(ctx, `INSERT INTO attribute_groups (`+groupColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		g.ID, g.Name, g.Slug, g.Position, g.Version, g.CreatedAt.UnixMilli(), g.UpdatedAt.UnixMilli())
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("insert attribute group %s: %w", g.ID, store.ErrDuplicate)
 	}
@@ -87,50 +71,38 @@ func (s *sqlStore) InsertGroup(ctx context.Context, g contract.AttributeGroup) e
 }
 
 func (s *sqlStore) Group(ctx context.Context, id string) (contract.AttributeGroup, error) {
-	g, err := scanGroup(s.db.QueryRowContext(ctx, `SELECT `+groupColumns+` FROM attribute_groups WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return g, store.ErrNotFound
-	}
-	if err != nil {
+	g, err := store.QueryOne(ctx, s.db, scanGroup, `SELECT `+groupColumns+` FROM attribute_groups WHERE id = ?`, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return g, fmt.Errorf("load attribute group %s: %w", id, err)
 	}
-	return g, nil
+	return g, err
 }
 
 func (s *sqlStore) Groups(ctx context.Context) ([]contract.AttributeGroup, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+groupColumns+` FROM attribute_groups ORDER BY position, id`)
+	out, err := store.QueryAll(ctx, s.db, scanGroup, `SELECT `+groupColumns+` FROM attribute_groups ORDER BY position, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list attribute groups: %w", err)
 	}
-	defer rows.Close()
-	var out []contract.AttributeGroup
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list attribute groups: %w", err)
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// changedOrMissing tells, after a compare-and-swap matched no row, whether
-// the row is gone or was changed.
-func (s *sqlStore) changedOrMissing(ctx context.Context, table, id string) error {
-	var one int
-	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = ?`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
+// missedBecause tells, after a checked write matched no row, whether the
+// row is gone or at another version.
+func (s *sqlStore) missedBecause(ctx context.Context, table, id string) error {
+	_, err := store.QueryOne(ctx, s.db, store.ScanValue[int], `SELECT 1 FROM `+table+` WHERE id = ?`, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("check %s %s: %w", table, id, err)
 	}
-	return errChanged
+	return errStale
 }
 
-func (s *sqlStore) UpdateGroup(ctx context.Context, g contract.AttributeGroup, was time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE attribute_groups SET name = ?, slug = ?, updated_at = ? WHERE id = ? AND updated_at = ?`,
-		g.Name, g.Slug, g.UpdatedAt.UnixMilli(), g.ID, was.UnixMilli())
+func (s *sqlStore) UpdateGroup(ctx context.Context, g contract.AttributeGroup, expected int64) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE attribute_groups SET name = ?, slug = ?, position = ?, updated_at = ?, version = version + 1
+		WHERE id = ? AND version = ?`,
+		g.Name, g.Slug, g.Position, g.UpdatedAt.UnixMilli(), g.ID, expected)
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("update attribute group %s: %w", g.ID, store.ErrDuplicate)
 	}
@@ -138,7 +110,7 @@ func (s *sqlStore) UpdateGroup(ctx context.Context, g contract.AttributeGroup, w
 		return fmt.Errorf("update attribute group %s: %w", g.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return s.changedOrMissing(ctx, "attribute_groups", g.ID)
+		return fmt.Errorf("update attribute group %s at version %d: %w", g.ID, expected, s.missedBecause(ctx, "attribute_groups", g.ID))
 	}
 	return nil
 }
@@ -149,7 +121,8 @@ func (s *sqlStore) ReorderGroups(ctx context.Context, ids []string, now time.Tim
 		return fmt.Errorf("reorder attribute groups: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE attribute_groups SET position = ?1, updated_at = ?2 WHERE id = ?3 AND position <> ?1`)
+	stmt, err := tx.PrepareContext(ctx, `UPDATE attribute_groups SET position = ?1, updated_at = ?2, version = version + 1
+		WHERE id = ?3 AND position <> ?1`)
 	if err != nil {
 		return fmt.Errorf("reorder attribute groups: %w", err)
 	}
@@ -162,8 +135,8 @@ func (s *sqlStore) ReorderGroups(ctx context.Context, ids []string, now time.Tim
 	return tx.Commit()
 }
 
-func (s *sqlStore) DeleteGroup(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM attribute_groups WHERE id = ?`, id)
+func (s *sqlStore) DeleteGroup(ctx context.Context, id string, expected int64) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM attribute_groups WHERE id = ? AND (?2 = 0 OR version = ?2)`, id, expected)
 	if isForeignKey(err) {
 		return fmt.Errorf("delete attribute group %s: %w", id, errGroupInUse)
 	}
@@ -171,18 +144,18 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, id string) error {
 		return fmt.Errorf("delete attribute group %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
+		return fmt.Errorf("delete attribute group %s at version %d: %w", id, expected, s.missedBecause(ctx, "attribute_groups", id))
 	}
 	return nil
 }
 
-const definitionColumns = `id, code, name, group_id, type, allowed_values, unit, filterable, required, position, created_at, updated_at`
+const definitionColumns = `id, code, name, group_id, type, allowed_values, unit, filterable, required, position, version, created_at, updated_at`
 
-func scanDefinition(row scanner) (contract.AttributeDefinition, error) {
+func scanDefinition(row store.Scanner) (contract.AttributeDefinition, error) {
 	var d contract.AttributeDefinition
 	var values string
 	var created, updated int64
-	err := row.Scan(&d.ID, &d.Code, &d.Name, &d.GroupID, &d.Type, &values, &d.Unit, &d.Filterable, &d.Required, &d.Position, &created, &updated)
+	err := row.Scan(&d.ID, &d.Code, &d.Name, &d.GroupID, &d.Type, &values, &d.Unit, &d.Filterable, &d.Required, &d.Position, &d.Version, &created, &updated)
 	if err != nil {
 		return d, err
 	}
@@ -209,8 +182,8 @@ func (s *sqlStore) InsertDefinition(ctx context.Context, d contract.AttributeDef
 	if err != nil {
 		return fmt.Errorf("insert attribute %s: %w", d.ID, err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO attribute_definitions (`+definitionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.Code, d.Name, d.GroupID, d.Type, values, d.Unit, d.Filterable, d.Required, d.Position, d.CreatedAt.UnixMilli(), d.UpdatedAt.UnixMilli())
+	_, err = s.db.ExecContext(ctx, `INSERT INTO attribute_definitions (`+definitionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Code, d.Name, d.GroupID, d.Type, values, d.Unit, d.Filterable, d.Required, d.Position, d.Version, d.CreatedAt.UnixMilli(), d.UpdatedAt.UnixMilli())
 	switch {
 	case store.IsDuplicate(err):
 		return fmt.Errorf("insert attribute %s: %w", d.ID, store.ErrDuplicate)
@@ -223,14 +196,11 @@ func (s *sqlStore) InsertDefinition(ctx context.Context, d contract.AttributeDef
 }
 
 func (s *sqlStore) oneDefinition(ctx context.Context, where string, arg any) (contract.AttributeDefinition, error) {
-	d, err := scanDefinition(s.db.QueryRowContext(ctx, `SELECT `+definitionColumns+` FROM attribute_definitions WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return d, store.ErrNotFound
+	d, err := store.QueryOne(ctx, s.db, scanDefinition, `SELECT `+definitionColumns+` FROM attribute_definitions WHERE `+where, arg)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return d, fmt.Errorf("load attribute %v: %w", arg, err)
 	}
-	if err != nil {
-		return d, fmt.Errorf("load attribute: %w", err)
-	}
-	return d, nil
+	return d, err
 }
 
 func (s *sqlStore) Definition(ctx context.Context, id string) (contract.AttributeDefinition, error) {
@@ -242,20 +212,11 @@ func (s *sqlStore) DefinitionByCode(ctx context.Context, code string) (contract.
 }
 
 func (s *sqlStore) definitions(ctx context.Context, query string, args ...any) ([]contract.AttributeDefinition, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+definitionColumns+` FROM attribute_definitions `+query, args...)
+	out, err := store.QueryAll(ctx, s.db, scanDefinition, `SELECT `+definitionColumns+` FROM attribute_definitions `+query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list attributes: %w", err)
 	}
-	defer rows.Close()
-	var out []contract.AttributeDefinition
-	for rows.Next() {
-		d, err := scanDefinition(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list attributes: %w", err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *sqlStore) GroupDefinitions(ctx context.Context, groupID string) ([]contract.AttributeDefinition, error) {
@@ -266,22 +227,24 @@ func (s *sqlStore) Definitions(ctx context.Context) ([]contract.AttributeDefinit
 	return s.definitions(ctx, `ORDER BY group_id, position, id`)
 }
 
-func (s *sqlStore) UpdateDefinition(ctx context.Context, d contract.AttributeDefinition, was time.Time) error {
+func (s *sqlStore) UpdateDefinition(ctx context.Context, d contract.AttributeDefinition, expected int64) error {
 	values, err := encodeValues(d.Values)
 	if err != nil {
 		return fmt.Errorf("update attribute %s: %w", d.ID, err)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE attribute_definitions SET code = ?, name = ?, type = ?, allowed_values = ?, unit = ?,
-		filterable = ?, required = ?, updated_at = ? WHERE id = ? AND updated_at = ?`,
-		d.Code, d.Name, d.Type, values, d.Unit, d.Filterable, d.Required, d.UpdatedAt.UnixMilli(), d.ID, was.UnixMilli())
-	if store.IsDuplicate(err) {
+	res, err := s.db.ExecContext(ctx, `UPDATE attribute_definitions SET code = ?, name = ?, group_id = ?, type = ?, allowed_values = ?, unit = ?,
+		filterable = ?, required = ?, position = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+		d.Code, d.Name, d.GroupID, d.Type, values, d.Unit, d.Filterable, d.Required, d.Position, d.UpdatedAt.UnixMilli(), d.ID, expected)
+	switch {
+	case store.IsDuplicate(err):
 		return fmt.Errorf("update attribute %s: %w", d.ID, store.ErrDuplicate)
-	}
-	if err != nil {
+	case isForeignKey(err):
+		return fmt.Errorf("update attribute %s: group %s: %w", d.ID, d.GroupID, errNoGroup)
+	case err != nil:
 		return fmt.Errorf("update attribute %s: %w", d.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return s.changedOrMissing(ctx, "attribute_definitions", d.ID)
+		return fmt.Errorf("update attribute %s at version %d: %w", d.ID, expected, s.missedBecause(ctx, "attribute_definitions", d.ID))
 	}
 	return nil
 }
@@ -292,7 +255,7 @@ func (s *sqlStore) ReorderDefinitions(ctx context.Context, groupID string, ids [
 		return fmt.Errorf("reorder attributes in %s: %w", groupID, err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE attribute_definitions SET group_id = ?1, position = ?2, updated_at = ?3
+	stmt, err := tx.PrepareContext(ctx, `UPDATE attribute_definitions SET group_id = ?1, position = ?2, updated_at = ?3, version = version + 1
 		WHERE id = ?4 AND (group_id <> ?1 OR position <> ?2)`)
 	if err != nil {
 		return fmt.Errorf("reorder attributes in %s: %w", groupID, err)
@@ -310,13 +273,13 @@ func (s *sqlStore) ReorderDefinitions(ctx context.Context, groupID string, ids [
 	return tx.Commit()
 }
 
-func (s *sqlStore) DeleteDefinition(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM attribute_definitions WHERE id = ?`, id)
+func (s *sqlStore) DeleteDefinition(ctx context.Context, id string, expected int64) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM attribute_definitions WHERE id = ? AND (?2 = 0 OR version = ?2)`, id, expected)
 	if err != nil {
 		return fmt.Errorf("delete attribute %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
+		return fmt.Errorf("delete attribute %s at version %d: %w", id, expected, s.missedBecause(ctx, "attribute_definitions", id))
 	}
 	return nil
 }

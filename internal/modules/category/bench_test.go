@@ -48,7 +48,7 @@ func BenchmarkTree(b *testing.B) {
 						if !warm {
 							m.cache.valid = false
 						}
-						tree, err := m.tree(ctx, contract.Empty{})
+						tree, err := m.getTree(ctx, contract.Empty{})
 						if err != nil || tree.Count != 5000 {
 							b.Fatalf("tree: %d, %v", tree.Count, err)
 						}

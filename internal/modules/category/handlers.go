@@ -42,6 +42,38 @@ func (m *Module) load(ctx context.Context, id string) (contract.Category, error)
 	return c, nil
 }
 
+// conflict is the error of a write that expected version want of c.
+func conflict(c contract.Category, want int64) error {
+	return contract.VersionConflict("category "+c.ID, c.Version, want)
+}
+
+// checkExpected refuses early, with the exact versions, a write whose
+// expected version (0: any) the category is no longer at; the store's
+// checked write still guards the race after it.
+func checkExpected(c contract.Category, want int64) error {
+	if want > 0 && c.Version != want {
+		return conflict(c, want)
+	}
+	return nil
+}
+
+// storeError maps a failed write of category id, expected at version
+// want, to the bus error the caller gets.
+func (m *Module) storeError(ctx context.Context, err error, id string, want int64) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return bus.Errorf(bus.CodeNotFound, "category %s not found", id)
+	case errors.Is(err, errStale):
+		// Lost the race after checkExpected: say where it is now.
+		c, lerr := m.load(ctx, id)
+		if lerr != nil {
+			return lerr
+		}
+		return conflict(c, want)
+	}
+	return err
+}
+
 // parent checks that parentID ("" for the root level) exists.
 func (m *Module) parent(ctx context.Context, parentID string) error {
 	if parentID == "" {
@@ -120,7 +152,7 @@ func (m *Module) create(ctx context.Context, req contract.CreateCategoryRequest)
 	now := m.now()
 	c := contract.Category{
 		ID: uuid.Must(uuid.NewV7()).String(), Name: name, Description: req.Description,
-		ParentID: req.ParentID, CreatedAt: now, UpdatedAt: now,
+		ParentID: req.ParentID, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	order, at, err := insertAt(ids(siblings), c.ID, req.Position)
 	if err != nil {
@@ -144,6 +176,9 @@ func (m *Module) create(ctx context.Context, req contract.CreateCategoryRequest)
 
 func (m *Module) update(ctx context.Context, req contract.UpdateCategoryRequest) (contract.Category, error) {
 	if err := checkID("id", req.ID); err != nil {
+		return contract.Category{}, err
+	}
+	if err := validate.Version(req.Version, true); err != nil {
 		return contract.Category{}, err
 	}
 	if req.Name == nil && req.Slug == nil && req.Description == nil {
@@ -170,6 +205,9 @@ func (m *Module) update(ctx context.Context, req contract.UpdateCategoryRequest)
 	if err != nil {
 		return c, err
 	}
+	if err := checkExpected(c, req.Version); err != nil {
+		return contract.Category{}, err
+	}
 	// The slug stays when the name changes: URLs outlive names.
 	if req.Name != nil {
 		c.Name = name
@@ -181,20 +219,22 @@ func (m *Module) update(ctx context.Context, req contract.UpdateCategoryRequest)
 		c.Description = *req.Description
 	}
 	c.UpdatedAt = m.now()
-	switch err := m.store.Update(ctx, c); {
+	switch err := m.store.Update(ctx, c, req.Version); {
 	case errors.Is(err, store.ErrDuplicate):
 		return contract.Category{}, bus.Errorf(bus.CodeConflict, "slug %q is taken", c.Slug)
-	case errors.Is(err, store.ErrNotFound):
-		return contract.Category{}, bus.Errorf(bus.CodeNotFound, "category %s not found", c.ID)
 	case err != nil:
-		return contract.Category{}, err
+		return contract.Category{}, m.storeError(ctx, err, c.ID, req.Version)
 	}
+	c.Version = req.Version + 1
 	m.emit(ctx, contract.CategoryUpdated, c)
 	return c, nil
 }
 
 func (m *Module) move(ctx context.Context, req contract.MoveCategoryRequest) (contract.Category, error) {
 	if err := checkID("id", req.ID); err != nil {
+		return contract.Category{}, err
+	}
+	if err := validate.Version(req.Version, false); err != nil {
 		return contract.Category{}, err
 	}
 	if req.ParentID == req.ID {
@@ -206,6 +246,9 @@ func (m *Module) move(ctx context.Context, req contract.MoveCategoryRequest) (co
 	c, err := m.load(ctx, req.ID)
 	if err != nil {
 		return c, err
+	}
+	if err := checkExpected(c, req.Version); err != nil {
+		return contract.Category{}, err
 	}
 	if req.ParentID != "" {
 		p, err := m.load(ctx, req.ParentID)
@@ -220,24 +263,22 @@ func (m *Module) move(ctx context.Context, req contract.MoveCategoryRequest) (co
 			return c, bus.Errorf(bus.CodeInvalid, "cannot move category %s under its descendant %s", c.ID, p.ID)
 		}
 	}
-	now := m.now()
 	newSiblings, err := m.store.Children(ctx, req.ParentID)
 	if err != nil {
 		return c, err
 	}
 	rest := slices.DeleteFunc(ids(newSiblings), func(id string) bool { return id == c.ID })
-	order, _, err := insertAt(rest, c.ID, req.Position)
+	order, at, err := insertAt(rest, c.ID, req.Position)
 	if err != nil {
 		return c, err
 	}
-	if err := m.store.Reorder(ctx, req.ParentID, order, now); err != nil {
-		return c, err
+	oldParent := c.ParentID
+	c.ParentID, c.Position, c.UpdatedAt = req.ParentID, at, m.now()
+	if err := m.store.Move(ctx, c, req.Version, oldParent, order); err != nil {
+		return contract.Category{}, m.storeError(ctx, err, c.ID, req.Version)
 	}
-	if c.ParentID != req.ParentID {
-		if err := m.closeGap(ctx, c.ParentID, now); err != nil {
-			return c, err
-		}
-	}
+	// Reloaded: without an expected version the version it moved from is
+	// not known here.
 	if c, err = m.load(ctx, c.ID); err != nil {
 		return c, err
 	}
@@ -259,8 +300,14 @@ func (m *Module) delete(ctx context.Context, req contract.DeleteCategoryRequest)
 	if err := checkID("id", req.ID); err != nil {
 		return reply, err
 	}
+	if err := validate.Version(req.Version, false); err != nil {
+		return reply, err
+	}
 	c, err := m.load(ctx, req.ID)
 	if err != nil {
+		return reply, err
+	}
+	if err := checkExpected(c, req.Version); err != nil {
 		return reply, err
 	}
 	// Collect the subtree breadth-first, parents before children.
@@ -286,11 +333,14 @@ func (m *Module) delete(ctx context.Context, req contract.DeleteCategoryRequest)
 		if i > 0 {
 			anc[x.ID] = append(slices.Clone(anc[x.ParentID]), x.ParentID)
 		}
+		// The delete is the category's last write: its event carries the
+		// version after it, so a consumer holding the last update applies it.
+		x.Version++
 		events[i] = event(x, anc[x.ID])
 	}
 	reply.Deleted = ids(subtree)
-	if err := m.store.Delete(ctx, reply.Deleted); err != nil {
-		return reply, err
+	if err := m.store.Delete(ctx, reply.Deleted, req.Version); err != nil {
+		return contract.DeleteCategoryReply{}, m.storeError(ctx, err, c.ID, req.Version)
 	}
 	if err := m.closeGap(ctx, c.ParentID, m.now()); err != nil {
 		return reply, err
@@ -308,7 +358,7 @@ func (m *Module) get(ctx context.Context, req contract.CategoryID) (contract.Cat
 	return m.load(ctx, req.ID)
 }
 
-func (m *Module) bySlug(ctx context.Context, req contract.CategorySlug) (contract.Category, error) {
+func (m *Module) getBySlug(ctx context.Context, req contract.CategorySlug) (contract.Category, error) {
 	if err := slugs.Validate(req.Slug); err != nil {
 		return contract.Category{}, bus.Errorf(bus.CodeInvalid, "%v", err)
 	}
@@ -323,7 +373,7 @@ func (m *Module) bySlug(ctx context.Context, req contract.CategorySlug) (contrac
 // moved, and rebuilds it from one query when it has: correct across
 // processes, and cheap for the common case of a tree read far more often
 // than written.
-func (m *Module) tree(ctx context.Context, _ contract.Empty) (contract.CategoryTree, error) {
+func (m *Module) getTree(ctx context.Context, _ contract.Empty) (contract.CategoryTree, error) {
 	rev, err := m.store.Revision(ctx)
 	if err != nil {
 		return contract.CategoryTree{}, err
@@ -374,40 +424,51 @@ func buildTree(nodes []Node) contract.CategoryTree {
 	return contract.CategoryTree{Roots: build("", 0), Count: len(nodes)}
 }
 
-func (m *Module) breadcrumbs(ctx context.Context, req contract.CategoryID) (contract.CategoryList, error) {
+// page is a whole short list as a Page: every item, no cursor.
+func page(items []contract.Category) contract.Page[contract.Category] {
+	if items == nil {
+		items = []contract.Category{}
+	}
+	return contract.Page[contract.Category]{Items: items, Total: len(items)}
+}
+
+func (m *Module) getBreadcrumbs(ctx context.Context, req contract.CategoryID) (contract.Page[contract.Category], error) {
 	if err := checkID("id", req.ID); err != nil {
-		return contract.CategoryList{}, err
+		return contract.Page[contract.Category]{}, err
 	}
 	c, err := m.load(ctx, req.ID)
 	if err != nil {
-		return contract.CategoryList{}, err
+		return contract.Page[contract.Category]{}, err
 	}
 	up, err := m.ancestors(ctx, c)
 	if err != nil {
-		return contract.CategoryList{}, err
+		return contract.Page[contract.Category]{}, err
 	}
-	return contract.CategoryList{Items: append(up, c)}, nil
+	return page(append(up, c)), nil
 }
 
-func (m *Module) children(ctx context.Context, req contract.ListChildrenRequest) (contract.CategoryList, error) {
+func (m *Module) listChildren(ctx context.Context, req contract.ListChildrenRequest) (contract.Page[contract.Category], error) {
 	if err := m.parent(ctx, req.ParentID); err != nil {
 		if bus.CodeOf(err) == bus.CodeInvalid && req.ParentID != "" && checkID("parent_id", req.ParentID) == nil {
-			return contract.CategoryList{}, bus.Errorf(bus.CodeNotFound, "category %s not found", req.ParentID)
+			return contract.Page[contract.Category]{}, bus.Errorf(bus.CodeNotFound, "category %s not found", req.ParentID)
 		}
-		return contract.CategoryList{}, err
+		return contract.Page[contract.Category]{}, err
 	}
 	kids, err := m.store.Children(ctx, req.ParentID)
-	if kids == nil {
-		kids = []contract.Category{}
+	if err != nil {
+		return contract.Page[contract.Category]{}, err
 	}
-	return contract.CategoryList{Items: kids}, err
+	return page(kids), nil
 }
 
+// event builds the payload of an event about c, whose ancestors (root
+// first) are ancestorIDs. Building and publishing are apart so that the
+// payload can go into an outbox with the write.
 func event(c contract.Category, ancestorIDs []string) contract.CategoryEvent {
 	if ancestorIDs == nil {
 		ancestorIDs = []string{}
 	}
-	return contract.CategoryEvent{ID: c.ID, Slug: c.Slug, Name: c.Name, ParentID: c.ParentID, AncestorIDs: ancestorIDs, Position: c.Position}
+	return contract.CategoryEvent{ID: c.ID, Version: c.Version, Slug: c.Slug, Name: c.Name, ParentID: c.ParentID, AncestorIDs: ancestorIDs, Position: c.Position}
 }
 
 // emit publishes an event about c with its ancestors.

@@ -4,10 +4,16 @@
 //
 // Every module package has this shape: module.go (Module, New, Start,
 // Stop), handlers.go (one method per endpoint, with input checks and the
-// events), store.go (the narrow Store interface and OpenStore),
-// store_sqlite.go and store_mongo.go (its two implementations), and beside
-// them store_test.go (one suite on every backend via storetest),
-// module_test.go (handlers through the in-process bus) and bench_test.go.
+// events; split by concern past ~600 lines, see package attribute),
+// store.go (the narrow Store interface and OpenStore), store_sqlite.go
+// with its schema as embedded schema/NNN_*.sql migrations, and
+// store_mongo.go (its two implementations), and beside them store_test.go
+// (one suite on every backend via storetest), module_test.go (handlers
+// through the in-process bus) and bench_test.go.
+//
+// It follows the conventions of contract (optimistic concurrency: every
+// category has a version that each write checks and bumps; verb_noun op
+// names; Page replies; one event type per topic, with the version).
 package category
 
 import (
@@ -36,9 +42,9 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	bus.Handle(m.Service, contract.MoveCategory, m.move)
 	bus.Handle(m.Service, contract.DeleteCategory, m.delete)
 	bus.Handle(m.Service, contract.GetCategory, m.get)
-	bus.Handle(m.Service, contract.GetCategoryBySlug, m.bySlug)
-	bus.Handle(m.Service, contract.GetCategoryTree, m.tree)
-	bus.Handle(m.Service, contract.GetBreadcrumbs, m.breadcrumbs)
-	bus.Handle(m.Service, contract.ListChildren, m.children)
+	bus.Handle(m.Service, contract.GetCategoryBySlug, m.getBySlug)
+	bus.Handle(m.Service, contract.GetCategoryTree, m.getTree)
+	bus.Handle(m.Service, contract.GetBreadcrumbs, m.getBreadcrumbs)
+	bus.Handle(m.Service, contract.ListChildren, m.listChildren)
 	return m
 }

@@ -3,6 +3,7 @@ package category
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -127,11 +128,12 @@ func TestCategoryModule(t *testing.T) {
 		}
 
 		// Update keeps the slug unless asked.
-		upd := call(t, h, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: boots.ID, Name: ptr("Winter boots")})
-		if upd.Name != "Winter boots" || upd.Slug != "boots" || !upd.UpdatedAt.After(boots.UpdatedAt.Add(-time.Millisecond)) {
+		cur := call(t, h, contract.GetCategory, contract.CategoryID{ID: boots.ID})
+		upd := call(t, h, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: boots.ID, Version: cur.Version, Name: ptr("Winter boots")})
+		if upd.Name != "Winter boots" || upd.Slug != "boots" || !upd.UpdatedAt.After(boots.UpdatedAt.Add(-time.Millisecond)) || upd.Version != cur.Version+1 {
 			t.Fatalf("updated %+v", upd)
 		}
-		callErr(t, h, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: boots.ID, Slug: ptr("mens-shoes")}, bus.CodeConflict, "taken")
+		callErr(t, h, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: boots.ID, Version: upd.Version, Slug: ptr("mens-shoes")}, bus.CodeConflict, "taken")
 
 		// Delete: refused with children, cascades when asked.
 		callErr(t, h, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: again.ID}, bus.CodeConflict, "children")
@@ -216,8 +218,14 @@ func TestCategoryBadInput(t *testing.T) {
 			return errOf(bus.Call(t.Context(), h.bus, contract.GetCategoryBySlug, contract.CategorySlug{Slug: `{"$gt":""}`}))
 		}, bus.CodeInvalid, "slug"},
 		{"empty update", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID}))
+			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID, Version: 1}))
 		}, bus.CodeInvalid, "nothing to update"},
+		{"update without version", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID, Name: ptr("x")}))
+		}, bus.CodeInvalid, "version is required"},
+		{"negative version", func() error {
+			return errOf(bus.Call(t.Context(), h.bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: root.ID, Version: -1}))
+		}, bus.CodeInvalid, "version -1"},
 		{"move missing", func() error {
 			return errOf(bus.Call(t.Context(), h.bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: missing}))
 		}, bus.CodeNotFound, missing},
@@ -247,3 +255,97 @@ func TestCategoryBadInput(t *testing.T) {
 }
 
 func errOf[T any](_ T, err error) error { return err }
+
+// TestCategoryVersions: every write checks the expected version; a stale
+// one is a conflict that changes nothing and publishes nothing, the right
+// one bumps the version, which the event carries.
+func TestCategoryVersions(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db)
+		tests := []struct {
+			name  string
+			write func(c, sib contract.Category, version int64) error
+			// version is what the write expects, relative to c's: 0 is
+			// "none given", -1 one behind.
+			version int64
+			ok      bool
+			topic   string
+		}{
+			{"update stale", func(c, _ contract.Category, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: c.ID, Version: v, Name: ptr("New")}))
+			}, -1, false, ""},
+			{"update", func(c, _ contract.Category, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: c.ID, Version: v, Name: ptr("New")}))
+			}, 1, true, "category.updated"},
+			{"move stale", func(c, _ contract.Category, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
+			}, -1, false, ""},
+			{"move", func(c, _ contract.Category, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
+			}, 1, true, "category.moved"},
+			{"move without version", func(c, _ contract.Category, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
+			}, 0, true, "category.moved"},
+			{"delete stale", func(c, _ contract.Category, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: c.ID, Version: v}))
+			}, -1, false, ""},
+			{"delete", func(c, _ contract.Category, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: c.ID, Version: v}))
+			}, 1, true, "category.deleted"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				root := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Root " + tt.name})
+				sib := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Sib " + tt.name, ParentID: root.ID})
+				c := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "C " + tt.name, ParentID: root.ID})
+				c = call(t, h, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: c.ID, Version: c.Version, Description: ptr("once")})
+				if c.Version != 2 {
+					t.Fatalf("after one update: version %d", c.Version)
+				}
+				seen := len(h.events.Settle())
+				want := c.Version
+				switch tt.version {
+				case -1:
+					want = c.Version - 1
+				case 0:
+					want = 0
+				}
+				err := tt.write(c, sib, want)
+				after, aerr := bus.Call(t.Context(), h.bus, contract.GetCategory, contract.CategoryID{ID: c.ID})
+				sibAfter := call(t, h, contract.GetCategory, contract.CategoryID{ID: sib.ID})
+				if !tt.ok {
+					if !contract.IsVersionConflict(err) || !strings.Contains(err.Error(), fmt.Sprintf("is at version %d, not %d", c.Version, want)) {
+						t.Fatalf("stale write: %v, want a version conflict", err)
+					}
+					if aerr != nil || after.Version != c.Version || after.Name != c.Name || after.Position != c.Position || sibAfter.Version != sib.Version {
+						t.Fatalf("a stale write changed data: %+v → %+v (%v)", c, after, aerr)
+					}
+					if evs := h.events.Settle(); len(evs) != seen {
+						t.Fatalf("a stale write published %v", evs[seen:])
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				evs := h.events.Wait(t, seen+1)
+				last := evs[len(evs)-1]
+				if last.Topic != tt.topic || last.Event.ID != c.ID || last.Event.Version != c.Version+1 {
+					t.Fatalf("event %s %+v, want %s at version %d", last.Topic, last.Event, tt.topic, c.Version+1)
+				}
+				if tt.topic == "category.deleted" {
+					if bus.CodeOf(aerr) != bus.CodeNotFound {
+						t.Fatalf("after delete: %v", aerr)
+					}
+					return
+				}
+				if aerr != nil || after.Version != c.Version+1 {
+					t.Fatalf("after the write: %+v, %v; want version %d", after, aerr, c.Version+1)
+				}
+				if tt.topic == "category.moved" && (sibAfter.Position != 1 || sibAfter.Version != sib.Version+1) {
+					t.Fatalf("sibling after the move: %+v (was %+v)", sibAfter, sib)
+				}
+			})
+		}
+	})
+}

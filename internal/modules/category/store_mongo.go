@@ -22,6 +22,7 @@ type doc struct {
 	Description string    `bson:"description"`
 	ParentID    string    `bson:"parent_id"`
 	Position    int       `bson:"position"`
+	Version     int64     `bson:"version"`
 	CreatedAt   time.Time `bson:"created_at"`
 	UpdatedAt   time.Time `bson:"updated_at"`
 }
@@ -31,12 +32,30 @@ func toDoc(c contract.Category) doc { return doc(c) }
 func (d doc) category() contract.Category {
 	c := contract.Category(d)
 	c.CreatedAt, c.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	if c.Version < 1 {
+		c.Version = 1 // written before categories had versions
+	}
 	return c
+}
+
+// atVersion matches a document at version v. Documents written before
+// categories had versions have no version field and read as version 1, so
+// version 1 matches them too ($in with null matches a missing field, on
+// FerretDB as on MongoDB).
+func atVersion(v int64) bson.E {
+	if v == 1 {
+		return bson.E{Key: "version", Value: bson.D{{Key: "$in", Value: bson.A{int64(1), nil}}}}
+	}
+	return bson.E{Key: "version", Value: v}
 }
 
 // mongoStore keeps categories in "categories" and the write revision in
 // "meta", bumped after each write (MongoDB has no triggers; a reader that
 // sees the new revision also sees the write, which came first).
+//
+// Every write is a single-document operation (the subset FerretDB
+// honours); a checked write names the version in its filter and sets the
+// next one, so a lost race matches nothing and changes nothing.
 type mongoStore struct{ coll, meta *mongo.Collection }
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
@@ -91,20 +110,18 @@ func (s *mongoStore) one(ctx context.Context, filter bson.D) (contract.Category,
 	return d.category(), err
 }
 
+func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
+
 func (s *mongoStore) Get(ctx context.Context, id string) (contract.Category, error) {
-	return s.one(ctx, bson.D{{Key: "_id", Value: id}})
+	return s.one(ctx, byID(id))
 }
 
 func (s *mongoStore) BySlug(ctx context.Context, slug string) (contract.Category, error) {
 	return s.one(ctx, bson.D{{Key: "slug", Value: slug}})
 }
 
-func (s *mongoStore) list(ctx context.Context, filter bson.D, sort bson.D) ([]contract.Category, error) {
-	return store.FindAll(ctx, s.coll, filter, sort, doc.category)
-}
-
 func (s *mongoStore) Children(ctx context.Context, parentID string) ([]contract.Category, error) {
-	return s.list(ctx, bson.D{{Key: "parent_id", Value: parentID}}, bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}})
+	return store.FindAll(ctx, s.coll, bson.D{{Key: "parent_id", Value: parentID}}, bson.D{{Key: "position", Value: 1}, {Key: "_id", Value: 1}}, doc.category)
 }
 
 func (s *mongoStore) Nodes(ctx context.Context) ([]Node, error) {
@@ -131,36 +148,127 @@ func (s *mongoStore) Nodes(ctx context.Context) ([]Node, error) {
 	return out, nil
 }
 
-func (s *mongoStore) Update(ctx context.Context, c contract.Category) error {
-	res, err := s.coll.UpdateByID(ctx, c.ID, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "name", Value: c.Name}, {Key: "slug", Value: c.Slug},
-		{Key: "description", Value: c.Description}, {Key: "updated_at", Value: c.UpdatedAt},
-	}}})
-	if store.IsDuplicate(err) {
-		return fmt.Errorf("update category %s: %w", c.ID, store.ErrDuplicate)
+// missedBecause tells, after a checked write matched nothing, whether the
+// category is gone or at another version.
+func (s *mongoStore) missedBecause(ctx context.Context, id string) error {
+	err := s.coll.FindOne(ctx, byID(id), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return store.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("update category %s: %w", c.ID, err)
+		return fmt.Errorf("check category %s: %w", id, err)
+	}
+	return errStale
+}
+
+// write applies set to id if it is at version expected (0: any), with
+// the version bump in the same single-document update. A checked write
+// sets expected+1 rather than incrementing, which is exact for documents
+// that have no version field yet.
+func (s *mongoStore) write(ctx context.Context, id string, expected int64, set bson.D) error {
+	filter := byID(id)
+	update := bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}}
+	if expected > 0 {
+		filter = append(filter, atVersion(expected))
+		update = bson.D{{Key: "$set", Value: append(set, bson.E{Key: "version", Value: expected + 1})}}
+	}
+	res, err := s.coll.UpdateOne(ctx, filter, update)
+	if store.IsDuplicate(err) {
+		return store.ErrDuplicate
+	}
+	if err != nil {
+		return err
 	}
 	if res.MatchedCount == 0 {
-		return store.ErrNotFound
+		return s.missedBecause(ctx, id)
+	}
+	return nil
+}
+
+func (s *mongoStore) Update(ctx context.Context, c contract.Category, expected int64) error {
+	err := s.write(ctx, c.ID, expected, bson.D{
+		{Key: "name", Value: c.Name}, {Key: "slug", Value: c.Slug},
+		{Key: "description", Value: c.Description}, {Key: "updated_at", Value: c.UpdatedAt},
+	})
+	if err != nil {
+		return fmt.Errorf("update category %s at version %d: %w", c.ID, expected, err)
 	}
 	return s.bump(ctx)
 }
 
+// reorder is store.Reorder with the version bump every write of a
+// category gets: one ordered bulk write of single-document conditional
+// updates, touching only the documents that move. It is not atomic across
+// documents.
+func (s *mongoStore) reorder(ctx context.Context, parentID string, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	models := make([]mongo.WriteModel, len(ids))
+	for i, id := range ids {
+		moved := bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "position", Value: bson.D{{Key: "$ne", Value: i}}}},
+			bson.D{{Key: "parent_id", Value: bson.D{{Key: "$ne", Value: parentID}}}},
+		}}}
+		models[i] = mongo.NewUpdateOneModel().
+			SetFilter(append(byID(id), moved...)).
+			SetUpdate(bson.D{
+				{Key: "$set", Value: bson.D{{Key: "parent_id", Value: parentID}, {Key: "position", Value: i}, {Key: "updated_at", Value: now}}},
+				{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}},
+			})
+	}
+	if _, err := s.coll.BulkWrite(ctx, models); err != nil {
+		return fmt.Errorf("reorder categories under %q: %w", parentID, err)
+	}
+	return nil
+}
+
 func (s *mongoStore) Reorder(ctx context.Context, parentID string, ids []string, now time.Time) error {
-	if err := store.Reorder(ctx, s.coll, "parent_id", parentID, ids, now); err != nil {
+	if err := s.reorder(ctx, parentID, ids, now); err != nil {
 		return err
 	}
 	return s.bump(ctx)
 }
 
-func (s *mongoStore) Delete(ctx context.Context, ids []string) error {
+func (s *mongoStore) Move(ctx context.Context, c contract.Category, expected int64, oldParent string, order []string) error {
+	err := s.write(ctx, c.ID, expected, bson.D{
+		{Key: "parent_id", Value: c.ParentID}, {Key: "position", Value: c.Position}, {Key: "updated_at", Value: c.UpdatedAt},
+	})
+	if err != nil {
+		return fmt.Errorf("move category %s at version %d: %w", c.ID, expected, err)
+	}
+	err = s.reorder(ctx, c.ParentID, order, c.UpdatedAt)
+	if err == nil && oldParent != c.ParentID {
+		var left []contract.Category
+		if left, err = s.Children(ctx, oldParent); err == nil {
+			err = s.reorder(ctx, oldParent, ids(left), c.UpdatedAt)
+		}
+	}
+	// The revision moves whatever happened after the move of c itself.
+	return errors.Join(err, s.bump(ctx))
+}
+
+// Delete deletes ids[0] with a checked single-document delete first, so a
+// stale version deletes nothing, then the rest (its descendants).
+func (s *mongoStore) Delete(ctx context.Context, ids []string, expected int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := s.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
-		return fmt.Errorf("delete %d categories: %w", len(ids), err)
+	filter := byID(ids[0])
+	if expected > 0 {
+		filter = append(filter, atVersion(expected))
 	}
-	return s.bump(ctx)
+	res, err := s.coll.DeleteOne(ctx, filter)
+	if err != nil {
+		return fmt.Errorf("delete category %s: %w", ids[0], err)
+	}
+	if res.DeletedCount == 0 {
+		return fmt.Errorf("delete category %s at version %d: %w", ids[0], expected, s.missedBecause(ctx, ids[0]))
+	}
+	if rest := ids[1:]; len(rest) > 0 {
+		if _, err = s.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: rest}}}}); err != nil {
+			err = fmt.Errorf("delete the %d descendants of category %s: %w", len(rest), ids[0], err)
+		}
+	}
+	return errors.Join(err, s.bump(ctx))
 }

@@ -3,6 +3,7 @@ package category
 import (
 	"context"
 	"database/sql"
+	_ "embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,27 +13,19 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-var migrations = []store.Migration{{
-	Version: 1,
-	SQL: `
-CREATE TABLE categories (
-	id          TEXT PRIMARY KEY,
-	name        TEXT NOT NULL,
-	slug        TEXT NOT NULL UNIQUE,
-	description TEXT NOT NULL DEFAULT '',
-	parent_id   TEXT NOT NULL DEFAULT '',
-	position    INTEGER NOT NULL,
-	created_at  INTEGER NOT NULL, -- unix milliseconds, as MongoDB keeps dates
-	updated_at  INTEGER NOT NULL
-);
-CREATE INDEX categories_by_parent ON categories (parent_id, position);
--- revision counts writes; triggers keep it in the writing transaction.
-CREATE TABLE revision (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
-INSERT INTO revision VALUES (1, 0);
-CREATE TRIGGER categories_insert AFTER INSERT ON categories BEGIN UPDATE revision SET n = n + 1; END;
-CREATE TRIGGER categories_update AFTER UPDATE ON categories BEGIN UPDATE revision SET n = n + 1; END;
-CREATE TRIGGER categories_delete AFTER DELETE ON categories BEGIN UPDATE revision SET n = n + 1; END;`,
-}}
+// The schema, one file per migration. Released files never change: a
+// change of schema is a new file.
+var (
+	//go:embed schema/001_init.sql
+	schemaInit string
+	//go:embed schema/002_version.sql
+	schemaVersion string
+)
+
+var migrations = []store.Migration{
+	{Version: 1, SQL: schemaInit},
+	{Version: 2, SQL: schemaVersion},
+}
 
 type sqlStore struct{ db *sql.DB }
 
@@ -44,19 +37,19 @@ func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	return &sqlStore{db: s}, nil
 }
 
-const columns = `id, name, slug, description, parent_id, position, created_at, updated_at`
+const columns = `id, name, slug, description, parent_id, position, version, created_at, updated_at`
 
-func scan(row interface{ Scan(...any) error }) (contract.Category, error) {
+func scan(row store.Scanner) (contract.Category, error) {
 	var c contract.Category
 	var created, updated int64
-	err := row.Scan(&c.ID, &c.Name, &c.Slug, &c.Description, &c.ParentID, &c.Position, &created, &updated)
+	err := row.Scan(&c.ID, &c.Name, &c.Slug, &c.Description, &c.ParentID, &c.Position, &c.Version, &created, &updated)
 	c.CreatedAt, c.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	return c, err
 }
 
 func (s *sqlStore) Insert(ctx context.Context, c contract.Category) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO categories (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Name, c.Slug, c.Description, c.ParentID, c.Position, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli())
+	_, err := s.db.ExecContext(ctx, `INSERT INTO categories (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Name, c.Slug, c.Description, c.ParentID, c.Position, c.Version, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli())
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("insert category %s: %w", c.ID, store.ErrDuplicate)
 	}
@@ -66,58 +59,42 @@ func (s *sqlStore) Insert(ctx context.Context, c contract.Category) error {
 	return nil
 }
 
-func (s *sqlStore) one(ctx context.Context, where string, arg any) (contract.Category, error) {
-	c, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM categories WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, store.ErrNotFound
+func one(ctx context.Context, q store.Querier, where string, arg any) (contract.Category, error) {
+	c, err := store.QueryOne(ctx, q, scan, `SELECT `+columns+` FROM categories WHERE `+where, arg)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return c, fmt.Errorf("load category %v: %w", arg, err)
 	}
 	return c, err
 }
 
 func (s *sqlStore) Get(ctx context.Context, id string) (contract.Category, error) {
-	return s.one(ctx, `id = ?`, id)
+	return one(ctx, s.db, `id = ?`, id)
 }
 
 func (s *sqlStore) BySlug(ctx context.Context, slug string) (contract.Category, error) {
-	return s.one(ctx, `slug = ?`, slug)
+	return one(ctx, s.db, `slug = ?`, slug)
 }
 
-func (s *sqlStore) list(ctx context.Context, query string, args ...any) ([]contract.Category, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM categories `+query, args...)
+func children(ctx context.Context, q store.Querier, parentID string) ([]contract.Category, error) {
+	out, err := store.QueryAll(ctx, q, scan, `SELECT `+columns+` FROM categories WHERE parent_id = ? ORDER BY position, id`, parentID)
 	if err != nil {
-		return nil, fmt.Errorf("list categories: %w", err)
+		return nil, fmt.Errorf("list children of %q: %w", parentID, err)
 	}
-	defer rows.Close()
-	var out []contract.Category
-	for rows.Next() {
-		c, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list categories: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *sqlStore) Children(ctx context.Context, parentID string) ([]contract.Category, error) {
-	return s.list(ctx, `WHERE parent_id = ? ORDER BY position, id`, parentID)
+	return children(ctx, s.db, parentID)
 }
 
 func (s *sqlStore) Nodes(ctx context.Context) ([]Node, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, parent_id, name, slug, position FROM categories ORDER BY parent_id, position, id`)
+	out, err := store.QueryAll(ctx, s.db, func(row store.Scanner) (n Node, err error) {
+		return n, row.Scan(&n.ID, &n.ParentID, &n.Name, &n.Slug, &n.Position)
+	}, `SELECT id, parent_id, name, slug, position FROM categories ORDER BY parent_id, position, id`)
 	if err != nil {
 		return nil, fmt.Errorf("load category nodes: %w", err)
 	}
-	defer rows.Close()
-	var out []Node
-	for rows.Next() {
-		var n Node
-		if err := rows.Scan(&n.ID, &n.ParentID, &n.Name, &n.Slug, &n.Position); err != nil {
-			return nil, fmt.Errorf("load category nodes: %w", err)
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *sqlStore) Revision(ctx context.Context) (int64, error) {
@@ -128,9 +105,23 @@ func (s *sqlStore) Revision(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-func (s *sqlStore) Update(ctx context.Context, c contract.Category) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE categories SET name = ?, slug = ?, description = ?, updated_at = ? WHERE id = ?`,
-		c.Name, c.Slug, c.Description, c.UpdatedAt.UnixMilli(), c.ID)
+// missedBecause tells, after a checked write matched no row, whether the
+// category is gone or at another version.
+func missedBecause(ctx context.Context, q store.Querier, id string) error {
+	_, err := store.QueryOne(ctx, q, store.ScanValue[int], `SELECT 1 FROM categories WHERE id = ?`, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("check category %s: %w", id, err)
+	}
+	return errStale
+}
+
+func (s *sqlStore) Update(ctx context.Context, c contract.Category, expected int64) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE categories SET name = ?, slug = ?, description = ?, updated_at = ?, version = version + 1
+		WHERE id = ? AND version = ?`,
+		c.Name, c.Slug, c.Description, c.UpdatedAt.UnixMilli(), c.ID, expected)
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("update category %s: %w", c.ID, store.ErrDuplicate)
 	}
@@ -138,18 +129,20 @@ func (s *sqlStore) Update(ctx context.Context, c contract.Category) error {
 		return fmt.Errorf("update category %s: %w", c.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
+		return fmt.Errorf("update category %s at version %d: %w", c.ID, expected, missedBecause(ctx, s.db, c.ID))
 	}
 	return nil
 }
 
-func (s *sqlStore) Reorder(ctx context.Context, parentID string, ids []string, now time.Time) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("reorder under %q: %w", parentID, err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE categories SET parent_id = ?1, position = ?2, updated_at = ?3
+// execer is what *sql.DB and *sql.Tx share for writes.
+type execer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// reorder puts ids under parentID at 0, 1, …; rows already in place are
+// not written, so their versions stay.
+func reorder(ctx context.Context, tx execer, parentID string, ids []string, now time.Time) error {
+	stmt, err := tx.PrepareContext(ctx, `UPDATE categories SET parent_id = ?1, position = ?2, updated_at = ?3, version = version + 1
 		WHERE id = ?4 AND (parent_id <> ?1 OR position <> ?2)`)
 	if err != nil {
 		return fmt.Errorf("reorder under %q: %w", parentID, err)
@@ -160,20 +153,85 @@ func (s *sqlStore) Reorder(ctx context.Context, parentID string, ids []string, n
 			return fmt.Errorf("reorder %s under %q: %w", id, parentID, err)
 		}
 	}
+	return nil
+}
+
+func (s *sqlStore) Reorder(ctx context.Context, parentID string, ids []string, now time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("reorder under %q: %w", parentID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if err := reorder(ctx, tx, parentID, ids, now); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 
-func (s *sqlStore) Delete(ctx context.Context, ids []string) error {
+// Move runs in one transaction, which takes the write lock at BEGIN
+// (_txlock=immediate): the check of c's version, its move and the
+// renumbering on both sides commit together or not at all.
+func (s *sqlStore) Move(ctx context.Context, c contract.Category, expected int64, oldParent string, order []string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("move category %s: %w", c.ID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	res, err := tx.ExecContext(ctx, `UPDATE categories SET parent_id = ?, position = ?, updated_at = ?, version = version + 1
+		WHERE id = ? AND (?5 = 0 OR version = ?5)`,
+		c.ParentID, c.Position, c.UpdatedAt.UnixMilli(), c.ID, expected)
+	if err != nil {
+		return fmt.Errorf("move category %s: %w", c.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("move category %s at version %d: %w", c.ID, expected, missedBecause(ctx, tx, c.ID))
+	}
+	if err := reorder(ctx, tx, c.ParentID, order, c.UpdatedAt); err != nil {
+		return err
+	}
+	if oldParent != c.ParentID {
+		left, err := children(ctx, tx, oldParent)
+		if err != nil {
+			return err
+		}
+		if err := reorder(ctx, tx, oldParent, ids(left), c.UpdatedAt); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("move category %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Delete(ctx context.Context, ids []string, expected int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete category %s: %w", ids[0], err)
 	}
-	q := `DELETE FROM categories WHERE id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
-	if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
-		return fmt.Errorf("delete %d categories: %w", len(ids), err)
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	res, err := tx.ExecContext(ctx, `DELETE FROM categories WHERE id = ? AND (?2 = 0 OR version = ?2)`, ids[0], expected)
+	if err != nil {
+		return fmt.Errorf("delete category %s: %w", ids[0], err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("delete category %s at version %d: %w", ids[0], expected, missedBecause(ctx, tx, ids[0]))
+	}
+	if rest := ids[1:]; len(rest) > 0 {
+		args := make([]any, len(rest))
+		for i, id := range rest {
+			args[i] = id
+		}
+		q := `DELETE FROM categories WHERE id IN (?` + strings.Repeat(",?", len(rest)-1) + `)`
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("delete the %d descendants of category %s: %w", len(rest), ids[0], err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete category %s: %w", ids[0], err)
 	}
 	return nil
 }

@@ -2,11 +2,14 @@ package option
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -49,10 +52,13 @@ func storeError(err error, id, code string) error {
 		return bus.Errorf(bus.CodeNotFound, "option group %s not found", id)
 	case errors.Is(err, store.ErrDuplicate):
 		return bus.Errorf(bus.CodeConflict, "code %q is taken", code)
-	case errors.Is(err, ErrContended):
-		return bus.Errorf(bus.CodeConflict, "option group %s: too many concurrent edits, try again", id)
 	}
 	return err
+}
+
+// conflict is the error of a write that expected version want of g.
+func conflict(g contract.OptionGroup, want int64) error {
+	return contract.VersionConflict("option group "+g.ID, g.Version, want)
 }
 
 // renumber sets positions 0, 1, … in slice order.
@@ -91,7 +97,8 @@ func (m *Module) create(ctx context.Context, req contract.CreateOptionGroupReque
 		return contract.OptionGroup{}, bus.Errorf(bus.CodeInvalid, "values: %d given, at most %d", len(req.Values), maxValues)
 	}
 	now := m.now()
-	g := contract.OptionGroup{ID: newID(), Code: req.Code, Name: name, Values: make([]contract.OptionValue, len(req.Values)), CreatedAt: now, UpdatedAt: now}
+	g := contract.OptionGroup{ID: newID(), Code: req.Code, Name: name, Values: make([]contract.OptionValue, len(req.Values)),
+		Version: 1, CreatedAt: now, UpdatedAt: now}
 	seen := make(map[string]int, len(req.Values))
 	for i, v := range req.Values {
 		field := fmt.Sprintf("values[%d].code", i)
@@ -115,8 +122,67 @@ func (m *Module) create(ctx context.Context, req contract.CreateOptionGroupReque
 	return g, nil
 }
 
+// Bounds of the re-reads of a write made without an expected version
+// that keeps losing the race for the group to others.
+const (
+	modifyAttempts = 50
+	maxPause       = 32 * time.Millisecond
+)
+
+// modify applies change to group id and writes the result as the next
+// version, if the group is at version want. With want 0 (a value added or
+// removed without an expected version) it applies to whatever version
+// the group is at: a lost race re-reads and re-applies change after a
+// short jittered pause, so concurrent adds are all kept. change must
+// depend only on the group it is given; its error aborts without writing.
+func (m *Module) modify(ctx context.Context, id string, want int64, change func(g *contract.OptionGroup) error) (contract.OptionGroup, error) {
+	for attempt := 1; ; attempt++ {
+		g, err := m.store.Get(ctx, id)
+		if err != nil {
+			return contract.OptionGroup{}, storeError(err, id, "")
+		}
+		if want > 0 && g.Version != want {
+			return contract.OptionGroup{}, conflict(g, want)
+		}
+		next := clone(g)
+		if err := change(&next); err != nil {
+			return contract.OptionGroup{}, err
+		}
+		next.ID, next.CreatedAt, next.UpdatedAt = g.ID, g.CreatedAt, m.now()
+		err = m.store.Update(ctx, next, g.Version)
+		switch {
+		case err == nil:
+			next.Version = g.Version + 1
+			return next, nil
+		case errors.Is(err, store.ErrDuplicate):
+			// change checked codes on the state it was given; this is the
+			// constraint behind that check.
+			return contract.OptionGroup{}, bus.Errorf(bus.CodeConflict, "option group %s: code %q or a value code is taken", id, next.Code)
+		case !errors.Is(err, errStale):
+			return contract.OptionGroup{}, storeError(err, id, next.Code)
+		case want > 0:
+			// Lost the race after the check: say where it is now.
+			if g, err = m.store.Get(ctx, id); err != nil {
+				return contract.OptionGroup{}, storeError(err, id, "")
+			}
+			return contract.OptionGroup{}, conflict(g, want)
+		case attempt == modifyAttempts:
+			return contract.OptionGroup{}, bus.Errorf(bus.CodeConflict, "option group %s: too many concurrent edits, try again", id)
+		}
+		pause := time.Duration(1 + rand.Int64N(int64(min(time.Millisecond<<min(attempt, 5), maxPause))))
+		select {
+		case <-ctx.Done():
+			return contract.OptionGroup{}, ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
 func (m *Module) update(ctx context.Context, req contract.UpdateOptionGroupRequest) (contract.OptionGroup, error) {
 	if err := validate.ID("id", req.ID); err != nil {
+		return contract.OptionGroup{}, err
+	}
+	if err := validate.Version(req.Version, true); err != nil {
 		return contract.OptionGroup{}, err
 	}
 	if req.Code == nil && req.Name == nil {
@@ -134,36 +200,40 @@ func (m *Module) update(ctx context.Context, req contract.UpdateOptionGroupReque
 			return contract.OptionGroup{}, err
 		}
 	}
-	now := m.now()
-	g, err := m.store.Modify(ctx, req.ID, func(g *contract.OptionGroup) error {
+	g, err := m.modify(ctx, req.ID, req.Version, func(g *contract.OptionGroup) error {
 		if req.Code != nil {
 			g.Code = *req.Code
 		}
 		if req.Name != nil {
 			g.Name = name
 		}
-		g.UpdatedAt = now
 		return nil
 	})
-	if err != nil {
-		code := ""
-		if req.Code != nil {
-			code = *req.Code
-		}
-		return contract.OptionGroup{}, storeError(err, req.ID, code)
+	if errors.Is(err, bus.ErrConflict) && req.Code != nil && !contract.IsVersionConflict(err) {
+		return contract.OptionGroup{}, bus.Errorf(bus.CodeConflict, "code %q is taken", *req.Code)
 	}
-	m.publish(ctx, contract.OptionGroupUpdated, g)
-	return g, nil
+	return m.modified(ctx, g, err)
 }
 
-func (m *Module) delete(ctx context.Context, req contract.OptionGroupID) (contract.DeleteOptionGroupReply, error) {
+func (m *Module) delete(ctx context.Context, req contract.DeleteOptionGroupRequest) (contract.DeleteOptionGroupReply, error) {
 	if err := validate.ID("id", req.ID); err != nil {
 		return contract.DeleteOptionGroupReply{}, err
 	}
-	g, err := m.store.Delete(ctx, req.ID)
+	if err := validate.Version(req.Version, false); err != nil {
+		return contract.DeleteOptionGroupReply{}, err
+	}
+	g, err := m.store.Delete(ctx, req.ID, req.Version)
+	if errors.Is(err, errStale) {
+		if g, err = m.store.Get(ctx, req.ID); err == nil {
+			err = conflict(g, req.Version)
+		}
+	}
 	if err != nil {
 		return contract.DeleteOptionGroupReply{}, storeError(err, req.ID, "")
 	}
+	// The delete is the group's last write: its event carries the version
+	// after it, so a consumer holding the last update applies it.
+	g.Version++
 	m.publish(ctx, contract.OptionGroupDeleted, g)
 	return contract.DeleteOptionGroupReply{Deleted: g.ID}, nil
 }
@@ -179,7 +249,7 @@ func (m *Module) get(ctx context.Context, req contract.OptionGroupID) (contract.
 	return g, nil
 }
 
-func (m *Module) byCode(ctx context.Context, req contract.OptionGroupCode) (contract.OptionGroup, error) {
+func (m *Module) getByCode(ctx context.Context, req contract.OptionGroupCode) (contract.OptionGroup, error) {
 	if err := validate.Code("code", req.Code); err != nil {
 		return contract.OptionGroup{}, err
 	}
@@ -190,16 +260,58 @@ func (m *Module) byCode(ctx context.Context, req contract.OptionGroupCode) (cont
 	return g, err
 }
 
-func (m *Module) list(ctx context.Context, _ contract.Empty) (contract.OptionGroupList, error) {
-	gs, err := m.store.List(ctx)
-	if gs == nil {
-		gs = []contract.OptionGroup{}
+// A cursor of list is the code of the last group of the page before,
+// base64url-encoded: opaque to clients, a plain keyset to the store.
+func encodeCursor(code string) string { return base64.RawURLEncoding.EncodeToString([]byte(code)) }
+
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || validate.Code("cursor", string(b)) != nil {
+		return "", bus.Errorf(bus.CodeInvalid, "cursor %q: not one this list gave", c)
 	}
-	return contract.OptionGroupList{Items: gs}, err
+	return string(b), nil
+}
+
+func (m *Module) list(ctx context.Context, req contract.ListOptionGroupsRequest) (contract.Page[contract.OptionGroup], error) {
+	var page contract.Page[contract.OptionGroup]
+	limit := req.Limit
+	switch {
+	case limit == 0:
+		limit = contract.DefaultOptionGroupsPage
+	case limit < 0 || limit > contract.MaxOptionGroupsPage:
+		return page, bus.Errorf(bus.CodeInvalid, "limit %d: want 1 to %d", limit, contract.MaxOptionGroupsPage)
+	}
+	after := ""
+	if req.Cursor != "" {
+		var err error
+		if after, err = decodeCursor(req.Cursor); err != nil {
+			return page, err
+		}
+	}
+	// One more than asked tells whether there is a next page.
+	gs, err := m.store.List(ctx, after, limit+1)
+	if err != nil {
+		return page, err
+	}
+	if len(gs) > limit {
+		gs = gs[:limit]
+		page.NextCursor = encodeCursor(gs[limit-1].Code)
+	}
+	if page.Total, err = m.store.Count(ctx); err != nil {
+		return page, err
+	}
+	page.Items = gs
+	if page.Items == nil {
+		page.Items = []contract.OptionGroup{}
+	}
+	return page, nil
 }
 
 func (m *Module) addValue(ctx context.Context, req contract.AddOptionValueRequest) (contract.OptionGroup, error) {
 	if err := validate.ID("group_id", req.GroupID); err != nil {
+		return contract.OptionGroup{}, err
+	}
+	if err := validate.Version(req.Version, false); err != nil {
 		return contract.OptionGroup{}, err
 	}
 	if err := validate.Code("code", req.Code); err != nil {
@@ -213,8 +325,7 @@ func (m *Module) addValue(ctx context.Context, req contract.AddOptionValueReques
 		return contract.OptionGroup{}, err
 	}
 	v := contract.OptionValue{ID: newID(), Code: req.Code, Label: label}
-	now := m.now()
-	g, err := m.store.Modify(ctx, req.GroupID, func(g *contract.OptionGroup) error {
+	g, err := m.modify(ctx, req.GroupID, req.Version, func(g *contract.OptionGroup) error {
 		if len(g.Values) >= maxValues {
 			return bus.Errorf(bus.CodeConflict, "option group %s already has %d values, the most it may have", g.ID, len(g.Values))
 		}
@@ -227,10 +338,9 @@ func (m *Module) addValue(ctx context.Context, req contract.AddOptionValueReques
 		}
 		g.Values = slices.Insert(g.Values, at, v)
 		renumber(g.Values)
-		g.UpdatedAt = now
 		return nil
 	})
-	return m.modified(ctx, g, err, req.GroupID)
+	return m.modified(ctx, g, err)
 }
 
 func (m *Module) updateValue(ctx context.Context, req contract.UpdateOptionValueRequest) (contract.OptionGroup, error) {
@@ -238,6 +348,9 @@ func (m *Module) updateValue(ctx context.Context, req contract.UpdateOptionValue
 		return contract.OptionGroup{}, err
 	}
 	if err := validate.ID("value_id", req.ValueID); err != nil {
+		return contract.OptionGroup{}, err
+	}
+	if err := validate.Version(req.Version, true); err != nil {
 		return contract.OptionGroup{}, err
 	}
 	if req.Code == nil && req.Label == nil && req.Position == nil {
@@ -258,8 +371,7 @@ func (m *Module) updateValue(ctx context.Context, req contract.UpdateOptionValue
 	if err := checkPosition(req.Position); err != nil {
 		return contract.OptionGroup{}, err
 	}
-	now := m.now()
-	g, err := m.store.Modify(ctx, req.GroupID, func(g *contract.OptionGroup) error {
+	g, err := m.modify(ctx, req.GroupID, req.Version, func(g *contract.OptionGroup) error {
 		i, err := valueIndex(g, req.ValueID)
 		if err != nil {
 			return err
@@ -281,10 +393,9 @@ func (m *Module) updateValue(ctx context.Context, req contract.UpdateOptionValue
 		}
 		g.Values = slices.Insert(g.Values, at, v)
 		renumber(g.Values)
-		g.UpdatedAt = now
 		return nil
 	})
-	return m.modified(ctx, g, err, req.GroupID)
+	return m.modified(ctx, g, err)
 }
 
 func (m *Module) removeValue(ctx context.Context, req contract.RemoveOptionValueRequest) (contract.OptionGroup, error) {
@@ -294,33 +405,25 @@ func (m *Module) removeValue(ctx context.Context, req contract.RemoveOptionValue
 	if err := validate.ID("value_id", req.ValueID); err != nil {
 		return contract.OptionGroup{}, err
 	}
-	now := m.now()
-	g, err := m.store.Modify(ctx, req.GroupID, func(g *contract.OptionGroup) error {
+	if err := validate.Version(req.Version, false); err != nil {
+		return contract.OptionGroup{}, err
+	}
+	g, err := m.modify(ctx, req.GroupID, req.Version, func(g *contract.OptionGroup) error {
 		i, err := valueIndex(g, req.ValueID)
 		if err != nil {
 			return err
 		}
 		g.Values = slices.Delete(g.Values, i, i+1)
 		renumber(g.Values)
-		g.UpdatedAt = now
 		return nil
 	})
-	return m.modified(ctx, g, err, req.GroupID)
+	return m.modified(ctx, g, err)
 }
 
-// modified finishes a value operation: the bus error, or the event.
-func (m *Module) modified(ctx context.Context, g contract.OptionGroup, err error, id string) (contract.OptionGroup, error) {
+// modified finishes a write made with modify: the error, or the event.
+func (m *Module) modified(ctx context.Context, g contract.OptionGroup, err error) (contract.OptionGroup, error) {
 	if err != nil {
-		var be *bus.Error
-		if errors.As(err, &be) {
-			return contract.OptionGroup{}, err // from the logic inside Modify
-		}
-		if errors.Is(err, store.ErrDuplicate) {
-			// The logic checks value codes on the latest state; this is
-			// the SQLite constraint behind it.
-			return contract.OptionGroup{}, bus.Errorf(bus.CodeConflict, "option group %s: a value code is taken", id)
-		}
-		return contract.OptionGroup{}, storeError(err, id, "")
+		return contract.OptionGroup{}, err
 	}
 	m.publish(ctx, contract.OptionGroupUpdated, g)
 	return g, nil
@@ -463,11 +566,17 @@ func replySize(axes []axis, total int) int {
 	return size
 }
 
+// event builds the payload of an event about g. Building and publishing
+// are apart so that the payload can go into an outbox with the write.
+func event(g contract.OptionGroup) contract.OptionGroupEvent {
+	return contract.OptionGroupEvent{ID: g.ID, Version: g.Version, Code: g.Code, Name: g.Name, Values: g.Values}
+}
+
 // publish sends an event after the write it reports. The write stands if
 // publishing fails; the failure is logged for the operator (there is no
 // outbox yet, so such an event is lost).
-func (m *Module) publish(ctx context.Context, ev bus.EventType[contract.OptionGroup], g contract.OptionGroup) {
-	if err := bus.Emit(ctx, m.Bus, ev, g); err != nil {
-		m.log.Error("option event not published", "topic", ev.Topic, "id", g.ID, "err", err)
+func (m *Module) publish(ctx context.Context, ev bus.EventType[contract.OptionGroupEvent], g contract.OptionGroup) {
+	if err := bus.Emit(ctx, m.Bus, ev, event(g)); err != nil {
+		m.log.Error("option event not published", "topic", ev.Topic, "id", g.ID, "version", g.Version, "err", err)
 	}
 }

@@ -33,7 +33,7 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	bus.Handle(m.Service, contract.UpdateOptionGroup, m.update)
 	bus.Handle(m.Service, contract.DeleteOptionGroup, m.delete)
 	bus.Handle(m.Service, contract.GetOptionGroup, m.get)
-	bus.Handle(m.Service, contract.GetOptionGroupByCode, m.byCode)
+	bus.Handle(m.Service, contract.GetOptionGroupByCode, m.getByCode)
 	bus.Handle(m.Service, contract.ListOptionGroups, m.list)
 	bus.Handle(m.Service, contract.AddOptionValue, m.addValue)
 	bus.Handle(m.Service, contract.UpdateOptionValue, m.updateValue)

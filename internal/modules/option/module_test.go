@@ -25,13 +25,13 @@ import (
 // recorder of its events.
 type harness struct {
 	bus    *memory.Bus
-	events *bustest.Recorder[contract.OptionGroup]
+	events *bustest.Recorder[contract.OptionGroupEvent]
 }
 
 func start(t *testing.T, db *store.DB) *harness {
 	t.Helper()
 	b := memory.New(slog.Default())
-	h := &harness{bus: b, events: bustest.Record[contract.OptionGroup](t, b, "option.#")}
+	h := &harness{bus: b, events: bustest.Record[contract.OptionGroupEvent](t, b, "option.#")}
 	serve(t, b, db)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -125,16 +125,16 @@ func TestOptionModule(t *testing.T) {
 			t.Fatalf("by code %+v", got)
 		}
 		callErr(t, h, contract.GetOptionGroupByCode, contract.OptionGroupCode{Code: "material"}, bus.CodeNotFound, "material")
-		if list := call(t, h, contract.ListOptionGroups, contract.Empty{}); !slices.Equal(groupIDs(list.Items), []string{colour.ID, size.ID}) {
+		if list := call(t, h, contract.ListOptionGroups, contract.ListOptionGroupsRequest{}); !slices.Equal(groupIDs(list.Items), []string{colour.ID, size.ID}) {
 			t.Fatalf("list %+v", list)
 		}
 
 		// Group update: name and code; a taken code is a conflict.
-		upd := call(t, h, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: colour.ID, Name: ptr("Color"), Code: ptr("color")})
+		upd := call(t, h, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: colour.ID, Version: ver(t, h, colour.ID), Name: ptr("Color"), Code: ptr("color")})
 		if upd.Name != "Color" || upd.Code != "color" || !upd.CreatedAt.Equal(colour.CreatedAt) || upd.UpdatedAt.Before(colour.UpdatedAt) {
 			t.Fatalf("updated %+v", upd)
 		}
-		callErr(t, h, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: colour.ID, Code: ptr("size")}, bus.CodeConflict, "taken")
+		callErr(t, h, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: colour.ID, Version: ver(t, h, colour.ID), Code: ptr("size")}, bus.CodeConflict, "taken")
 		callErr(t, h, contract.GetOptionGroupByCode, contract.OptionGroupCode{Code: "colour"}, bus.CodeNotFound, "colour")
 
 		// Values: append, insert at a position, conflict on a taken code.
@@ -150,21 +150,21 @@ func TestOptionModule(t *testing.T) {
 
 		// Update a value: label, code, and a move; a taken code is a conflict.
 		blue := valueID(t, g, "blue")
-		g = call(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: colour.ID, ValueID: blue, Label: ptr("Navy"), Code: ptr("navy"), Position: ptr(0)})
+		g = call(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: colour.ID, Version: ver(t, h, colour.ID), ValueID: blue, Label: ptr("Navy"), Code: ptr("navy"), Position: ptr(0)})
 		if !slices.Equal(valueCodes(g), []string{"navy", "black", "red", "white"}) || g.Values[0].Label != "Navy" || g.Values[0].ID != blue {
 			t.Fatalf("after value update %+v", g.Values)
 		}
 		positionsOK(t, g)
-		g = call(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: colour.ID, ValueID: blue, Position: ptr(3)})
+		g = call(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: colour.ID, Version: ver(t, h, colour.ID), ValueID: blue, Position: ptr(3)})
 		if !slices.Equal(valueCodes(g), []string{"black", "red", "white", "navy"}) {
 			t.Fatalf("after move to last %v", valueCodes(g))
 		}
-		g = call(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: colour.ID, ValueID: blue, Code: ptr("navy")})
+		g = call(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: colour.ID, Version: ver(t, h, colour.ID), ValueID: blue, Code: ptr("navy")})
 		if g.Values[3].Code != "navy" {
 			t.Fatalf("keeping its own code %+v", g.Values)
 		}
-		callErr(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: colour.ID, ValueID: blue, Code: ptr("red")}, bus.CodeConflict, "taken")
-		callErr(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: colour.ID, ValueID: size.Values[0].ID, Label: ptr("x")}, bus.CodeNotFound, size.Values[0].ID)
+		callErr(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: colour.ID, Version: ver(t, h, colour.ID), ValueID: blue, Code: ptr("red")}, bus.CodeConflict, "taken")
+		callErr(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: colour.ID, Version: ver(t, h, colour.ID), ValueID: size.Values[0].ID, Label: ptr("x")}, bus.CodeNotFound, size.Values[0].ID)
 
 		// Remove a value: the rest close up.
 		g = call(t, h, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: colour.ID, ValueID: valueID(t, g, "red")})
@@ -177,17 +177,17 @@ func TestOptionModule(t *testing.T) {
 		}
 
 		// Delete: gone, and its code free again.
-		if del := call(t, h, contract.DeleteOptionGroup, contract.OptionGroupID{ID: size.ID}); del.Deleted != size.ID {
+		if del := call(t, h, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: size.ID}); del.Deleted != size.ID {
 			t.Fatalf("deleted %+v", del)
 		}
 		callErr(t, h, contract.GetOptionGroup, contract.OptionGroupID{ID: size.ID}, bus.CodeNotFound, size.ID)
-		callErr(t, h, contract.DeleteOptionGroup, contract.OptionGroupID{ID: size.ID}, bus.CodeNotFound, size.ID)
+		callErr(t, h, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: size.ID}, bus.CodeNotFound, size.ID)
 		callErr(t, h, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: size.ID, Code: "xl", Label: "XL"}, bus.CodeNotFound, size.ID)
 		call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "size", Name: "Size"})
 
 		// Events: one per write, carrying the group as it then was.
 		evs := h.events.Wait(t, 13)
-		byTopic := map[string][]contract.OptionGroup{}
+		byTopic := map[string][]contract.OptionGroupEvent{}
 		for _, e := range evs {
 			byTopic[e.Topic] = append(byTopic[e.Topic], e.Event)
 		}
@@ -197,7 +197,7 @@ func TestOptionModule(t *testing.T) {
 		if d := byTopic["option.group.deleted"][0]; d.ID != size.ID || len(d.Values) != 3 {
 			t.Fatalf("deleted event %+v", d)
 		}
-		if u := byTopic["option.group.updated"]; !reflect.DeepEqual(u[len(u)-1], g) {
+		if u := byTopic["option.group.updated"]; !reflect.DeepEqual(u[len(u)-1], event(g)) {
 			t.Fatalf("last updated event %+v, want %+v", u[len(u)-1], g)
 		}
 	})
@@ -256,8 +256,8 @@ func TestGenerateVariants(t *testing.T) {
 
 		// Deterministic: labels, names and reordering elsewhere do not move a suffix.
 		before := gen(contract.VariantSelection{GroupID: size.ID}, contract.VariantSelection{GroupID: colour.ID})
-		call(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, ValueID: size.Values[1].ID, Label: ptr("Medium")})
-		call(t, h, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: colour.ID, Name: ptr("Color")})
+		call(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: ver(t, h, size.ID), ValueID: size.Values[1].ID, Label: ptr("Medium")})
+		call(t, h, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: colour.ID, Version: ver(t, h, colour.ID), Name: ptr("Color")})
 		after := gen(contract.VariantSelection{GroupID: size.ID}, contract.VariantSelection{GroupID: colour.ID})
 		if !slices.Equal(suffixes(before), suffixes(after)) || after.Variants[2].Options[0].Label != "Medium" {
 			t.Fatalf("regenerated %v, was %v", suffixes(after), suffixes(before))
@@ -362,13 +362,13 @@ func TestOptionBadInput(t *testing.T) {
 			return errOf(bus.Call(t.Context(), h.bus, contract.GetOptionGroupByCode, contract.OptionGroupCode{Code: `{"$gt":""}`}))
 		}, bus.CodeInvalid, "code"},
 		{"empty update", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID}))
+			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: 1}))
 		}, bus.CodeInvalid, "nothing to update"},
 		{"update bad code", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Code: ptr("")}))
+			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: 1, Code: ptr("")}))
 		}, bus.CodeInvalid, "code"},
 		{"update missing", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: missing, Name: ptr("x")}))
+			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: missing, Version: 1, Name: ptr("x")}))
 		}, bus.CodeNotFound, missing},
 		{"add value bad group id", func() error {
 			return errOf(bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: "1", Code: "l", Label: "L"}))
@@ -377,19 +377,19 @@ func TestOptionBadInput(t *testing.T) {
 			return errOf(bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: size.ID, Code: "l", Label: "L", Position: ptr(-1)}))
 		}, bus.CodeInvalid, "position"},
 		{"update value bad id", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, ValueID: "v", Label: ptr("x")}))
+			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: "v", Label: ptr("x")}))
 		}, bus.CodeInvalid, "value_id"},
 		{"empty value update", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, ValueID: size.Values[0].ID}))
+			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: size.Values[0].ID}))
 		}, bus.CodeInvalid, "nothing to update"},
 		{"update value bad code", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, ValueID: size.Values[0].ID, Code: ptr("X-L")}))
+			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: size.Values[0].ID, Code: ptr("X-L")}))
 		}, bus.CodeInvalid, "code"},
 		{"remove missing value", func() error {
 			return errOf(bus.Call(t.Context(), h.bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: size.ID, ValueID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"delete missing", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.DeleteOptionGroup, contract.OptionGroupID{ID: missing}))
+			return errOf(bus.Call(t.Context(), h.bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"too many groups", func() error {
 			sel := make([]contract.VariantSelection, maxVariantGroups+1)
@@ -402,7 +402,7 @@ func TestOptionBadInput(t *testing.T) {
 			return errOf(h.bus.Request(t.Context(), contract.OptionQueue, "create", []byte(`{"code":"x","name":"X","admin":true}`)))
 		}, bus.CodeInvalid, "admin"},
 		{"operator injection", func() error {
-			return errOf(h.bus.Request(t.Context(), contract.OptionQueue, "by_code", []byte(`{"code":{"$gt":""}}`)))
+			return errOf(h.bus.Request(t.Context(), contract.OptionQueue, "get_by_code", []byte(`{"code":{"$gt":""}}`)))
 		}, bus.CodeInvalid, "code"},
 		{"unknown op", func() error {
 			return errOf(h.bus.Request(t.Context(), contract.OptionQueue, "drop", []byte(`{}`)))
@@ -417,18 +417,25 @@ func TestOptionBadInput(t *testing.T) {
 		})
 	}
 	// Nothing was written by the bad requests.
-	list := call(t, h, contract.ListOptionGroups, contract.Empty{})
+	list := call(t, h, contract.ListOptionGroups, contract.ListOptionGroupsRequest{})
 	if len(list.Items) != 1 || !reflect.DeepEqual(list.Items[0], size) {
 		t.Fatalf("bad input changed the data: %+v", list.Items)
 	}
 	// Nor published: after one good write, its event is the second one.
-	call(t, h, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Name: ptr("Sizes")})
+	call(t, h, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: ver(t, h, size.ID), Name: ptr("Sizes")})
 	if evs := h.events.Wait(t, 2); len(evs) != 2 || evs[1].Event.Name != "Sizes" {
 		t.Fatalf("bad input published events: %+v", evs)
 	}
 }
 
 func errOf[T any](_ T, err error) error { return err }
+
+// ver is the version group id is at, as a client that just read it would
+// send.
+func ver(t *testing.T, h *harness, id string) int64 {
+	t.Helper()
+	return call(t, h, contract.GetOptionGroup, contract.OptionGroupID{ID: id}).Version
+}
 
 // TestConcurrentValueAdds has 20 callers add a value each to one group at
 // once: every value must be there afterwards. Where the backend serialises
@@ -469,5 +476,180 @@ func TestConcurrentValueAdds(t *testing.T) {
 				t.Fatalf("value c%d lost: %v", i, codes)
 			}
 		}
+	})
+}
+
+// TestOptionVersions: every write of a group, value operations included,
+// checks the expected version; a stale one is a conflict that changes
+// nothing and publishes nothing, the right one (or none, where optional)
+// bumps the version, which the reply and the event carry.
+func TestOptionVersions(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db)
+		tests := []struct {
+			name string
+			// write gets the group (at version 2, values a and b) and
+			// the version to send.
+			write func(g contract.OptionGroup, v int64) error
+			give  int64 // the version sent, relative: 0 the group's, -1 one behind, 1 none
+			ok    bool
+			topic string
+		}{
+			{"update stale", func(g contract.OptionGroup, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
+			}, -1, false, ""},
+			{"update", func(g contract.OptionGroup, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
+			}, 0, true, "option.group.updated"},
+			{"add value stale", func(g contract.OptionGroup, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
+			}, -1, false, ""},
+			{"add value", func(g contract.OptionGroup, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
+			}, 0, true, "option.group.updated"},
+			{"add value without version", func(g contract.OptionGroup, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
+			}, 1, true, "option.group.updated"},
+			{"update value stale", func(g contract.OptionGroup, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v, Label: ptr("X")}))
+			}, -1, false, ""},
+			{"update value", func(g contract.OptionGroup, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v, Label: ptr("X")}))
+			}, 0, true, "option.group.updated"},
+			{"remove value stale", func(g contract.OptionGroup, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v}))
+			}, -1, false, ""},
+			{"remove value", func(g contract.OptionGroup, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v}))
+			}, 0, true, "option.group.updated"},
+			{"delete stale", func(g contract.OptionGroup, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: g.ID, Version: v}))
+			}, -1, false, ""},
+			{"delete", func(g contract.OptionGroup, v int64) error {
+				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: g.ID, Version: v}))
+			}, 0, true, "option.group.deleted"},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				g := call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: fmt.Sprint("g", i), Name: "G", Values: values("a")})
+				g = call(t, h, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: 1, Code: "b", Label: "B"})
+				if g.Version != 2 {
+					t.Fatalf("set-up: version %d", g.Version)
+				}
+				seen := len(h.events.Settle())
+				v := map[int64]int64{0: g.Version, -1: g.Version - 1, 1: 0}[tt.give]
+				err := tt.write(g, v)
+				evs := h.events.Settle()
+				got, gerr := bus.Call(t.Context(), h.bus, contract.GetOptionGroup, contract.OptionGroupID{ID: g.ID})
+				if !tt.ok {
+					if !contract.IsVersionConflict(err) || !strings.Contains(err.Error(), fmt.Sprintf("is at version 2, not %d", v)) {
+						t.Fatalf("stale write: %v, want a version conflict", err)
+					}
+					if gerr != nil || !reflect.DeepEqual(got, g) || len(evs) != seen {
+						t.Fatalf("a stale write changed something: %+v (%v), events %+v", got, gerr, evs[seen:])
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(evs) != seen+1 || evs[seen].Topic != tt.topic || evs[seen].Event.Version != 3 {
+					t.Fatalf("events after the write %+v, want one %s at version 3", evs[seen:], tt.topic)
+				}
+				if tt.topic == "option.group.deleted" {
+					if bus.CodeOf(gerr) != bus.CodeNotFound {
+						t.Fatalf("after delete: %v", gerr)
+					}
+					return
+				}
+				if gerr != nil || got.Version != 3 {
+					t.Fatalf("after the write %+v, %v; want version 3", got, gerr)
+				}
+			})
+		}
+		g := call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "required", Name: "R", Values: values("a")})
+		callErr(t, h, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: g.ID, Name: ptr("x")}, bus.CodeInvalid, "version is required")
+		callErr(t, h, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Label: ptr("x")}, bus.CodeInvalid, "version is required")
+		callErr(t, h, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: -2}, bus.CodeInvalid, "version -2")
+	})
+}
+
+// TestConcurrentCheckedAdds has 10 callers add a value each, all
+// expecting the same version: exactly one gets through, the others get a
+// version conflict, and nothing is lost or doubled.
+func TestConcurrentCheckedAdds(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db)
+		if storetest.BackendOf(t, db).Has(storetest.MultiClient) {
+			serve(t, h.bus.Peer(), storetest.Another(t, db))
+		}
+		g := call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "colour", Name: "Colour"})
+		const n = 10
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Go(func() {
+				_, err := bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: g.Version, Code: fmt.Sprint("c", i), Label: "C"})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		won := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !contract.IsVersionConflict(err):
+				t.Fatal(err)
+			}
+		}
+		got := call(t, h, contract.GetOptionGroup, contract.OptionGroupID{ID: g.ID})
+		if won != 1 || len(got.Values) != 1 || got.Version != 2 {
+			t.Fatalf("%d of %d checked adds won; group %+v", won, n, got)
+		}
+	})
+}
+
+// TestListPages walks the option groups in keyset pages.
+func TestListPages(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		h := start(t, db)
+		var want []string
+		for _, code := range []string{"e", "a", "d", "b", "c"} {
+			call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: code, Name: code, Values: values("x", "y")})
+		}
+		want = []string{"a", "b", "c", "d", "e"}
+		var got []string
+		req := contract.ListOptionGroupsRequest{Limit: 2}
+		for pages := 0; ; pages++ {
+			if pages > 3 {
+				t.Fatalf("more than 3 pages: %v", got)
+			}
+			page := call(t, h, contract.ListOptionGroups, req)
+			if page.Total != 5 || len(page.Items) > 2 {
+				t.Fatalf("page %+v", page)
+			}
+			for _, g := range page.Items {
+				got = append(got, g.Code)
+				if len(g.Values) != 2 {
+					t.Fatalf("group %s with %d values", g.Code, len(g.Values))
+				}
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			req.Cursor = page.NextCursor
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("walked %v, want %v", got, want)
+		}
+		if all := call(t, h, contract.ListOptionGroups, contract.ListOptionGroupsRequest{}); len(all.Items) != 5 || all.NextCursor != "" {
+			t.Fatalf("default page %+v", all)
+		}
+		callErr(t, h, contract.ListOptionGroups, contract.ListOptionGroupsRequest{Limit: -1}, bus.CodeInvalid, "limit")
+		callErr(t, h, contract.ListOptionGroups, contract.ListOptionGroupsRequest{Limit: contract.MaxOptionGroupsPage + 1}, bus.CodeInvalid, "limit")
+		callErr(t, h, contract.ListOptionGroups, contract.ListOptionGroupsRequest{Cursor: "!!"}, bus.CodeInvalid, "cursor")
+		callErr(t, h, contract.ListOptionGroups, contract.ListOptionGroupsRequest{Cursor: encodeCursor(`{"$gt":""}`)}, bus.CodeInvalid, "cursor")
 	})
 }

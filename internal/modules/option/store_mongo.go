@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -16,8 +15,9 @@ import (
 )
 
 // doc is an option group as stored in MongoDB: one document with its
-// values embedded, so that every write of a group is a single-document
-// operation (the subset FerretDB honours), guarded by version.
+// values embedded, so that every write of a group, values included, is a
+// single-document operation (the subset FerretDB honours), checked on the
+// version in its filter.
 type doc struct {
 	ID        string     `bson:"_id"`
 	Code      string     `bson:"code"`
@@ -45,11 +45,22 @@ func toValueDocs(vs []contract.OptionValue) []valueDoc {
 
 func (d doc) group() contract.OptionGroup {
 	g := contract.OptionGroup{ID: d.ID, Code: d.Code, Name: d.Name, Values: make([]contract.OptionValue, len(d.Values)),
-		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+		Version: max(d.Version, 1), CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 	for i, v := range d.Values {
 		g.Values[i] = contract.OptionValue(v)
 	}
 	return g
+}
+
+// atVersion matches a document at version v. Documents written before the
+// version was public started at 0 (or, before that, had no version
+// field); they read as version 1, so version 1 matches them too ($in with
+// null matches a missing field, on FerretDB as on MongoDB).
+func atVersion(v int64) bson.E {
+	if v == 1 {
+		return bson.E{Key: "version", Value: bson.D{{Key: "$in", Value: bson.A{int64(1), int64(0), nil}}}}
+	}
+	return bson.E{Key: "version", Value: v}
 }
 
 // mongoStore keeps groups in "groups".
@@ -65,9 +76,11 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	return &mongoStore{coll: mdb.Collection("groups")}, nil
 }
 
+func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
+
 func (s *mongoStore) Insert(ctx context.Context, g contract.OptionGroup) error {
 	_, err := s.coll.InsertOne(ctx, doc{ID: g.ID, Code: g.Code, Name: g.Name, Values: toValueDocs(g.Values),
-		CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt})
+		Version: g.Version, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt})
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("insert option group %s: %w", g.ID, store.ErrDuplicate)
 	}
@@ -82,7 +95,7 @@ func (s *mongoStore) find(ctx context.Context, filter bson.D) (doc, error) {
 }
 
 func (s *mongoStore) Get(ctx context.Context, id string) (contract.OptionGroup, error) {
-	d, err := s.find(ctx, bson.D{{Key: "_id", Value: id}})
+	d, err := s.find(ctx, byID(id))
 	return d.group(), err
 }
 
@@ -91,71 +104,83 @@ func (s *mongoStore) ByCode(ctx context.Context, code string) (contract.OptionGr
 	return d.group(), err
 }
 
-func (s *mongoStore) list(ctx context.Context, filter bson.D) ([]contract.OptionGroup, error) {
-	return store.FindAll(ctx, s.coll, filter, bson.D{{Key: "code", Value: 1}}, doc.group)
-}
-
 func (s *mongoStore) GetMany(ctx context.Context, ids []string) ([]contract.OptionGroup, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return s.list(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	return store.FindAll(ctx, s.coll, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, bson.D{{Key: "_id", Value: 1}}, doc.group)
 }
 
-func (s *mongoStore) List(ctx context.Context) ([]contract.OptionGroup, error) {
-	return s.list(ctx, bson.D{})
-}
-
-// modifyAttempts bounds the optimistic retries of one Modify.
-const modifyAttempts = 50
-
-// Modify reads the group, applies fn and writes it back with one updateOne
-// conditioned on the version it read; a lost race re-reads and retries
-// after a short jittered pause.
-func (s *mongoStore) Modify(ctx context.Context, id string, fn func(g *contract.OptionGroup) error) (contract.OptionGroup, error) {
-	for attempt := range modifyAttempts {
-		d, err := s.find(ctx, bson.D{{Key: "_id", Value: id}})
-		if err != nil {
-			return contract.OptionGroup{}, err
-		}
-		old := d.group()
-		g := clone(old)
-		if err := fn(&g); err != nil {
-			return contract.OptionGroup{}, err
-		}
-		g.ID, g.CreatedAt = old.ID, old.CreatedAt
-		res, err := s.coll.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: id}, {Key: "version", Value: d.Version}},
-			bson.D{{Key: "$set", Value: bson.D{
-				{Key: "code", Value: g.Code}, {Key: "name", Value: g.Name},
-				{Key: "values", Value: toValueDocs(g.Values)}, {Key: "updated_at", Value: g.UpdatedAt},
-				{Key: "version", Value: d.Version + 1},
-			}}})
-		if store.IsDuplicate(err) {
-			return contract.OptionGroup{}, fmt.Errorf("modify option group %s: %w", id, store.ErrDuplicate)
-		}
-		if err != nil {
-			return contract.OptionGroup{}, fmt.Errorf("modify option group %s: %w", id, err)
-		}
-		if res.MatchedCount == 1 {
-			return g, nil
-		}
-		// Another writer got there first (or deleted it: the next find says).
-		pause := time.Duration(1+rand.IntN(1<<min(attempt, 5))) * time.Millisecond
-		select {
-		case <-ctx.Done():
-			return contract.OptionGroup{}, ctx.Err()
-		case <-time.After(pause):
-		}
+func (s *mongoStore) List(ctx context.Context, after string, limit int) ([]contract.OptionGroup, error) {
+	cur, err := s.coll.Find(ctx, bson.D{{Key: "code", Value: bson.D{{Key: "$gt", Value: after}}}},
+		options.Find().SetSort(bson.D{{Key: "code", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("list option groups: %w", err)
 	}
-	return contract.OptionGroup{}, fmt.Errorf("modify option group %s: %w", id, ErrContended)
+	var docs []doc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("list option groups: %w", err)
+	}
+	out := make([]contract.OptionGroup, len(docs))
+	for i, d := range docs {
+		out[i] = d.group()
+	}
+	return out, nil
 }
 
-func (s *mongoStore) Delete(ctx context.Context, id string) (contract.OptionGroup, error) {
-	var d doc
-	err := s.coll.FindOneAndDelete(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+func (s *mongoStore) Count(ctx context.Context) (int, error) {
+	n, err := s.coll.CountDocuments(ctx, bson.D{})
+	if err != nil {
+		return 0, fmt.Errorf("count option groups: %w", err)
+	}
+	return int(n), nil
+}
+
+// missedBecause tells, after a checked write matched nothing, whether the
+// group is gone or at another version.
+func (s *mongoStore) missedBecause(ctx context.Context, id string) error {
+	err := s.coll.FindOne(ctx, byID(id), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return contract.OptionGroup{}, store.ErrNotFound
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("check option group %s: %w", id, err)
+	}
+	return errStale
+}
+
+// Update is one updateOne of the whole group, values included, filtered
+// on the expected version: a single-document atomic write, which FerretDB
+// honours.
+func (s *mongoStore) Update(ctx context.Context, g contract.OptionGroup, expected int64) error {
+	res, err := s.coll.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: g.ID}, atVersion(expected)},
+		bson.D{{Key: "$set", Value: bson.D{
+			{Key: "code", Value: g.Code}, {Key: "name", Value: g.Name},
+			{Key: "values", Value: toValueDocs(g.Values)}, {Key: "updated_at", Value: g.UpdatedAt},
+			{Key: "version", Value: expected + 1},
+		}}})
+	if store.IsDuplicate(err) {
+		return fmt.Errorf("update option group %s: %w", g.ID, store.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("update option group %s: %w", g.ID, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("update option group %s at version %d: %w", g.ID, expected, s.missedBecause(ctx, g.ID))
+	}
+	return nil
+}
+
+func (s *mongoStore) Delete(ctx context.Context, id string, expected int64) (contract.OptionGroup, error) {
+	filter := byID(id)
+	if expected > 0 {
+		filter = append(filter, atVersion(expected))
+	}
+	var d doc
+	err := s.coll.FindOneAndDelete(ctx, filter).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return contract.OptionGroup{}, fmt.Errorf("delete option group %s at version %d: %w", id, expected, s.missedBecause(ctx, id))
 	}
 	if err != nil {
 		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: %w", id, err)

@@ -3,6 +3,8 @@ package option
 import (
 	"context"
 	"database/sql"
+	_ "embed"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,27 +13,19 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-var migrations = []store.Migration{{
-	Version: 1,
-	SQL: `
-CREATE TABLE option_groups (
-	id         TEXT PRIMARY KEY,
-	code       TEXT NOT NULL UNIQUE,
-	name       TEXT NOT NULL,
-	version    INTEGER NOT NULL DEFAULT 0, -- bumped by every Modify
-	created_at INTEGER NOT NULL,           -- unix milliseconds, as MongoDB keeps dates
-	updated_at INTEGER NOT NULL
-);
-CREATE TABLE option_values (
-	id       TEXT PRIMARY KEY,
-	group_id TEXT NOT NULL REFERENCES option_groups (id) ON DELETE CASCADE,
-	code     TEXT NOT NULL,
-	label    TEXT NOT NULL,
-	position INTEGER NOT NULL,
-	UNIQUE (group_id, code)
-);
-CREATE INDEX option_values_by_group ON option_values (group_id, position);`,
-}}
+// The schema, one file per migration. Released files never change: a
+// change of schema is a new file.
+var (
+	//go:embed schema/001_init.sql
+	schemaInit string
+	//go:embed schema/002_version.sql
+	schemaVersion string
+)
+
+var migrations = []store.Migration{
+	{Version: 1, SQL: schemaInit},
+	{Version: 2, SQL: schemaVersion},
+}
 
 type sqlStore struct{ db *sql.DB }
 
@@ -43,17 +37,12 @@ func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	return &sqlStore{db: s}, nil
 }
 
-// querier is what *sql.DB and *sql.Tx share for reads.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // execer is what *sql.DB and *sql.Tx share for writes.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-const groupColumns = `id, code, name, created_at, updated_at`
+const groupColumns = `id, code, name, version, created_at, updated_at`
 
 func (s *sqlStore) Insert(ctx context.Context, g contract.OptionGroup) error {
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -61,8 +50,8 @@ func (s *sqlStore) Insert(ctx context.Context, g contract.OptionGroup) error {
 		return fmt.Errorf("insert option group %s: %w", g.ID, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	_, err = tx.ExecContext(ctx, `INSERT INTO option_groups (`+groupColumns+`) VALUES (?, ?, ?, ?, ?)`,
-		g.ID, g.Code, g.Name, g.CreatedAt.UnixMilli(), g.UpdatedAt.UnixMilli())
+	_, err = tx.ExecContext(ctx, `INSERT INTO option_groups (`+groupColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		g.ID, g.Code, g.Name, g.Version, g.CreatedAt.UnixMilli(), g.UpdatedAt.UnixMilli())
 	if err == nil {
 		err = insertValues(ctx, tx, g.ID, g.Values)
 	}
@@ -88,8 +77,8 @@ func insertValues(ctx context.Context, db execer, groupID string, vs []contract.
 // load reads the groups matching where (a condition on option_groups g)
 // with their values, ordered by order, in one statement: one snapshot, so a
 // group never comes back with the values of another moment.
-func load(ctx context.Context, q querier, where, order string, args ...any) ([]contract.OptionGroup, error) {
-	rows, err := q.QueryContext(ctx, `SELECT g.id, g.code, g.name, g.created_at, g.updated_at, v.id, v.code, v.label, v.position
+func load(ctx context.Context, q store.Querier, where, order string, args ...any) ([]contract.OptionGroup, error) {
+	rows, err := q.QueryContext(ctx, `SELECT g.id, g.code, g.name, g.version, g.created_at, g.updated_at, v.id, v.code, v.label, v.position
 		FROM option_groups g LEFT JOIN option_values v ON v.group_id = g.id
 		WHERE `+where+` ORDER BY `+order+`, g.id, v.position, v.id`, args...)
 	if err != nil {
@@ -102,7 +91,7 @@ func load(ctx context.Context, q querier, where, order string, args ...any) ([]c
 		var created, updated int64
 		var vid, vcode, vlabel sql.NullString
 		var vpos sql.NullInt64
-		if err := rows.Scan(&g.ID, &g.Code, &g.Name, &created, &updated, &vid, &vcode, &vlabel, &vpos); err != nil {
+		if err := rows.Scan(&g.ID, &g.Code, &g.Name, &g.Version, &created, &updated, &vid, &vcode, &vlabel, &vpos); err != nil {
 			return nil, fmt.Errorf("load option groups: %w", err)
 		}
 		if n := len(out); n == 0 || out[n-1].ID != g.ID {
@@ -118,7 +107,7 @@ func load(ctx context.Context, q querier, where, order string, args ...any) ([]c
 	return out, rows.Err()
 }
 
-func one(ctx context.Context, q querier, where string, arg any) (contract.OptionGroup, error) {
+func one(ctx context.Context, q store.Querier, where string, arg any) (contract.OptionGroup, error) {
 	gs, err := load(ctx, q, where, "g.id", arg)
 	if err != nil {
 		return contract.OptionGroup{}, err
@@ -148,56 +137,79 @@ func (s *sqlStore) GetMany(ctx context.Context, ids []string) ([]contract.Option
 	return load(ctx, s.db, `g.id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, "g.id", args...)
 }
 
-func (s *sqlStore) List(ctx context.Context) ([]contract.OptionGroup, error) {
-	return load(ctx, s.db, `1`, "g.code")
+// List pages on the groups (the LIMIT is on them, not on the joined rows
+// of their values).
+func (s *sqlStore) List(ctx context.Context, after string, limit int) ([]contract.OptionGroup, error) {
+	return load(ctx, s.db, `g.id IN (SELECT id FROM option_groups WHERE code > ? ORDER BY code LIMIT ?)`, "g.code", after, limit)
 }
 
-// Modify runs in one transaction that takes the write lock at BEGIN
-// (_txlock=immediate), so concurrent Modifies of any group, from any
-// connection or process, run one after the other on the latest state.
-func (s *sqlStore) Modify(ctx context.Context, id string, fn func(g *contract.OptionGroup) error) (contract.OptionGroup, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *sqlStore) Count(ctx context.Context) (int, error) {
+	n, err := store.QueryOne(ctx, s.db, store.ScanValue[int], `SELECT COUNT(*) FROM option_groups`)
 	if err != nil {
-		return contract.OptionGroup{}, fmt.Errorf("modify option group %s: %w", id, err)
+		return 0, fmt.Errorf("count option groups: %w", err)
 	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	old, err := one(ctx, tx, `g.id = ?`, id)
-	if err != nil {
-		return contract.OptionGroup{}, err
-	}
-	g := clone(old)
-	if err := fn(&g); err != nil {
-		return contract.OptionGroup{}, err
-	}
-	g.ID, g.CreatedAt = old.ID, old.CreatedAt
-	err = s.write(ctx, tx, old, g)
-	if store.IsDuplicate(err) {
-		return contract.OptionGroup{}, fmt.Errorf("modify option group %s: %w", id, store.ErrDuplicate)
-	}
-	if err != nil {
-		return contract.OptionGroup{}, fmt.Errorf("modify option group %s: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return contract.OptionGroup{}, fmt.Errorf("modify option group %s: %w", id, err)
-	}
-	return g, nil
+	return n, nil
 }
 
-// write turns old into g: the group row, then the values that went, the
-// values that changed and the values that came, in that order (so a code
-// freed by a removed value can be taken by a new one).
-func (s *sqlStore) write(ctx context.Context, tx *sql.Tx, old, g contract.OptionGroup) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE option_groups SET code = ?, name = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-		g.Code, g.Name, g.UpdatedAt.UnixMilli(), g.ID); err != nil {
+// missedBecause tells, after a checked write matched no row, whether the
+// group is gone or at another version.
+func missedBecause(ctx context.Context, q store.Querier, id string) error {
+	_, err := store.QueryOne(ctx, q, store.ScanValue[int], `SELECT 1 FROM option_groups WHERE id = ?`, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	was := make(map[string]contract.OptionValue, len(old.Values))
-	for _, v := range old.Values {
+	if err != nil {
+		return fmt.Errorf("check option group %s: %w", id, err)
+	}
+	return errStale
+}
+
+// Update runs in one transaction that takes the write lock at BEGIN
+// (_txlock=immediate): the checked write of the group row comes first, so
+// the values read after it are those of the expected version, and the
+// rewrite of the values commits with it or not at all.
+func (s *sqlStore) Update(ctx context.Context, g contract.OptionGroup, expected int64) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("update option group %s: %w", g.ID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	res, err := tx.ExecContext(ctx, `UPDATE option_groups SET code = ?, name = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+		g.Code, g.Name, g.UpdatedAt.UnixMilli(), g.ID, expected)
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			err = missedBecause(ctx, tx, g.ID)
+		}
+	}
+	if err == nil {
+		var old contract.OptionGroup
+		if old, err = one(ctx, tx, `g.id = ?`, g.ID); err == nil {
+			err = writeValues(ctx, tx, g.ID, old.Values, g.Values)
+		}
+	}
+	if store.IsDuplicate(err) {
+		return fmt.Errorf("update option group %s: %w", g.ID, store.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("update option group %s at version %d: %w", g.ID, expected, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("update option group %s: %w", g.ID, err)
+	}
+	return nil
+}
+
+// writeValues turns the values old into values: the values that went, the
+// values that changed and the values that came, in that order (so a code
+// freed by a removed value can be taken by a new one).
+func writeValues(ctx context.Context, tx *sql.Tx, groupID string, old, values []contract.OptionValue) error {
+	was := make(map[string]contract.OptionValue, len(old))
+	for _, v := range old {
 		was[v.ID] = v
 	}
 	var added []contract.OptionValue
 	var changed []contract.OptionValue
-	for _, v := range g.Values {
+	for _, v := range values {
 		w, ok := was[v.ID]
 		switch {
 		case !ok:
@@ -208,20 +220,20 @@ func (s *sqlStore) write(ctx context.Context, tx *sql.Tx, old, g contract.Option
 		delete(was, v.ID)
 	}
 	for id := range was {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM option_values WHERE id = ? AND group_id = ?`, id, g.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM option_values WHERE id = ? AND group_id = ?`, id, groupID); err != nil {
 			return fmt.Errorf("remove value %s: %w", id, err)
 		}
 	}
 	for _, v := range changed {
 		if _, err := tx.ExecContext(ctx, `UPDATE option_values SET code = ?, label = ?, position = ? WHERE id = ? AND group_id = ?`,
-			v.Code, v.Label, v.Position, v.ID, g.ID); err != nil {
+			v.Code, v.Label, v.Position, v.ID, groupID); err != nil {
 			return fmt.Errorf("update value %s: %w", v.ID, err)
 		}
 	}
-	return insertValues(ctx, tx, g.ID, added)
+	return insertValues(ctx, tx, groupID, added)
 }
 
-func (s *sqlStore) Delete(ctx context.Context, id string) (contract.OptionGroup, error) {
+func (s *sqlStore) Delete(ctx context.Context, id string, expected int64) (contract.OptionGroup, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: %w", id, err)
@@ -231,9 +243,14 @@ func (s *sqlStore) Delete(ctx context.Context, id string) (contract.OptionGroup,
 	if err != nil {
 		return g, err
 	}
-	// The values go by ON DELETE CASCADE.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM option_groups WHERE id = ?`, id); err != nil {
+	// The values go by ON DELETE CASCADE; the version is checked in the
+	// statement, under the write lock taken at BEGIN.
+	res, err := tx.ExecContext(ctx, `DELETE FROM option_groups WHERE id = ? AND (?2 = 0 OR version = ?2)`, id, expected)
+	if err != nil {
 		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return contract.OptionGroup{}, fmt.Errorf("delete option group %s at version %d: %w", id, expected, errStale)
 	}
 	if err := tx.Commit(); err != nil {
 		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: %w", id, err)

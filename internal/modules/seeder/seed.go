@@ -260,7 +260,7 @@ func (m *Module) reset(ctx context.Context, opts Options, p Progress, sum *Summa
 		} else if err != nil {
 			return err
 		}
-		if _, err := call(ctx, m.bus, contract.DeleteOptionGroup, contract.OptionGroupID{ID: got.ID}); err != nil {
+		if _, err := call(ctx, m.bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: got.ID, Version: got.Version}); err != nil {
 			return err
 		}
 		sum.OptionGroups.Deleted++
@@ -278,14 +278,20 @@ func (m *Module) reset(ctx context.Context, opts Options, p Progress, sum *Summa
 			} else if err != nil {
 				return err
 			}
-			if _, err := call(ctx, m.bus, contract.DeleteAttributeDefinition, contract.AttributeDefinitionID{ID: got.ID}); err != nil {
+			if _, err := call(ctx, m.bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: got.ID, Version: got.Version}); err != nil {
 				return fmt.Errorf("attribute %s: %w", d.Code, err)
 			}
 			sum.Attributes.Deleted++
 		}
 		for _, have := range groups.Items {
 			if have.Slug == g.Slug {
-				if _, err := call(ctx, m.bus, contract.DeleteAttributeGroup, contract.AttributeGroupID{ID: have.ID}); err != nil {
+				// Read again: deleting a group renumbers (and so versions)
+				// the ones after it.
+				cur, err := call(ctx, m.bus, contract.GetAttributeGroup, contract.AttributeGroupID{ID: have.ID})
+				if err != nil {
+					return fmt.Errorf("attribute group %s: %w", g.Slug, err)
+				}
+				if _, err := call(ctx, m.bus, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: cur.ID, Version: cur.Version}); err != nil {
 					return fmt.Errorf("attribute group %s: %w", g.Slug, err)
 				}
 				sum.AttributeGroups.Deleted++
@@ -300,7 +306,7 @@ func (m *Module) reset(ctx context.Context, opts Options, p Progress, sum *Summa
 		} else if err != nil {
 			return err
 		}
-		del, err := call(ctx, m.bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: got.ID, Cascade: true})
+		del, err := call(ctx, m.bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: got.ID, Version: got.Version, Cascade: true})
 		if err != nil {
 			return fmt.Errorf("category %s: %w", root.Slug, err)
 		}

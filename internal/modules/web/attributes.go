@@ -10,58 +10,39 @@ import (
 
 // attributeRoutes mounts the attribute API: the public catalog of
 // attribute definitions, and admin writes of groups and definitions.
+// Writes decode into the contract's request types (see fromBody); the id
+// is the path's and If-Match gives the expected version.
 func (m *Module) attributeRoutes(public, admin chi.Router) {
 	public.Get("/attributes", endpoint(m, contract.ListAttributes, http.StatusOK,
-		func(http.ResponseWriter, *http.Request) (contract.Empty, error) { return contract.Empty{}, nil }))
+		fromPath(func(*contract.Empty) []binder { return nil })))
 	public.Get("/attributes/{code}", endpoint(m, contract.GetAttributeByCode, http.StatusOK,
-		func(_ http.ResponseWriter, r *http.Request) (contract.AttributeCode, error) {
-			return contract.AttributeCode{Code: pathParam(r, "code")}, nil
-		}))
+		fromPath(func(q *contract.AttributeCode) []binder { return []binder{pathID("code", "code", &q.Code)} })))
+	public.Get("/attribute-groups", endpoint(m, contract.ListAttributeGroups, http.StatusOK,
+		fromPath(func(*contract.Empty) []binder { return nil })))
+	public.Get("/attribute-groups/{id}", endpoint(m, contract.GetAttributeGroup, http.StatusOK,
+		fromPath(func(q *contract.AttributeGroupID) []binder { return []binder{pathID("id", "id", &q.ID)} })))
 
 	admin.Post("/attribute-groups", endpoint(m, contract.CreateAttributeGroup, http.StatusCreated,
-		func(w http.ResponseWriter, r *http.Request) (req contract.CreateAttributeGroupRequest, err error) {
-			return req, decodeBody(w, r, &req)
-		}))
+		fromBody(func(*contract.CreateAttributeGroupRequest) []binder { return nil })))
 	admin.Patch("/attribute-groups/{id}", endpoint(m, contract.UpdateAttributeGroup, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (contract.UpdateAttributeGroupRequest, error) {
-			var body struct {
-				Name     *string `json:"name"`
-				Slug     *string `json:"slug"`
-				Position *int    `json:"position"`
-			}
-			err := decodeBody(w, r, &body)
-			return contract.UpdateAttributeGroupRequest{ID: pathParam(r, "id"), Name: body.Name, Slug: body.Slug, Position: body.Position}, err
-		}))
+		fromBody(func(q *contract.UpdateAttributeGroupRequest) []binder {
+			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version)}
+		})))
 	admin.Delete("/attribute-groups/{id}", endpoint(m, contract.DeleteAttributeGroup, http.StatusOK,
-		func(_ http.ResponseWriter, r *http.Request) (contract.AttributeGroupID, error) {
-			return contract.AttributeGroupID{ID: pathParam(r, "id")}, nil
-		}))
+		fromOptionalBody(func(q *contract.DeleteAttributeGroupRequest) []binder {
+			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version)}
+		})))
 
 	admin.Post("/attributes", endpoint(m, contract.CreateAttributeDefinition, http.StatusCreated,
-		func(w http.ResponseWriter, r *http.Request) (req contract.CreateAttributeDefinitionRequest, err error) {
-			return req, decodeBody(w, r, &req)
-		}))
+		fromBody(func(*contract.CreateAttributeDefinitionRequest) []binder { return nil })))
+	admin.Get("/attributes/{id}", endpoint(m, contract.GetAttributeDefinition, http.StatusOK,
+		fromPath(func(q *contract.AttributeDefinitionID) []binder { return []binder{pathID("id", "id", &q.ID)} })))
 	admin.Patch("/attributes/{id}", endpoint(m, contract.UpdateAttributeDefinition, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (contract.UpdateAttributeDefinitionRequest, error) {
-			var body struct {
-				Code       *string                  `json:"code"`
-				Name       *string                  `json:"name"`
-				GroupID    *string                  `json:"group_id"`
-				Type       *contract.AttributeType  `json:"type"`
-				Values     *[]contract.AllowedValue `json:"values"`
-				Unit       *string                  `json:"unit"`
-				Filterable *bool                    `json:"filterable"`
-				Required   *bool                    `json:"required"`
-				Position   *int                     `json:"position"`
-			}
-			err := decodeBody(w, r, &body)
-			return contract.UpdateAttributeDefinitionRequest{
-				ID: pathParam(r, "id"), Code: body.Code, Name: body.Name, GroupID: body.GroupID, Type: body.Type, Values: body.Values,
-				Unit: body.Unit, Filterable: body.Filterable, Required: body.Required, Position: body.Position,
-			}, err
-		}))
+		fromBody(func(q *contract.UpdateAttributeDefinitionRequest) []binder {
+			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version)}
+		})))
 	admin.Delete("/attributes/{id}", endpoint(m, contract.DeleteAttributeDefinition, http.StatusOK,
-		func(_ http.ResponseWriter, r *http.Request) (contract.AttributeDefinitionID, error) {
-			return contract.AttributeDefinitionID{ID: pathParam(r, "id")}, nil
-		}))
+		fromOptionalBody(func(q *contract.DeleteAttributeDefinitionRequest) []binder {
+			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version)}
+		})))
 }

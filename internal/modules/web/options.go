@@ -9,63 +9,41 @@ import (
 )
 
 // optionRoutes mounts the option API: public reads and admin writes. The
-// value routes answer with the whole group after the change.
+// value routes answer with the whole group after the change. Writes decode
+// into the contract's request types (see fromBody); ids are the path's and
+// If-Match gives the group's expected version.
 func (m *Module) optionRoutes(public, admin chi.Router) {
 	public.Get("/options", endpoint(m, contract.ListOptionGroups, http.StatusOK,
-		func(http.ResponseWriter, *http.Request) (contract.Empty, error) { return contract.Empty{}, nil }))
+		fromPath(func(q *contract.ListOptionGroupsRequest) []binder {
+			return []binder{queryInt("limit", &q.Limit), queryString("cursor", &q.Cursor)}
+		})))
 	public.Get("/options/by-code/{code}", endpoint(m, contract.GetOptionGroupByCode, http.StatusOK,
-		func(_ http.ResponseWriter, r *http.Request) (contract.OptionGroupCode, error) {
-			return contract.OptionGroupCode{Code: pathParam(r, "code")}, nil
-		}))
+		fromPath(func(q *contract.OptionGroupCode) []binder { return []binder{pathID("code", "code", &q.Code)} })))
 	public.Get("/options/{id}", endpoint(m, contract.GetOptionGroup, http.StatusOK,
-		func(_ http.ResponseWriter, r *http.Request) (contract.OptionGroupID, error) {
-			return contract.OptionGroupID{ID: pathParam(r, "id")}, nil
-		}))
+		fromPath(func(q *contract.OptionGroupID) []binder { return []binder{pathID("id", "id", &q.ID)} })))
 
 	admin.Post("/options", endpoint(m, contract.CreateOptionGroup, http.StatusCreated,
-		func(w http.ResponseWriter, r *http.Request) (req contract.CreateOptionGroupRequest, err error) {
-			return req, decodeBody(w, r, &req)
-		}))
+		fromBody(func(*contract.CreateOptionGroupRequest) []binder { return nil })))
 	admin.Post("/options/generate-variants", endpoint(m, contract.GenerateVariants, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (req contract.GenerateVariantsRequest, err error) {
-			return req, decodeBody(w, r, &req)
-		}))
+		fromBody(func(*contract.GenerateVariantsRequest) []binder { return nil })))
 	admin.Patch("/options/{id}", endpoint(m, contract.UpdateOptionGroup, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (contract.UpdateOptionGroupRequest, error) {
-			var body struct {
-				Code *string `json:"code"`
-				Name *string `json:"name"`
-			}
-			err := decodeBody(w, r, &body)
-			return contract.UpdateOptionGroupRequest{ID: pathParam(r, "id"), Code: body.Code, Name: body.Name}, err
-		}))
+		fromBody(func(q *contract.UpdateOptionGroupRequest) []binder {
+			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version)}
+		})))
 	admin.Delete("/options/{id}", endpoint(m, contract.DeleteOptionGroup, http.StatusOK,
-		func(_ http.ResponseWriter, r *http.Request) (contract.OptionGroupID, error) {
-			return contract.OptionGroupID{ID: pathParam(r, "id")}, nil
-		}))
+		fromOptionalBody(func(q *contract.DeleteOptionGroupRequest) []binder {
+			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version)}
+		})))
 	admin.Post("/options/{id}/values", endpoint(m, contract.AddOptionValue, http.StatusCreated,
-		func(w http.ResponseWriter, r *http.Request) (contract.AddOptionValueRequest, error) {
-			var body struct {
-				Code     string `json:"code"`
-				Label    string `json:"label"`
-				Position *int   `json:"position"`
-			}
-			err := decodeBody(w, r, &body)
-			return contract.AddOptionValueRequest{GroupID: pathParam(r, "id"), Code: body.Code, Label: body.Label, Position: body.Position}, err
-		}))
+		fromBody(func(q *contract.AddOptionValueRequest) []binder {
+			return []binder{pathID("id", "group_id", &q.GroupID), ifMatch(&q.Version)}
+		})))
 	admin.Patch("/options/{id}/values/{value_id}", endpoint(m, contract.UpdateOptionValue, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (contract.UpdateOptionValueRequest, error) {
-			var body struct {
-				Code     *string `json:"code"`
-				Label    *string `json:"label"`
-				Position *int    `json:"position"`
-			}
-			err := decodeBody(w, r, &body)
-			return contract.UpdateOptionValueRequest{GroupID: pathParam(r, "id"), ValueID: pathParam(r, "value_id"),
-				Code: body.Code, Label: body.Label, Position: body.Position}, err
-		}))
+		fromBody(func(q *contract.UpdateOptionValueRequest) []binder {
+			return []binder{pathID("id", "group_id", &q.GroupID), pathID("value_id", "value_id", &q.ValueID), ifMatch(&q.Version)}
+		})))
 	admin.Delete("/options/{id}/values/{value_id}", endpoint(m, contract.RemoveOptionValue, http.StatusOK,
-		func(_ http.ResponseWriter, r *http.Request) (contract.RemoveOptionValueRequest, error) {
-			return contract.RemoveOptionValueRequest{GroupID: pathParam(r, "id"), ValueID: pathParam(r, "value_id")}, nil
-		}))
+		fromOptionalBody(func(q *contract.RemoveOptionValueRequest) []binder {
+			return []binder{pathID("id", "group_id", &q.GroupID), pathID("value_id", "value_id", &q.ValueID), ifMatch(&q.Version)}
+		})))
 }

@@ -178,3 +178,24 @@ func TestForEachTwice(t *testing.T) {
 		storetest.ForEach(t, func(t *testing.T, db *store.DB) { open(t, db) })
 	}
 }
+
+// Every process ensures its indexes at start: doing it again, from another
+// client, with several indexes on one collection, must work on every
+// backend (FerretDB v1 used to drop the connection on exactly that).
+func TestIndexesEnsuredTwice(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		if db.Kind() != store.KindMongo {
+			t.Skip("indexes are a MongoDB matter")
+		}
+		many := store.Indexes{"items": {
+			{Keys: bson.D{{Key: "sku", Value: 1}}, Options: options.Index().SetUnique(true)},
+			{Keys: bson.D{{Key: "qty", Value: 1}}},
+			{Keys: bson.D{{Key: "qty", Value: 1}, {Key: "sku", Value: 1}}},
+		}}
+		for i, d := range []*store.DB{db, db, storetest.Another(t, db)} {
+			if _, err := d.Mongo(t.Context(), "demo", many); err != nil {
+				t.Fatalf("ensure #%d: %v", i+1, err)
+			}
+		}
+	})
+}

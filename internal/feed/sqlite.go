@@ -1,0 +1,190 @@
+package feed
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shopengine/shop/internal/store"
+)
+
+// schema is the feed table's migration list, kept under the part
+// "feed_<name>" so that it never meets the module's own versions.
+// written_at is unix milliseconds, as the module stores keep dates. The
+// partial index serves Compact only.
+const schemaV1 = `
+CREATE TABLE {t} (
+	key        TEXT PRIMARY KEY,
+	seq        INTEGER NOT NULL UNIQUE,
+	version    INTEGER NOT NULL,
+	deleted    INTEGER NOT NULL,
+	body       BLOB,
+	written_at INTEGER NOT NULL
+);
+CREATE INDEX {t}_tombstones ON {t} (written_at) WHERE deleted = 1;`
+
+type sqliteLog struct {
+	name string
+	db   *sql.DB
+	q    sqliteQueries
+}
+
+type sqliteQueries struct {
+	put, get, snapshot, since, compact string
+}
+
+func openSQLite(ctx context.Context, db *store.DB, module, name string) (*sqliteLog, error) {
+	t := table(name)
+	s, err := db.SQLitePart(ctx, module, t, []store.Migration{{Version: 1, SQL: strings.ReplaceAll(schemaV1, "{t}", t)}})
+	if err != nil {
+		return nil, fmt.Errorf("feed %s: open: %w", name, err)
+	}
+	r := strings.NewReplacer("{t}", t)
+	return &sqliteLog{name: name, db: s, q: sqliteQueries{
+		// One statement: SQLite takes the write lock when a writing
+		// statement starts, so reading MAX(seq) and writing the row are one
+		// atomic step, as in an IMMEDIATE transaction, and seqs commit in
+		// order. The WHERE makes an old or equal version change nothing
+		// (0 rows affected) and spend no seq.
+		put: r.Replace(`INSERT INTO {t} (key, seq, version, deleted, body, written_at)
+			VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM {t}), ?2, ?3, ?4, ?5)
+			ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, version = excluded.version,
+				deleted = excluded.deleted, body = excluded.body, written_at = excluded.written_at
+			WHERE excluded.version > {t}.version`),
+		get: r.Replace(`SELECT key, seq, version, deleted, body FROM {t} WHERE key = ?`),
+		// One statement is one read snapshot (WAL), so the entries and
+		// the top seq agree. The top has a row of its own (live = 0),
+		// there even when nothing is live.
+		snapshot: r.Replace(`SELECT 0, COALESCE(MAX(seq), 0), '', 0, NULL FROM {t}
+			UNION ALL
+			SELECT 1, seq, key, version, body FROM {t} WHERE deleted = 0`),
+		since: r.Replace(`SELECT key, seq, version, deleted, body FROM {t} WHERE seq > ? ORDER BY seq LIMIT ?`),
+		// The row holding the top seq stays, tombstone or not: Put
+		// allocates MAX(seq)+1, and removing the top would hand its seq out
+		// again to a write that tailers, already past it, would never read.
+		compact: r.Replace(`DELETE FROM {t} WHERE deleted = 1 AND written_at < ?
+			AND seq < (SELECT MAX(seq) FROM {t})`),
+	}}, nil
+}
+
+func (l *sqliteLog) Name() string  { return l.name }
+func (l *sqliteLog) gapless() bool { return true }
+
+func (l *sqliteLog) Put(ctx context.Context, key string, version int64, body []byte) (bool, error) {
+	if err := checkPut(key, version, body, false); err != nil {
+		return false, fmt.Errorf("feed %s: put %q: %w", l.name, key, err)
+	}
+	ok, err := l.write(ctx, key, version, false, body)
+	if err != nil {
+		return false, fmt.Errorf("feed %s: put %s: %w", l.name, key, err)
+	}
+	return ok, nil
+}
+
+func (l *sqliteLog) Delete(ctx context.Context, key string, version int64) (bool, error) {
+	if err := checkPut(key, version, nil, true); err != nil {
+		return false, fmt.Errorf("feed %s: delete %q: %w", l.name, key, err)
+	}
+	ok, err := l.write(ctx, key, version, true, nil)
+	if err != nil {
+		return false, fmt.Errorf("feed %s: delete %s: %w", l.name, key, err)
+	}
+	return ok, nil
+}
+
+func (l *sqliteLog) write(ctx context.Context, key string, version int64, deleted bool, body []byte) (bool, error) {
+	res, err := l.db.ExecContext(ctx, l.q.put, key, version, deleted, body, store.Now().UnixMilli())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+func scanChange(row interface{ Scan(...any) error }) (Change, error) {
+	var c Change
+	err := row.Scan(&c.Key, &c.Seq, &c.Version, &c.Deleted, &c.Body)
+	return c, err
+}
+
+func (l *sqliteLog) Get(ctx context.Context, key string) (Change, error) {
+	c, err := scanChange(l.db.QueryRowContext(ctx, l.q.get, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Change{}, fmt.Errorf("feed %s: get %s: %w", l.name, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return Change{}, fmt.Errorf("feed %s: get %s: %w", l.name, key, err)
+	}
+	return c, nil
+}
+
+func (l *sqliteLog) Snapshot(ctx context.Context) ([]Change, int64, error) {
+	rows, err := l.db.QueryContext(ctx, l.q.snapshot)
+	if err != nil {
+		return nil, 0, fmt.Errorf("feed %s: snapshot: %w", l.name, err)
+	}
+	defer rows.Close()
+	var (
+		top int64
+		out []Change
+	)
+	for rows.Next() {
+		var (
+			live bool
+			c    Change
+		)
+		if err := rows.Scan(&live, &c.Seq, &c.Key, &c.Version, &c.Body); err != nil {
+			return nil, 0, fmt.Errorf("feed %s: snapshot: %w", l.name, err)
+		}
+		if !live {
+			top = c.Seq
+			continue
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("feed %s: snapshot: %w", l.name, err)
+	}
+	return out, top, nil
+}
+
+func (l *sqliteLog) Since(ctx context.Context, after int64, limit int) ([]Change, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, fmt.Errorf("feed %s: since %d: %w", l.name, after, err)
+	}
+	rows, err := l.db.QueryContext(ctx, l.q.since, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("feed %s: since %d: %w", l.name, after, err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		c, err := scanChange(rows)
+		if err != nil {
+			return nil, fmt.Errorf("feed %s: since %d: %w", l.name, after, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("feed %s: since %d: %w", l.name, after, err)
+	}
+	return out, nil
+}
+
+func (l *sqliteLog) Compact(ctx context.Context, olderThan time.Duration) (int64, error) {
+	res, err := l.db.ExecContext(ctx, l.q.compact, store.Now().Add(-olderThan).UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("feed %s: compact: %w", l.name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("feed %s: compact: %w", l.name, err)
+	}
+	return n, nil
+}
