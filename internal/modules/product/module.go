@@ -34,7 +34,9 @@
 // (input checks), peers.go (calls to other modules), handlers_create.go,
 // handlers_read.go, handlers_write.go and events.go (the event payloads
 // and their builders); store.go (the interface), store_sqlite*.go with
-// its schema in schema/*.sql, store_mongo.go; and their tests.
+// its schema in schema/*.sql, store_mongo.go (open, documents, create and
+// reads) and store_mongo_write.go (the writes to existing products); and
+// their tests (outbox_test.go: each write's events commit with it).
 package product
 
 import (

@@ -2,7 +2,6 @@ package product
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -427,38 +426,4 @@ func TestStoreStockWithoutVersion(t *testing.T) {
 			t.Fatalf("%d events pending, want 2", len(evs))
 		}
 	})
-}
-
-// TestStoreOutboxSchema: the outbox table product.db gets from its
-// migrations is the one package outbox expects (003_outbox.sql is a copy
-// of outbox.SQLiteSchema; if the constant changes, this fails, and the
-// change needs a new migration, not an edit of the released one).
-func TestStoreOutboxSchema(t *testing.T) {
-	ctx := t.Context()
-	db := storetest.SQLite(t)
-	if _, err := OpenStore(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	all, err := store.MigrationsFrom(schema, "schema")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := db.SQLite(ctx, "outbox_reference", []store.Migration{{Version: 1, SQL: outbox.SQLiteSchema}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ddl := func(s *sql.DB) []string {
-		t.Helper()
-		out, err := store.QueryAll(ctx, s, store.ScanValue[string], `SELECT sql FROM sqlite_master WHERE tbl_name = 'outbox' AND sql IS NOT NULL ORDER BY name`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, q := range out {
-			out[i] = strings.Join(strings.Fields(q), " ")
-		}
-		return out
-	}
-	if got, want := ddl(mustSQLite(t, db, all)), ddl(ref); len(want) == 0 || !slices.Equal(got, want) {
-		t.Fatalf("product.db's outbox:\n%q\nwant outbox.SQLiteSchema's:\n%q", got, want)
-	}
 }

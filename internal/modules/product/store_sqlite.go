@@ -19,9 +19,9 @@ import (
 
 // schema holds the SQL migrations, one file per version (see
 // store.MigrationsFrom). A released file never changes: a change of the
-// schema is a new file. 003_outbox.sql is outbox.SQLiteSchema, copied
-// rather than referenced so that a later change of the constant cannot
-// change a released migration (TestStoreOutboxSchema notices one).
+// schema is a new file. The outbox table is not among them: it is the
+// outbox package's part of the file, with a schema history of its own
+// (outbox.PrepareSQLite).
 //
 //go:embed schema/*.sql
 var schema embed.FS
@@ -41,6 +41,9 @@ type sqlStore struct {
 	// added counts this process's inserts into categories that are not
 	// big, to check their size every promoteEvery (guarded by wmu).
 	added map[string]int
+	// outbox is the relay's source over the outbox table in the same
+	// file, which the writes' transactions add their events to.
+	outbox outbox.Source
 }
 
 // writerPragmas tune a writing connection (they last for the connection):
@@ -65,7 +68,11 @@ func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sqlStore{db: s, prepared: map[string]*sql.Stmt{}, added: map[string]int{}}, nil
+	src, err := outbox.PrepareSQLite(ctx, db, contract.ProductQueue)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlStore{db: s, prepared: map[string]*sql.Stmt{}, added: map[string]int{}, outbox: src}, nil
 }
 
 // sqlDoc is the part of a product kept as one JSON column.
@@ -660,7 +667,7 @@ func (s *sqlStore) AdjustStock(ctx context.Context, variantID string, delta int6
 	return l, nil
 }
 
-func (s *sqlStore) Outbox() outbox.Source { return outbox.SQLite(s.db) }
+func (s *sqlStore) Outbox() outbox.Source { return s.outbox }
 
 func (s *sqlStore) CountAttribute(ctx context.Context, key string) (int, error) {
 	n, err := store.QueryOne(ctx, s.db, store.ScanValue[int], `SELECT COUNT(*) FROM product_attribute_keys WHERE instr(keys, ?) > 0`, " "+key+" ")
