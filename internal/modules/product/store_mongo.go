@@ -74,8 +74,9 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 			idx("by_status_price", "status", "price_min", "_id"),
 			idx("by_status_name", "status", "name_key", "_id"),
 			idx("by_attribute", "attr_keys"),
+			outbox.Index(),
 		},
-		"stock": {idx("by_product", "product_id")},
+		"stock": {idx("by_product", "product_id"), outbox.Index()},
 		"skus":  {idx("by_product", "product_id")},
 	})
 	if err != nil {
