@@ -207,7 +207,11 @@ var (
 	ListMail = bus.Endpoint[Empty, Page[Mail]]{Queue: AuthQueue, Op: "list_mail"}
 )
 
-// UserEvent is the payload of every user event.
+// UserEvent is the payload of every user event. Auth commits each with
+// the write it announces (its transactional outbox) and publishes it
+// afterwards, at least once: EventID is also the event's id on the bus
+// (bus.Event.ID), the same on every delivery, and a consumer ignores an
+// event whose Version is not newer than what it holds.
 type UserEvent struct {
 	EventID string `json:"event_id"`
 	ID      string `json:"id"`

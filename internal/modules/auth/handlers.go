@@ -16,6 +16,7 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/validate"
 )
@@ -155,7 +156,11 @@ func (m *Module) register(ctx context.Context, req contract.RegisterRequest) (co
 	if u.PasswordHash, err = m.hashes.hash(ctx, "password", req.Password, userInputs(u.Email, u.Name)); err != nil {
 		return contract.SessionGrant{}, err
 	}
-	if err := m.store.InsertUser(ctx, u); errors.Is(err, store.ErrDuplicate) {
+	created, err := userEvent(contract.UserCreated, u.User)
+	if err != nil {
+		return contract.SessionGrant{}, err
+	}
+	if err := m.store.InsertUser(ctx, u, created); errors.Is(err, store.ErrDuplicate) {
 		// A taken email counts as a failed sign-in, so probing for
 		// accounts by registering is throttled like guessing passwords.
 		if err := m.fail(ctx, guards, prevs); err != nil {
@@ -165,7 +170,7 @@ func (m *Module) register(ctx context.Context, req contract.RegisterRequest) (co
 	} else if err != nil {
 		return contract.SessionGrant{}, err
 	}
-	m.emit(ctx, contract.UserCreated, u.User)
+	m.relay.Notify()
 	return m.newSession(ctx, u, client, req.PreviousToken)
 }
 
@@ -180,12 +185,16 @@ func (m *Module) createUser(ctx context.Context, req contract.CreateUserRequest)
 	if u.PasswordHash, err = m.hashes.hash(ctx, "password", req.Password, userInputs(u.Email, u.Name)); err != nil {
 		return contract.User{}, err
 	}
-	if err := m.store.InsertUser(ctx, u); errors.Is(err, store.ErrDuplicate) {
+	created, err := userEvent(contract.UserCreated, u.User)
+	if err != nil {
+		return contract.User{}, err
+	}
+	if err := m.store.InsertUser(ctx, u, created); errors.Is(err, store.ErrDuplicate) {
 		return contract.User{}, bus.Errorf(bus.CodeConflict, "email %s is already registered", u.Email)
 	} else if err != nil {
 		return contract.User{}, err
 	}
-	m.emit(ctx, contract.UserCreated, u.User)
+	m.relay.Notify()
 	return u.User, nil
 }
 
@@ -377,25 +386,37 @@ func (m *Module) changeName(ctx context.Context, req contract.ChangeNameRequest)
 	if err != nil {
 		return contract.User{}, err
 	}
-	return m.update(ctx, u, req.Version, func(u *UserRecord) { u.Name = name })
+	return m.update(ctx, u, req.Version, nil, func(u *UserRecord) { u.Name = name })
 }
 
 // update applies change to u and stores it as the next version, if u is
-// still at want (0: whatever it is).
-func (m *Module) update(ctx context.Context, u UserRecord, want int64, change func(*UserRecord)) (contract.User, error) {
+// still at want (0: whatever it is), with the event of type announce
+// about the next version (nil: none) committed in the same write.
+func (m *Module) update(ctx context.Context, u UserRecord, want int64, announce *bus.EventType[contract.UserEvent], change func(*UserRecord)) (contract.User, error) {
 	if want > 0 && want != u.Version {
 		return contract.User{}, bus.Errorf(bus.CodeConflict, "user %s is at version %d, not %d", u.ID, u.Version, want)
 	}
 	next := u
 	change(&next)
 	next.Version, next.UpdatedAt = u.Version+1, m.now()
-	switch err := m.store.UpdateUser(ctx, next, u.Version); {
+	var events []outbox.Event
+	if announce != nil {
+		ev, err := userEvent(*announce, next.User)
+		if err != nil {
+			return contract.User{}, err
+		}
+		events = append(events, ev)
+	}
+	switch err := m.store.UpdateUser(ctx, next, u.Version, events...); {
 	case errors.Is(err, errStale):
 		return contract.User{}, bus.Errorf(bus.CodeConflict, "user %s changed meanwhile; read it again", u.ID)
 	case errors.Is(err, store.ErrNotFound):
 		return contract.User{}, bus.Errorf(bus.CodeNotFound, "user %s not found", u.ID)
 	case err != nil:
 		return contract.User{}, err
+	}
+	if len(events) > 0 {
+		m.relay.Notify()
 	}
 	return next.User, nil
 }
@@ -584,7 +605,7 @@ func (m *Module) setRole(ctx context.Context, req contract.SetRoleRequest) (cont
 	if u.Role == req.Role && (req.Version == 0 || req.Version == u.Version) {
 		return u.User, nil
 	}
-	next, err := m.update(ctx, u, req.Version, func(u *UserRecord) { u.Role = req.Role })
+	next, err := m.update(ctx, u, req.Version, &contract.UserRoleChanged, func(u *UserRecord) { u.Role = req.Role })
 	if err != nil {
 		return contract.User{}, err
 	}
@@ -592,17 +613,22 @@ func (m *Module) setRole(ctx context.Context, req contract.SetRoleRequest) (cont
 	if _, err := m.store.DeleteUserSessions(ctx, u.ID, ""); err != nil {
 		return contract.User{}, err
 	}
-	m.emit(ctx, contract.UserRoleChanged, next)
 	return next, nil
 }
 
-// emit publishes an event after the write it reports. The write stands if
-// publishing fails; the failure is logged (there is no outbox yet).
-func (m *Module) emit(ctx context.Context, ev bus.EventType[contract.UserEvent], u contract.User) {
+// userEvent is the pending event of type et about u, at the version the
+// write commits, for the store to commit with that write (the relay
+// publishes it). The payload's event_id is the event's id on the bus, so
+// a consumer that dedupes by either sees one event however often the
+// relay delivers it.
+func userEvent(et bus.EventType[contract.UserEvent], u contract.User) (outbox.Event, error) {
 	e := contract.UserEvent{EventID: uuid.Must(uuid.NewV7()).String(), ID: u.ID, Email: u.Email, Role: u.Role, Version: u.Version}
-	if err := bus.Emit(ctx, m.Bus, ev, e); err != nil {
-		m.log.Error("auth event not published", "topic", ev.Topic, "id", u.ID, "err", err)
+	ev, err := outbox.New(et, u.ID, e)
+	if err != nil {
+		return outbox.Event{}, err
 	}
+	ev.ID = e.EventID
+	return ev, nil
 }
 
 func earliest(a, b time.Time) time.Time {

@@ -20,6 +20,14 @@
 // revoked, never promoted), and a role change revokes the user's sessions,
 // so the new role comes with a new token.
 //
+// Events: auth.user_created (register, create_user) and
+// auth.user_role_changed (set_role) commit with the write they announce,
+// in the store's outbox (see Store), and the module's relay publishes
+// them afterwards, at least once, even when the broker was down or the
+// process died between the commit and the publish. Every event carries
+// the user's version and its event id (the id it has on the bus too), so
+// a consumer ignores one that is not newer than what it holds.
+//
 // Throttling: failed logins (and registrations of a taken email) count
 // per (address, email) with an exponential delay and per address with a
 // looser budget; the counters are in the module's store, shared by every
@@ -42,6 +50,7 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -137,6 +146,9 @@ type Module struct {
 	// an unknown email is checked against it, costing what a known one does.
 	dummy  string
 	mailer Mailer
+	// relay publishes the events the store's user writes committed;
+	// handlers Notify it after each such write.
+	relay *outbox.Relay
 
 	stop     chan struct{}
 	sweeping sync.WaitGroup
@@ -156,7 +168,8 @@ func New(b bus.Bus, st Store, cfg Config, log *slog.Logger) (*Module, error) {
 		}
 	}
 	m := &Module{Server: bus.NewServer(b, contract.AuthQueue, log), store: st, log: log, cfg: cfg, now: store.Now,
-		hashes: &hashing{cost: cfg.BcryptCost, slots: make(chan struct{}, cfg.HashSlots), wait: cfg.HashWait}, mailer: mailer}
+		hashes: &hashing{cost: cfg.BcryptCost, slots: make(chan struct{}, cfg.HashSlots), wait: cfg.HashWait}, mailer: mailer,
+		relay: outbox.NewRelay(b, st.Outbox(), log)}
 	dummy, err := bcrypt.GenerateFromPassword(prehash("no password matches a hash of a password nobody has"), cfg.BcryptCost)
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
@@ -186,18 +199,23 @@ func New(b bus.Bus, st Store, cfg Config, log *slog.Logger) (*Module, error) {
 	return m, nil
 }
 
-// Start serves the auth queue and sweeps expired data in the background.
+// Start serves the auth queue, runs the outbox relay (which also
+// publishes what a previous process committed and did not publish), and
+// sweeps expired data in the background.
 func (m *Module) Start(ctx context.Context) error {
 	if err := m.Server.Start(ctx); err != nil {
 		return err
 	}
+	m.Go("outbox relay", m.relay.Run)
 	stop := make(chan struct{})
 	m.stop = stop
 	m.sweeping.Go(func() { m.sweepLoop(stop) })
 	return nil
 }
 
-// Stop stops taking requests, then the sweeper and the mails in flight.
+// Stop stops taking requests, then the relay (events not yet published
+// stay in the store for the next start), the sweeper and the mails in
+// flight.
 func (m *Module) Stop(ctx context.Context) error {
 	err := m.Server.Stop(ctx)
 	if m.stop != nil {

@@ -97,6 +97,13 @@ func benchStart(t testing.TB, server, client bus.Bus, cfg Config, dbs ...*store.
 	if len(dbs) > 0 {
 		db = dbs[0]
 	}
+	return startPrepared(t, server, client, cfg, db, nil)
+}
+
+// startPrepared is benchStart on db, with prepare (if set) run on the
+// module after New and before Start.
+func startPrepared(t testing.TB, server, client bus.Bus, cfg Config, db *store.DB, prepare func(*Module)) *harness {
+	t.Helper()
 	st, err := OpenStore(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +121,9 @@ func benchStart(t testing.TB, server, client bus.Bus, cfg Config, dbs ...*store.
 	}
 	m.now = h.clock.now
 	h.m = m
+	if prepare != nil {
+		prepare(m)
+	}
 	if err := m.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -16,15 +17,25 @@ import (
 // single-row (single-document) atomic writes, so that several instances
 // of the module share it safely on SQLite and on MongoDB alike, and
 // return store.ErrNotFound, store.ErrDuplicate and errStale the same way.
+//
+// The user writes that announce something take the events with them (the
+// transactional outbox, package outbox): the store commits them in the
+// write's own atomic unit — the outbox table in the same SQLite
+// transaction, the user's document's "outbox" array in the same MongoDB
+// write — so an event exists exactly when its write does, and a failed
+// write (a taken email, a stale version) leaves none. The module's relay
+// publishes what Outbox holds.
 type Store interface {
-	// InsertUser adds a user; ErrDuplicate when the email is taken,
-	// compared case-insensitively by the store itself.
-	InsertUser(ctx context.Context, u UserRecord) error
+	// InsertUser adds a user, with the events announcing it; ErrDuplicate
+	// when the email is taken, compared case-insensitively by the store
+	// itself.
+	InsertUser(ctx context.Context, u UserRecord, events ...outbox.Event) error
 	UserByID(ctx context.Context, id string) (UserRecord, error)
 	UserByEmail(ctx context.Context, email string) (UserRecord, error)
-	// UpdateUser writes every field of u if the stored version is
-	// expect (errStale when it moved, ErrNotFound when there is no user).
-	UpdateUser(ctx context.Context, u UserRecord, expect int64) error
+	// UpdateUser writes every field of u, with the events announcing the
+	// change, if the stored version is expect (errStale when it moved,
+	// ErrNotFound when there is no user).
+	UpdateUser(ctx context.Context, u UserRecord, expect int64, events ...outbox.Event) error
 	// ListUsers returns up to limit users with ids after after ("" for
 	// the first page) in id order, which is creation order (UUID v7),
 	// and the number of users.
@@ -70,6 +81,10 @@ type Store interface {
 	// Sweep deletes what expired before now: sessions, counters, reset
 	// tokens. It returns how many rows or documents went.
 	Sweep(ctx context.Context, now time.Time) (int, error)
+
+	// Outbox is where the events the user writes committed wait for the
+	// relay.
+	Outbox() outbox.Source
 }
 
 // errStale: the user's version moved since it was read.

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -27,6 +28,9 @@ type userDoc struct {
 	Version      int64         `bson:"version"`
 	CreatedAt    time.Time     `bson:"created_at"`
 	UpdatedAt    time.Time     `bson:"updated_at"`
+	// Outbox holds the events of the user's writes until the relay has
+	// published them: set on insert, pushed to by updates (outbox.Pending).
+	Outbox outbox.Pending `bson:"outbox,omitempty"`
 }
 
 func toUserDoc(u UserRecord) userDoc {
@@ -72,12 +76,24 @@ type resetDoc struct {
 }
 
 // mongoStore keeps every write to one document, in the subset of MongoDB
-// that FerretDB honours: counters are one findOneAndUpdate with $inc.
-type mongoStore struct{ users, sessions, throttle, resets *mongo.Collection }
+// that FerretDB honours: counters are one findOneAndUpdate with $inc, and
+// a user write's events travel in the user's document (outbox.Pending,
+// outbox.Push), the one atomic unit without transactions.
+type mongoStore struct {
+	db                                *mongo.Database
+	users, sessions, throttle, resets *mongo.Collection
+}
+
+// withoutOutbox is the projection of a user read: the pending events are
+// the relay's business.
+var withoutOutbox = bson.D{{Key: outbox.Field, Value: 0}}
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	mdb, err := db.Mongo(ctx, "auth", store.Indexes{
-		"users": {{Keys: bson.D{{Key: "email_key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique")}},
+		"users": {
+			{Keys: bson.D{{Key: "email_key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique")},
+			outbox.Index(),
+		},
 		"sessions": {
 			{Keys: bson.D{{Key: "token_hash", Value: 1}}, Options: options.Index().SetUnique(true).SetName("token_unique")},
 			{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "created_at", Value: 1}}, Options: options.Index().SetName("by_user")},
@@ -87,14 +103,18 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mongoStore{users: mdb.Collection("users"), sessions: mdb.Collection("sessions"),
+	return &mongoStore{db: mdb, users: mdb.Collection("users"), sessions: mdb.Collection("sessions"),
 		throttle: mdb.Collection("throttle"), resets: mdb.Collection("reset_tokens")}, nil
 }
 
 func id(v string) bson.D { return bson.D{{Key: "_id", Value: v}} }
 
-func (s *mongoStore) InsertUser(ctx context.Context, u UserRecord) error {
-	_, err := s.users.InsertOne(ctx, toUserDoc(u))
+// InsertUser inserts the user with its events in its outbox: one
+// document, so both are written or neither (a taken email writes nothing).
+func (s *mongoStore) InsertUser(ctx context.Context, u UserRecord, events ...outbox.Event) error {
+	d := toUserDoc(u)
+	d.Outbox = events
+	_, err := s.users.InsertOne(ctx, d)
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("insert user: %w", store.ErrDuplicate)
 	}
@@ -104,22 +124,39 @@ func (s *mongoStore) InsertUser(ctx context.Context, u UserRecord) error {
 	return nil
 }
 
+func (s *mongoStore) userBy(ctx context.Context, filter bson.D) (UserRecord, error) {
+	var d userDoc
+	err := s.users.FindOne(ctx, filter, options.FindOne().SetProjection(withoutOutbox)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return UserRecord{}, store.ErrNotFound
+	}
+	if err != nil {
+		return UserRecord{}, fmt.Errorf("find in %s: %w", s.users.Name(), err)
+	}
+	return d.record(), nil
+}
+
 func (s *mongoStore) UserByID(ctx context.Context, uid string) (UserRecord, error) {
-	d, err := store.FindOne[userDoc](ctx, s.users, id(uid))
-	return d.record(), err
+	return s.userBy(ctx, id(uid))
 }
 
 func (s *mongoStore) UserByEmail(ctx context.Context, email string) (UserRecord, error) {
-	d, err := store.FindOne[userDoc](ctx, s.users, bson.D{{Key: "email_key", Value: emailKey(email)}})
-	return d.record(), err
+	return s.userBy(ctx, bson.D{{Key: "email_key", Value: emailKey(email)}})
 }
 
-func (s *mongoStore) UpdateUser(ctx context.Context, u UserRecord, expect int64) error {
+// UpdateUser sets every field but the outbox, and pushes the events onto
+// it, in the one conditional update: events pending from earlier writes,
+// and a relay's lease on them, stay as they are.
+func (s *mongoStore) UpdateUser(ctx context.Context, u UserRecord, expect int64, events ...outbox.Event) error {
 	d := toUserDoc(u)
-	res, err := s.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: u.ID}, {Key: "version", Value: expect}}, bson.D{{Key: "$set", Value: bson.D{
+	update := bson.D{{Key: "$set", Value: bson.D{
 		{Key: "email", Value: d.Email}, {Key: "email_key", Value: d.EmailKey}, {Key: "name", Value: d.Name}, {Key: "role", Value: d.Role},
 		{Key: "password_hash", Value: d.PasswordHash}, {Key: "version", Value: d.Version}, {Key: "updated_at", Value: d.UpdatedAt},
-	}}})
+	}}}
+	if len(events) > 0 {
+		update = append(update, outbox.Push(events...))
+	}
+	res, err := s.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: u.ID}, {Key: "version", Value: expect}}, update)
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("update user %s: %w", u.ID, store.ErrDuplicate)
 	}
@@ -141,7 +178,8 @@ func (s *mongoStore) ListUsers(ctx context.Context, after string, limit int) ([]
 		return nil, 0, fmt.Errorf("count users: %w", err)
 	}
 	cur, err := s.users.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}},
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).
+			SetProjection(withoutOutbox))
 	if err != nil {
 		return nil, 0, fmt.Errorf("list users: %w", err)
 	}
@@ -330,3 +368,6 @@ func (s *mongoStore) Sweep(ctx context.Context, now time.Time) (int, error) {
 	}
 	return total, nil
 }
+
+// Outbox is the relay's source: the events pending in the user documents.
+func (s *mongoStore) Outbox() outbox.Source { return outbox.Mongo(s.db, s.users.Name()) }

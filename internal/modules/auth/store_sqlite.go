@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -58,10 +59,17 @@ CREATE INDEX reset_tokens_by_user ON reset_tokens (user_id);`,
 type sqlStore struct {
 	db      *sql.DB
 	resolve *sql.Stmt
+	// outbox is the relay's source over the outbox table in the same file
+	// (outbox.PrepareSQLite), where the user writes add their events.
+	outbox outbox.Source
 }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, "auth", migrations)
+	s, err := db.SQLite(ctx, contract.AuthQueue, migrations)
+	if err != nil {
+		return nil, err
+	}
+	src, err := outbox.PrepareSQLite(ctx, db, contract.AuthQueue)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +78,7 @@ func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth store: prepare session lookup: %w", err)
 	}
-	return &sqlStore{db: s, resolve: resolve}, nil
+	return &sqlStore{db: s, resolve: resolve, outbox: src}, nil
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -90,16 +98,50 @@ func scanUser(row interface{ Scan(...any) error }) (UserRecord, error) {
 	return u, err
 }
 
-func (s *sqlStore) InsertUser(ctx context.Context, u UserRecord) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO users (`+userColumns+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.Name, u.Role, u.PasswordHash, u.Version, ms(u.CreatedAt), ms(u.UpdatedAt), emailKey(u.Email))
-	if store.IsDuplicate(err) {
-		return fmt.Errorf("insert user: %w", store.ErrDuplicate)
+// conn is what a user write runs on: the database, or the transaction
+// that adds its events.
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// withEvents runs write in a transaction that also adds events to the
+// outbox table, committing both or neither. Without events it is one
+// statement, as before there was an outbox: most user writes announce
+// nothing.
+func (s *sqlStore) withEvents(ctx context.Context, events []outbox.Event, write func(conn) error) error {
+	if len(events) == 0 {
+		return write(s.db)
 	}
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("insert user %s: %w", u.ID, err)
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
+	if err := write(tx); err != nil {
+		return err
+	}
+	if err := outbox.Add(ctx, tx, events...); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+func (s *sqlStore) InsertUser(ctx context.Context, u UserRecord, events ...outbox.Event) error {
+	return s.withEvents(ctx, events, func(q conn) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO users (`+userColumns+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.Name, u.Role, u.PasswordHash, u.Version, ms(u.CreatedAt), ms(u.UpdatedAt), emailKey(u.Email))
+		if store.IsDuplicate(err) {
+			return fmt.Errorf("insert user: %w", store.ErrDuplicate)
+		}
+		if err != nil {
+			return fmt.Errorf("insert user %s: %w", u.ID, err)
+		}
+		return nil
+	})
 }
 
 func (s *sqlStore) UserByID(ctx context.Context, id string) (UserRecord, error) {
@@ -110,23 +152,25 @@ func (s *sqlStore) UserByEmail(ctx context.Context, email string) (UserRecord, e
 	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = ?`, emailKey(email)))
 }
 
-func (s *sqlStore) UpdateUser(ctx context.Context, u UserRecord, expect int64) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET email = ?, email_key = ?, name = ?, role = ?, password_hash = ?, version = ?, updated_at = ?
-		WHERE id = ? AND version = ?`,
-		u.Email, emailKey(u.Email), u.Name, u.Role, u.PasswordHash, u.Version, ms(u.UpdatedAt), u.ID, expect)
-	if store.IsDuplicate(err) {
-		return fmt.Errorf("update user %s: %w", u.ID, store.ErrDuplicate)
-	}
-	if err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		if _, err := s.UserByID(ctx, u.ID); err != nil {
-			return err
+func (s *sqlStore) UpdateUser(ctx context.Context, u UserRecord, expect int64, events ...outbox.Event) error {
+	return s.withEvents(ctx, events, func(q conn) error {
+		res, err := q.ExecContext(ctx, `UPDATE users SET email = ?, email_key = ?, name = ?, role = ?, password_hash = ?, version = ?, updated_at = ?
+			WHERE id = ? AND version = ?`,
+			u.Email, emailKey(u.Email), u.Name, u.Role, u.PasswordHash, u.Version, ms(u.UpdatedAt), u.ID, expect)
+		if store.IsDuplicate(err) {
+			return fmt.Errorf("update user %s: %w", u.ID, store.ErrDuplicate)
 		}
-		return errStale
-	}
-	return nil
+		if err != nil {
+			return fmt.Errorf("update user %s: %w", u.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, u.ID)); err != nil {
+				return err
+			}
+			return errStale
+		}
+		return nil
+	})
 }
 
 func (s *sqlStore) ListUsers(ctx context.Context, after string, limit int) ([]contract.User, int, error) {
@@ -354,3 +398,5 @@ func (s *sqlStore) Sweep(ctx context.Context, now time.Time) (int, error) {
 	}
 	return total, nil
 }
+
+func (s *sqlStore) Outbox() outbox.Source { return s.outbox }
