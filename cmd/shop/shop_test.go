@@ -195,6 +195,8 @@ func TestServeRefusesBadInput(t *testing.T) {
 		{"unknown flag", nil, []string{"serve", "--colour=blue"}, []string{"unknown flag"}},
 		{"stray argument", nil, []string{"serve", "now"}, []string{"unknown command"}},
 		{"bad log level", nil, []string{"serve", "--log-level=loud"}, []string{"--log-level"}},
+		{"bad smtp scheme", nil, []string{"serve", "--smtp-url=http://mail.example"}, []string{"smtp url http://mail.example", `scheme "http"`}},
+		{"smtp url without a host", []string{"SHOP_SMTP_URL=smtp://u:hidden@"}, []string{"serve"}, []string{"smtp url smtp://u:xxxxx@: no host"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

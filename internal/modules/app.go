@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/bus/amqp"
 	"github.com/shopengine/shop/internal/bus/memory"
+	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/metrics"
 	"github.com/shopengine/shop/internal/modules/auth"
 	"github.com/shopengine/shop/internal/modules/seeder"
@@ -85,7 +87,8 @@ func New(cfg Config) (*App, error) {
 	if len(cfg.Targets) == 0 {
 		cfg.Targets = []string{All}
 	}
-	if _, err := processOrder(cfg); err != nil {
+	order, err := processOrder(cfg)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := parseBusURL(cfg.BusURL); err != nil {
@@ -93,6 +96,13 @@ func New(cfg Config) (*App, error) {
 	}
 	if err := store.CheckURL(cfg.DatabaseURL); err != nil {
 		return nil, err
+	}
+	// The auth module's flags (--smtp-url, --mail-from, costs, lifetimes)
+	// fail here, before anything starts, not when the module is built.
+	if slices.Contains(order, contract.AuthQueue) {
+		if err := cfg.Auth.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	return &App{cfg: cfg, log: cfg.Log, metrics: metrics.New(cfg.Worker), fatal: make(chan error, 1), services: map[string]Service{}}, nil
 }

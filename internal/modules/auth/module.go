@@ -134,6 +134,26 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// Validate checks the configuration as New does, without building
+// anything, so that `shop serve` refuses a bad flag (an --smtp-url of
+// another scheme or without a host, an unparsable --mail-from, a bcrypt
+// cost out of range) before anything starts.
+func (c Config) Validate() error {
+	c, err := c.withDefaults()
+	if err != nil {
+		return err
+	}
+	if _, err := parseFrom(c.MailFrom); err != nil {
+		return err
+	}
+	if c.Mailer == nil && c.SMTPURL != "" {
+		if _, err := ParseSMTPURL(c.SMTPURL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Module is one instance of the auth module.
 type Module struct {
 	bus.Server

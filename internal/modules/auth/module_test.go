@@ -109,7 +109,7 @@ func startPrepared(t testing.TB, server, client bus.Bus, cfg Config, db *store.D
 		t.Fatal(err)
 	}
 	h := &harness{bus: client, mail: &mailbox{}, clock: newClock()}
-	if cfg.Mailer == nil {
+	if cfg.Mailer == nil && cfg.SMTPURL == "" {
 		cfg.Mailer = h.mail
 	}
 	if tt, ok := t.(*testing.T); ok {
