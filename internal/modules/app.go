@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"sync/atomic"
@@ -44,6 +45,9 @@ type Config struct {
 	SecureCookies bool
 	// Dev serves development pages (/dev/mail).
 	Dev bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
+	// web module believes (web.ParseTrustedProxies).
+	TrustedProxies []netip.Prefix
 	// Worker is this process's worker index, or -1 without a supervisor.
 	Worker int
 	Log    *slog.Logger
@@ -312,7 +316,8 @@ func (a *App) Seeder() *seeder.Module {
 }
 
 func (a *App) initWeb() (Service, error) {
-	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev, Log: a.log.With("module", Web)})
+	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev,
+		TrustedProxies: a.cfg.TrustedProxies, Log: a.log.With("module", Web)})
 	m.Routes(a.router)
 	return m, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/auth"
+	"github.com/shopengine/shop/internal/modules/web"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -353,4 +355,75 @@ func TestAuthAPIBadInput(t *testing.T) {
 	if users.Total != 0 {
 		t.Fatalf("bad input wrote %+v", users)
 	}
+}
+
+// TestAuthThrottleBehindProxy: behind a trusted reverse proxy (the test
+// connects from 127.0.0.1, trusted here) two clients, told apart by the
+// X-Forwarded-For the proxy appends, are throttled separately, and a
+// client cannot take another's key by writing its own entry on the left;
+// a session records the client's address. When the peer is not a trusted
+// proxy, its X-Forwarded-For is ignored: both "clients" are the peer, and
+// share its throttle.
+func TestAuthThrottleBehindProxy(t *testing.T) {
+	const a, b = "198.51.100.7", "198.51.100.8"
+	bad := `{"email":"ann@example.com","password":"` + otherPW + `"}`
+	good := `{"email":"ann@example.com","password":"` + goodPW + `","bearer":true}`
+	xff := func(v string) []string { return []string{"X-Forwarded-For", v} }
+	sessionIPs := func(t *testing.T, s *shop, r httpReply) []string {
+		t.Helper()
+		var g struct{ Token string }
+		if err := json.Unmarshal(r.body, &g); err != nil || g.Token == "" {
+			t.Fatalf("login reply %s", r.body)
+		}
+		var page struct{ Items []struct{ IP string } }
+		if err := json.Unmarshal(s.status(t, 200, "GET", "/api/v1/auth/sessions", "", bearer(g.Token)...).body, &page); err != nil {
+			t.Fatal(err)
+		}
+		var ips []string
+		for _, it := range page.Items {
+			ips = append(ips, it.IP)
+		}
+		return ips
+	}
+
+	t.Run("trusted proxy", func(t *testing.T) {
+		cfg := authConfig(t)
+		var err error
+		if cfg.TrustedProxies, err = web.ParseTrustedProxies("127.0.0.0/8, ::1"); err != nil {
+			t.Fatal(err)
+		}
+		s := startShop(t, cfg)
+		s.status(t, 201, "POST", "/api/v1/auth/register", `{"email":"ann@example.com","password":"`+goodPW+`"}`, xff("192.0.2.50")...)
+		for range 4 {
+			s.status(t, 401, "POST", "/api/v1/auth/login", bad, xff(a)...)
+		}
+		s.status(t, 429, "POST", "/api/v1/auth/login", bad, xff(a)...)
+		// A writes B's address first; the proxy appends A's real one.
+		s.status(t, 429, "POST", "/api/v1/auth/login", good, xff(b+", "+a)...)
+		// B, behind the same proxy, is not A.
+		s.status(t, 401, "POST", "/api/v1/auth/login", bad, xff(b)...)
+		r := s.status(t, 200, "POST", "/api/v1/auth/login", good, xff("203.0.113.66, "+b)...)
+		if ips := sessionIPs(t, s, r); !slices.Equal(ips, []string{"192.0.2.50", b}) { // register's and B's
+			t.Fatalf("session addresses %q, want 192.0.2.50 and B's %s", ips, b)
+		}
+	})
+	t.Run("untrusted peer", func(t *testing.T) {
+		cfg := authConfig(t)
+		var err error
+		if cfg.TrustedProxies, err = web.ParseTrustedProxies("10.0.0.0/8"); err != nil {
+			t.Fatal(err)
+		}
+		s := startShop(t, cfg)
+		s.status(t, 201, "POST", "/api/v1/auth/register", `{"email":"ann@example.com","password":"`+goodPW+`"}`)
+		for range 4 {
+			s.status(t, 401, "POST", "/api/v1/auth/login", bad, xff(a)...)
+		}
+		s.status(t, 429, "POST", "/api/v1/auth/login", bad, xff(a)...)
+		s.status(t, 429, "POST", "/api/v1/auth/login", bad, xff(b)...) // the same peer
+		time.Sleep(1100 * time.Millisecond)
+		r := s.status(t, 200, "POST", "/api/v1/auth/login", good, xff(b)...)
+		if ips := sessionIPs(t, s, r); !slices.Equal(ips, []string{"127.0.0.1", "127.0.0.1"}) { // register's and this login's
+			t.Fatalf("session addresses %q, want the peer's", ips)
+		}
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -204,17 +203,6 @@ func (m *Module) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteLaxMode, Secure: m.cfg.SecureCookies || r.TLS != nil})
 }
 
-// clientOf is what auth learns of the HTTP client: the peer address (no
-// X-Forwarded-For: it is whatever the client says unless a trusted proxy
-// set it) and the user agent.
-func clientOf(r *http.Request) contract.Client {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return contract.Client{IP: host, UserAgent: r.UserAgent()}
-}
-
 // call makes one bus call for r, acting for its caller.
 func call[Req, Resp any](m *Module, r *http.Request, e bus.Endpoint[Req, Resp], req Req) (Resp, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
@@ -271,13 +259,13 @@ func (m *Module) signIn(register bool) http.HandlerFunc {
 		status := http.StatusOK
 		if register {
 			status = http.StatusCreated
-			g, err = call(m, r, contract.Register, contract.RegisterRequest{Email: body.Email, Password: body.Password, Name: body.Name, Client: clientOf(r), PreviousToken: previous})
+			g, err = call(m, r, contract.Register, contract.RegisterRequest{Email: body.Email, Password: body.Password, Name: body.Name, Client: m.clientOf(r), PreviousToken: previous})
 		} else {
 			if body.Name != "" {
 				m.writeError(w, r, bus.Errorf(bus.CodeInvalid, "display_name: not taken by login"))
 				return
 			}
-			g, err = call(m, r, contract.Login, contract.LoginRequest{Email: body.Email, Password: body.Password, Client: clientOf(r), PreviousToken: previous})
+			g, err = call(m, r, contract.Login, contract.LoginRequest{Email: body.Email, Password: body.Password, Client: m.clientOf(r), PreviousToken: previous})
 		}
 		if err != nil {
 			m.writeError(w, r, err)
@@ -320,7 +308,7 @@ func (m *Module) authRoutes(public, admin chi.Router) {
 			}
 			err := decodeBody(w, r, &body)
 			if err == nil {
-				_, err = call(m, r, contract.RequestPasswordReset, contract.PasswordResetRequest{Email: body.Email, Client: clientOf(r)})
+				_, err = call(m, r, contract.RequestPasswordReset, contract.PasswordResetRequest{Email: body.Email, Client: m.clientOf(r)})
 			}
 			if err != nil {
 				m.writeError(w, r, err)

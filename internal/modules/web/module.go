@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -34,7 +35,12 @@ type Config struct {
 	SecureCookies bool
 	// Dev serves development pages (/dev/mail).
 	Dev bool
-	Log *slog.Logger
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (ParseTrustedProxies; see clientIP): the client address
+	// auth throttles by is then the one they saw. Empty: none, and the
+	// peer's address is the client's.
+	TrustedProxies []netip.Prefix
+	Log            *slog.Logger
 }
 
 // Module is the web module. Its bus Service has no handlers: it is
