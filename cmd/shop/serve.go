@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shopengine/shop/internal/modules"
+	"github.com/shopengine/shop/internal/modules/auth"
+	"github.com/shopengine/shop/internal/modules/web"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/supervisor"
 )
@@ -27,6 +29,10 @@ type serveFlags struct {
 	maxRestarts     int
 	restartWindow   time.Duration
 	shutdownTimeout time.Duration
+	auth            auth.Config
+	secureCookies   bool
+	trustedProxies  string
+	dev             bool
 }
 
 // busFlags select the bus; every command that talks to modules has them.
@@ -82,6 +88,15 @@ within --restart-window, after which serve stops with an error.
 	cmd.Flags().IntVar(&f.maxRestarts, "max-restarts", supervisor.DefaultMaxRestarts, "worker restarts allowed within --restart-window before serve gives up (0: none)")
 	cmd.Flags().DurationVar(&f.restartWindow, "restart-window", supervisor.DefaultRestartWindow, "sliding window for --max-restarts")
 	cmd.Flags().DurationVar(&f.shutdownTimeout, "shutdown-timeout", supervisor.DefaultShutdownTimeout, "how long to drain in-flight work on SIGTERM")
+	cmd.Flags().IntVar(&f.auth.BcryptCost, "bcrypt-cost", auth.DefaultCost, fmt.Sprintf("bcrypt cost of new password hashes (at least %d); older hashes are upgraded at login", auth.MinCost))
+	cmd.Flags().DurationVar(&f.auth.IdleTimeout, "session-idle-timeout", auth.DefaultIdleTimeout, "a session unused this long ends (sliding)")
+	cmd.Flags().DurationVar(&f.auth.MaxLifetime, "session-lifetime", auth.DefaultMaxLifetime, "a session this old ends, however used")
+	cmd.Flags().BoolVar(&f.secureCookies, "secure-cookies", false, "mark the session cookie Secure on plain HTTP too (behind a TLS proxy)")
+	cmd.Flags().StringVar(&f.trustedProxies, "trusted-proxies", "", "comma list of CIDR ranges of reverse proxies whose X-Forwarded-For gives the client address (rightmost untrusted entry); unset trusts none")
+	cmd.Flags().StringVar(&f.auth.SMTPURL, "smtp-url", "", "send mail through smtp://user:pass@host:587 or smtps://…:465; unset logs mail instead")
+	cmd.Flags().StringVar(&f.auth.MailFrom, "mail-from", "shop <no-reply@localhost>", "sender of the shop's mail")
+	cmd.Flags().StringVar(&f.auth.PublicURL, "public-url", "http://127.0.0.1:8080", "the shop's address as users reach it, for links in mail")
+	cmd.Flags().BoolVar(&f.dev, "dev", false, "development mode: /dev/mail shows the mail logged instead of sent (without --smtp-url)")
 	return cmd
 }
 
@@ -102,16 +117,26 @@ func (f *serveFlags) config() (modules.Config, error) {
 		return modules.Config{}, fmt.Errorf("--restart-window %v: must be positive", f.restartWindow)
 	case f.shutdownTimeout <= 0:
 		return modules.Config{}, fmt.Errorf("--shutdown-timeout %v: must be positive", f.shutdownTimeout)
+	case f.auth.BcryptCost < auth.MinCost:
+		return modules.Config{}, fmt.Errorf("--bcrypt-cost %d: at least %d", f.auth.BcryptCost, auth.MinCost)
+	}
+	proxies, err := web.ParseTrustedProxies(f.trustedProxies)
+	if err != nil {
+		return modules.Config{}, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	return modules.Config{
-		Targets:     targets,
-		BusURL:      f.bus.url,
-		BusPrefix:   f.bus.prefix,
-		DatabaseURL: f.databaseURL,
-		HTTPAddr:    f.httpAddr,
-		AdminToken:  f.adminToken,
-		Worker:      -1,
-		Log:         slog.Default(),
+		Targets:        targets,
+		BusURL:         f.bus.url,
+		BusPrefix:      f.bus.prefix,
+		DatabaseURL:    f.databaseURL,
+		HTTPAddr:       f.httpAddr,
+		AdminToken:     f.adminToken,
+		Auth:           f.auth,
+		SecureCookies:  f.secureCookies,
+		TrustedProxies: proxies,
+		Dev:            f.dev,
+		Worker:         -1,
+		Log:            slog.Default(),
 	}, nil
 }
 

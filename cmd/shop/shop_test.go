@@ -195,6 +195,10 @@ func TestServeRefusesBadInput(t *testing.T) {
 		{"unknown flag", nil, []string{"serve", "--colour=blue"}, []string{"unknown flag"}},
 		{"stray argument", nil, []string{"serve", "now"}, []string{"unknown command"}},
 		{"bad log level", nil, []string{"serve", "--log-level=loud"}, []string{"--log-level"}},
+		{"bad smtp scheme", nil, []string{"serve", "--smtp-url=http://mail.example"}, []string{"smtp url http://mail.example", `scheme "http"`}},
+		{"bad trusted proxy", nil, []string{"serve", "--trusted-proxies=10.0.0.0/8,10.0.0.1/8"}, []string{`--trusted-proxies: trusted proxy "10.0.0.1/8"`, "did you mean 10.0.0.0/8?"}},
+		{"bad trusted proxy from env", []string{"SHOP_TRUSTED_PROXIES=proxy.internal"}, []string{"serve"}, []string{`trusted proxy "proxy.internal": not an address or CIDR range`}},
+		{"smtp url without a host", []string{"SHOP_SMTP_URL=smtp://u:hidden@"}, []string{"serve"}, []string{"smtp url smtp://u:xxxxx@: no host"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error so that it can cross a process boundary. Codes
@@ -19,13 +20,14 @@ const (
 	CodeConflict     Code = "conflict"     // the request clashes with current state
 	CodeUnauthorized Code = "unauthorized" // the caller is not authenticated
 	CodeForbidden    Code = "forbidden"    // the caller may not do this
-	CodeUnavailable  Code = "unavailable"  // nobody serves the target, or the bus is down
+	CodeUnavailable  Code = "unavailable"  // nobody serves the target, the bus is down, or the target is saturated
+	CodeThrottled    Code = "throttled"    // the caller made too many attempts; retry after Error.RetryAfter
 	CodeTimeout      Code = "timeout"      // no reply within the caller's deadline
 	CodeInternal     Code = "internal"     // a bug or an unexpected failure
 )
 
 // Codes lists every code, for validation of codes read off the wire.
-var Codes = []Code{CodeInvalid, CodeNotFound, CodeConflict, CodeUnauthorized, CodeForbidden, CodeUnavailable, CodeTimeout, CodeInternal}
+var Codes = []Code{CodeInvalid, CodeNotFound, CodeConflict, CodeUnauthorized, CodeForbidden, CodeUnavailable, CodeThrottled, CodeTimeout, CodeInternal}
 
 // Valid reports whether c is one of the known codes.
 func (c Code) Valid() bool {
@@ -37,12 +39,18 @@ func (c Code) Valid() bool {
 	return false
 }
 
-// Error is the error type of the bus: a code, a human-readable message and,
-// on the side where it arose, an optional cause (which does not cross the bus).
+// Error is the error type of the bus: a code, a human-readable message,
+// an optional retry-after hint and, on the side where it arose, an optional
+// cause (which does not cross the bus).
 type Error struct {
 	Code    Code
 	Message string
-	Err     error
+	// RetryAfter, when positive, tells the caller when trying again can
+	// succeed: a throttled login, a saturated module. It crosses the bus
+	// (an AMQP header, a field in process), rounded to milliseconds, so
+	// that web can answer Retry-After without parsing messages.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {
@@ -68,6 +76,7 @@ var (
 	ErrUnauthorized = &Error{Code: CodeUnauthorized}
 	ErrForbidden    = &Error{Code: CodeForbidden}
 	ErrUnavailable  = &Error{Code: CodeUnavailable}
+	ErrThrottled    = &Error{Code: CodeThrottled}
 	ErrTimeout      = &Error{Code: CodeTimeout}
 	ErrInternal     = &Error{Code: CodeInternal}
 )
@@ -77,6 +86,20 @@ var (
 func Errorf(code Code, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
 	return &Error{Code: code, Message: err.Error(), Err: errors.Unwrap(err)}
+}
+
+// RetryLater returns an *Error of code (throttled or unavailable) that
+// tells the caller to try again after d.
+func RetryLater(code Code, d time.Duration, format string, args ...any) *Error {
+	e := Errorf(code, format, args...)
+	e.RetryAfter = d
+	return e
+}
+
+// Wire returns the part of e that crosses a bus: code, message and
+// retry-after, without the cause.
+func (e *Error) Wire() *Error {
+	return &Error{Code: e.Code, Message: e.Message, RetryAfter: e.RetryAfter.Round(time.Millisecond)}
 }
 
 // CodeOf returns the code of err: the code of the first *Error in its chain,
@@ -105,7 +128,7 @@ func AsError(err error) *Error {
 	var be *Error
 	if errors.As(err, &be) {
 		if be.Message == "" && err.Error() != be.Error() {
-			return &Error{Code: be.Code, Message: err.Error(), Err: err}
+			return &Error{Code: be.Code, Message: err.Error(), RetryAfter: be.RetryAfter, Err: err}
 		}
 		return be
 	}

@@ -73,6 +73,9 @@ type Product struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// ETagVersion implements Versioned.
+func (p Product) ETagVersion() int64 { return p.Version }
+
 // Variant is one purchasable form of a product: one value per option group.
 type Variant struct {
 	ID  string `json:"id"`
@@ -364,7 +367,9 @@ var (
 // StockVersion counts the variant's stock changes (the product's Version
 // counts content writes only, which a sale is not): a consumer keeps, per
 // variant, the stock of the highest StockVersion it has seen and ignores
-// an event at or below it (redelivered, or overtaken).
+// an event at or below it (redelivered, or overtaken). Stock and
+// StockVersion are exactly what the adjustment committed, on every
+// backend: they are the authoritative part of a stock_changed event.
 type VariantStock struct {
 	VariantID    string `json:"variant_id"`
 	SKU          string `json:"sku"`
@@ -381,6 +386,19 @@ type VariantStock struct {
 // deleted event carries the version the delete made (one past the last
 // write), so it is newer than every event before it; a stock_changed event
 // carries the content version unchanged, and the variant's StockVersion.
+// The rest of a stock_changed event (name, categories, TotalStock, the
+// content Version) is a snapshot of the product for convenience: exact on
+// SQLite (read in the adjustment's transaction), but on MongoDB read just
+// before the adjustment and so advisory (a content write or another
+// variant's sale may land in between); a consumer takes content from
+// created/updated/status_changed events by Version, and stock from
+// Variants by StockVersion (TotalStock in any event is, on MongoDB, the
+// stock read around the write: stock is not part of a content write).
+// Events are published at least once, after
+// their write committed (transactional outbox): each has one event id on
+// every delivery, and a product's content events are published in commit
+// order, as are each variant's stock events (a redelivery may still
+// repeat an older one: hence the versions).
 // The event's own id travels in the bus envelope (bus.Event.ID), not here.
 // AllCategoryIDs is the product's categories with all their ancestors
 // (from the category tree at the time of the write). Variants is set on

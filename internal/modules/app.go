@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -16,7 +18,9 @@ import (
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/bus/amqp"
 	"github.com/shopengine/shop/internal/bus/memory"
+	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/metrics"
+	"github.com/shopengine/shop/internal/modules/auth"
 	"github.com/shopengine/shop/internal/modules/seeder"
 	"github.com/shopengine/shop/internal/modules/web"
 	"github.com/shopengine/shop/internal/redact"
@@ -35,6 +39,15 @@ type Config struct {
 	Listener net.Listener
 	// AdminToken opens the admin HTTP API (empty: closed).
 	AdminToken string
+	// Auth configures the auth module (bcrypt cost, session lifetimes, SMTP).
+	Auth auth.Config
+	// SecureCookies marks the session cookie Secure on plain HTTP too.
+	SecureCookies bool
+	// Dev serves development pages (/dev/mail).
+	Dev bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
+	// web module believes (web.ParseTrustedProxies).
+	TrustedProxies []netip.Prefix
 	// Worker is this process's worker index, or -1 without a supervisor.
 	Worker int
 	Log    *slog.Logger
@@ -78,7 +91,8 @@ func New(cfg Config) (*App, error) {
 	if len(cfg.Targets) == 0 {
 		cfg.Targets = []string{All}
 	}
-	if _, err := processOrder(cfg); err != nil {
+	order, err := processOrder(cfg)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := parseBusURL(cfg.BusURL); err != nil {
@@ -86,6 +100,13 @@ func New(cfg Config) (*App, error) {
 	}
 	if err := store.CheckURL(cfg.DatabaseURL); err != nil {
 		return nil, err
+	}
+	// The auth module's flags (--smtp-url, --mail-from, costs, lifetimes)
+	// fail here, before anything starts, not when the module is built.
+	if slices.Contains(order, contract.AuthQueue) {
+		if err := cfg.Auth.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	return &App{cfg: cfg, log: cfg.Log, metrics: metrics.New(cfg.Worker), fatal: make(chan error, 1), services: map[string]Service{}}, nil
 }
@@ -239,6 +260,16 @@ func (a *App) initStore() (Service, error) {
 	return svcFuncs{start: nop, stop: db.Close}, nil
 }
 
+// initAuth builds the auth module, which takes its configuration (bcrypt
+// cost, session lifetimes, mail) besides its store.
+func (a *App) initAuth() (Service, error) {
+	st, err := auth.OpenStore(context.Background(), a.db)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return auth.New(a.bus, st, a.cfg.Auth, a.log.With("module", a.initing))
+}
+
 func (a *App) initServer() (Service, error) {
 	a.router = a.newRouter()
 	srv := &http.Server{
@@ -285,7 +316,8 @@ func (a *App) Seeder() *seeder.Module {
 }
 
 func (a *App) initWeb() (Service, error) {
-	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, Log: a.log.With("module", Web)})
+	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev,
+		TrustedProxies: a.cfg.TrustedProxies, Log: a.log.With("module", Web)})
 	m.Routes(a.router)
 	return m, nil
 }

@@ -104,10 +104,16 @@ func TestProductAPI(t *testing.T) {
 	}
 
 	// Delete: at a version, then gone everywhere.
-	if r := s.admin(t, "DELETE", "/api/v1/admin/products/"+lamp.ID+"?version=1", ""); r.status != 409 || r.errorCode(t) != "conflict" {
+	if r := s.adminIfMatch(t, "DELETE", "/api/v1/admin/products/"+lamp.ID, `"1"`, ""); r.status != 412 || r.errorCode(t) != "conflict" {
+		t.Fatalf("stale delete with If-Match: %d %s", r.status, r.body)
+	}
+	if r := s.admin(t, "DELETE", "/api/v1/admin/products/"+lamp.ID, `{"version":1}`); r.status != 409 || r.errorCode(t) != "conflict" {
 		t.Fatalf("stale delete: %d %s", r.status, r.body)
 	}
-	if del := ok[contract.DeleteProductsReply](t, s.admin(t, "DELETE", "/api/v1/admin/products/"+lamp.ID+"?version=4", "")); len(del.Deleted) != 1 {
+	if r := s.admin(t, "GET", "/api/v1/admin/products/"+lamp.ID, ""); r.status != 200 || r.header.Get("ETag") != `"4"` {
+		t.Fatalf("ETag of a product at version 4: %d %q", r.status, r.header.Get("ETag"))
+	}
+	if del := ok[contract.DeleteProductsReply](t, s.adminIfMatch(t, "DELETE", "/api/v1/admin/products/"+lamp.ID, `"4"`, "")); len(del.Deleted) != 1 {
 		t.Fatalf("deleted %+v", del)
 	}
 	if r := s.admin(t, "GET", "/api/v1/admin/products/"+lamp.ID, ""); r.status != 404 || r.errorCode(t) != "not_found" {
@@ -151,7 +157,8 @@ func TestProductAPIRefusesBadInput(t *testing.T) {
 		{"id of another product in a status body", "POST", "/api/v1/admin/products/" + p.ID + "/status", adminToken, `{"id":"01a21042-816e-7207-a40f-0cf2f438397d","status":"archived"}`, 400, "invalid", "id"},
 		{"status unknown", "POST", "/api/v1/admin/products/" + p.ID + "/status", adminToken, `{"status":"live"}`, 400, "invalid", "status"},
 		{"regenerate without body", "POST", "/api/v1/admin/products/" + p.ID + "/regenerate-variants", adminToken, ``, 400, "invalid", "body"},
-		{"delete bad version", "DELETE", "/api/v1/admin/products/" + p.ID + "?version=x", adminToken, ``, 400, "invalid", "version"},
+		{"delete bad version", "DELETE", "/api/v1/admin/products/" + p.ID, adminToken, `{"version":"x"}`, 400, "invalid", "version"},
+		{"delete version in the query", "DELETE", "/api/v1/admin/products/" + p.ID + "?version=1", adminToken, ``, 400, "invalid", "version"},
 		{"delete unknown param", "DELETE", "/api/v1/admin/products/" + p.ID + "?force=1", adminToken, ``, 400, "invalid", "force"},
 		{"adjust zero", "POST", "/api/v1/admin/variants/" + vid + "/adjust-stock", adminToken, `{"delta":0}`, 400, "invalid", "delta"},
 		{"adjust wrong type", "POST", "/api/v1/admin/variants/" + vid + "/adjust-stock", adminToken, `{"delta":"-1"}`, 400, "invalid", "delta"},

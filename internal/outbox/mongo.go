@@ -23,6 +23,24 @@ type Pending []Event
 // Field is the document field of [Pending].
 const Field = "outbox"
 
+// pendingKey is how the relay finds documents with pending events: those
+// with an event id in their outbox, which the sparse index of [Index]
+// holds — only the few documents with pending events, not the whole
+// collection (an emptied outbox array has no id to index).
+const pendingKey = Field + ".id"
+
+// Index is the index a module creates on every collection whose documents
+// carry events, so that the relay's search for pending events reads the
+// index of the pending few instead of scanning the collection:
+//
+//	store.Indexes{"products": {..., outbox.Index()}}
+func Index() mongo.IndexModel {
+	return mongo.IndexModel{
+		Keys:    bson.D{{Key: pendingKey, Value: 1}},
+		Options: options.Index().SetSparse(true).SetName("outbox_pending"),
+	}
+}
+
 // leaseField is the relay's claim on a document's events (unix ms).
 const leaseField = "outbox_lease"
 
@@ -71,7 +89,7 @@ func DeleteWith(ctx context.Context, db *mongo.Database, coll string, ids []stri
 	// them out first, unguarded (they announce writes that happened),
 	// under their own ids, which sort before the delete's.
 	var docs []any
-	cur, err := db.Collection(coll).Find(ctx, append(byID, bson.E{Key: Field + ".0", Value: bson.D{{Key: "$exists", Value: true}}}))
+	cur, err := db.Collection(coll).Find(ctx, append(byID, bson.E{Key: pendingKey, Value: bson.D{{Key: "$exists", Value: true}}}))
 	if err != nil {
 		return 0, fmt.Errorf("outbox: read pending events of %s: %w", coll, err)
 	}
@@ -161,7 +179,7 @@ func (s mongoSource) Claim(ctx context.Context, n int, lease time.Duration) ([]C
 			}
 			err := s.db.Collection(coll).FindOneAndUpdate(ctx,
 				bson.D{
-					{Key: Field + ".0", Value: bson.D{{Key: "$exists", Value: true}}},
+					{Key: pendingKey, Value: bson.D{{Key: "$exists", Value: true}}},
 					{Key: "$or", Value: bson.A{
 						bson.D{{Key: leaseField, Value: bson.D{{Key: "$exists", Value: false}}}},
 						bson.D{{Key: leaseField, Value: bson.D{{Key: "$lt", Value: now}}}},

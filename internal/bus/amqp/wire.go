@@ -31,6 +31,9 @@ const (
 	// on its reply (strings).
 	HeaderErrorCode    = "x-error-code"
 	HeaderErrorMessage = "x-error-message"
+	// HeaderRetryAfter carries a failed call's RetryAfter in milliseconds
+	// (int64), when it has one.
+	HeaderRetryAfter = "x-retry-after"
 	// HeaderPublished is an event's publication time, unix milliseconds
 	// (int64); the Timestamp property has only second resolution.
 	HeaderPublished = "x-published"
@@ -171,7 +174,11 @@ func expiration(deadline time.Time) string {
 
 // errorHeaders carries e on a reply.
 func errorHeaders(e *bus.Error) amqp091.Table {
-	return amqp091.Table{HeaderErrorCode: string(e.Code), HeaderErrorMessage: truncate(e.Message, maxErrMsgLen)}
+	h := amqp091.Table{HeaderErrorCode: string(e.Code), HeaderErrorMessage: truncate(e.Message, maxErrMsgLen)}
+	if ms := e.RetryAfter.Milliseconds(); ms > 0 {
+		h[HeaderRetryAfter] = ms
+	}
+	return h
 }
 
 // replyError reads the error of a reply, nil when it carries none.
@@ -187,7 +194,11 @@ func replyError(h amqp091.Table, queue, op string) *bus.Error {
 	if !bus.Code(code).Valid() {
 		return bus.Errorf(bus.CodeInternal, "%s/%s: reply with unknown error code %q: %s", queue, op, code, msg)
 	}
-	return &bus.Error{Code: bus.Code(code), Message: msg}
+	e := &bus.Error{Code: bus.Code(code), Message: msg}
+	if ms, ok := headerInt(h, HeaderRetryAfter); ok && ms > 0 {
+		e.RetryAfter = time.Duration(ms) * time.Millisecond
+	}
+	return e
 }
 
 func truncate(s string, n int) string {

@@ -52,6 +52,10 @@ func TestReplyError(t *testing.T) {
 	if err == nil || err.Code != bus.CodeConflict || err.Message != "taken" {
 		t.Fatalf("%#v", err)
 	}
+	err = replyError(errorHeaders(bus.RetryLater(bus.CodeThrottled, 1500*time.Millisecond, "slow down")), "q", "op")
+	if err == nil || err.Code != bus.CodeThrottled || err.RetryAfter != 1500*time.Millisecond {
+		t.Fatalf("retry-after lost: %#v", err)
+	}
 	for _, h := range []amqp091.Table{{HeaderErrorCode: "weird"}, {HeaderErrorCode: int64(3)}} {
 		if err := replyError(h, "q", "op"); err == nil || err.Code != bus.CodeInternal {
 			t.Fatalf("%v: %v", h, err)

@@ -61,7 +61,9 @@ type echoReq struct {
 	Text    string `json:"text"`
 	SleepMS int    `json:"sleep_ms,omitempty"`
 	Fail    string `json:"fail,omitempty"` // a bus code to fail with; "plain" for a plain error
-	Panic   bool   `json:"panic,omitempty"`
+	// RetryAfterMS is the RetryAfter of the failure, in milliseconds.
+	RetryAfterMS int  `json:"retry_after_ms,omitempty"`
+	Panic        bool `json:"panic,omitempty"`
 }
 
 type echoResp struct {
@@ -101,7 +103,7 @@ func serveEcho(t *testing.T, b bus.Bus) (*bus.Service, *atomic.Int64, bus.Consum
 		case "plain":
 			return echoResp{}, fmt.Errorf("load thing %d: %w", r.N, errors.New("disk on fire"))
 		default:
-			return echoResp{}, bus.Errorf(bus.Code(r.Fail), "failing as asked: %d", r.N)
+			return echoResp{}, bus.RetryLater(bus.Code(r.Fail), time.Duration(r.RetryAfterMS)*time.Millisecond, "failing as asked: %d", r.N)
 		}
 		_, hasDeadline := ctx.Deadline()
 		m := bus.MetaFrom(ctx)
@@ -155,17 +157,24 @@ func testRequestReply(t *testing.T, connect func() bus.Bus) {
 func testTypedErrors(t *testing.T, connect func() bus.Bus) {
 	server, client := connect(), connect()
 	serveEcho(t, server)
-	for _, code := range []bus.Code{bus.CodeInvalid, bus.CodeNotFound, bus.CodeConflict, bus.CodeUnauthorized, bus.CodeForbidden, bus.CodeUnavailable, bus.CodeInternal} {
+	for _, code := range []bus.Code{bus.CodeInvalid, bus.CodeNotFound, bus.CodeConflict, bus.CodeUnauthorized, bus.CodeForbidden, bus.CodeUnavailable, bus.CodeThrottled, bus.CodeInternal} {
 		t.Run(string(code), func(t *testing.T) {
 			_, err := bus.Call(ctxTimeout(t, 5*time.Second), client, echo, echoReq{N: 3, Fail: string(code)})
 			be := wantCode(t, err, code)
-			if be.Message != "failing as asked: 3" {
-				t.Fatalf("message %q", be.Message)
+			if be.Message != "failing as asked: 3" || be.RetryAfter != 0 {
+				t.Fatalf("message %q, retry after %v", be.Message, be.RetryAfter)
 			}
 			if !errors.Is(err, &bus.Error{Code: code}) {
 				t.Fatalf("errors.Is(%v, code sentinel) = false", err)
 			}
 		})
+	}
+	// Retry-after crosses the bus with the code, at millisecond precision.
+	for _, code := range []bus.Code{bus.CodeThrottled, bus.CodeUnavailable} {
+		_, err := bus.Call(ctxTimeout(t, 5*time.Second), client, echo, echoReq{N: 5, Fail: string(code), RetryAfterMS: 2500})
+		if be := wantCode(t, err, code); be.RetryAfter != 2500*time.Millisecond {
+			t.Fatalf("%s: retry after %v, want 2.5s", code, be.RetryAfter)
+		}
 	}
 	_, err := bus.Call(ctxTimeout(t, 5*time.Second), client, echo, echoReq{N: 4, Fail: "plain"})
 	be := wantCode(t, err, bus.CodeInternal)

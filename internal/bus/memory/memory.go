@@ -110,8 +110,8 @@ func (b *Bus) Request(ctx context.Context, queue, op string, body []byte) ([]byt
 			return nil, bus.ContextError(ctx, queue, op)
 		}
 		if r.err != nil {
-			// Only code and message cross the bus.
-			return nil, &bus.Error{Code: r.err.Code, Message: r.err.Message}
+			// Only code, message and retry-after cross the bus.
+			return nil, r.err.Wire()
 		}
 		return r.body, nil
 	case <-ctx.Done():

@@ -5,9 +5,17 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 )
 
-// The events product publishes, and the category events it follows.
+// The events product announces, and the category events it follows.
+//
+// Every write commits its event with it, in the store's outbox (see
+// Store): the handler hands the store a builder (announce, stockChanged),
+// the store calls it with what it writes, and the relay (Module.relay)
+// publishes the event once the write has committed, at least once, even
+// if the broker was down or the process died in between. The handler then
+// only nudges the relay (Notify); it never publishes itself.
 
 // onCategoryChanged re-indexes the products under a category that moved
 // (their ancestors changed) or was deleted. Products keep their category
@@ -54,11 +62,29 @@ func deletedEvent(p contract.Product, closure []string) contract.ProductEvent {
 	return e
 }
 
-// publish sends an event after the write it reports. The write stands if
-// publishing fails; the failure is logged for the operator (there is no
-// outbox yet, so such an event is lost).
-func (m *Module) publish(ctx context.Context, ev bus.EventType[contract.ProductEvent], payload contract.ProductEvent) {
-	if err := bus.Emit(ctx, m.Bus, ev, payload); err != nil {
-		m.log.Error("product event not published", "topic", ev.Topic, "id", payload.ID, "err", err)
+// announce returns the store's builder of the one event of type et that
+// a write of a product commits, with payload from what the write commits
+// (see Events): the relay publishes it once the write has committed.
+func announce(et bus.EventType[contract.ProductEvent], payload func(p contract.Product, closure []string) contract.ProductEvent) Events {
+	return func(p contract.Product, closure []string) ([]outbox.Event, error) {
+		ev, err := outbox.New(et, p.ID, payload(p, closure))
+		if err != nil {
+			return nil, err
+		}
+		return []outbox.Event{ev}, nil
+	}
+}
+
+// stockChanged is the builder of the stock_changed event of an
+// adjustment by delta: the product with the variant's new level.
+func stockChanged(delta int64) StockEvents {
+	return func(p contract.Product, closure []string, l contract.StockLevel) ([]outbox.Event, error) {
+		e := event(p, closure)
+		e.Variants = []contract.VariantStock{{VariantID: l.VariantID, SKU: l.SKU, Stock: l.Stock, Delta: delta, StockVersion: l.StockVersion}}
+		ev, err := outbox.New(contract.ProductStockChanged, p.ID, e)
+		if err != nil {
+			return nil, err
+		}
+		return []outbox.Event{ev}, nil
 	}
 }

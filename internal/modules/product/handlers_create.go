@@ -49,8 +49,10 @@ func (d *draft) candidate(n int) (contract.Product, bool) {
 	return p, true
 }
 
+// item is the draft for Insert, announced by product.created.
 func (d *draft) item(skip bool) NewProduct {
-	return NewProduct{Product: d.p, Closure: d.closure, SkipExisting: skip, Next: d.candidate, RetrySKU: !d.skuGiven && !d.slugGiven}
+	return NewProduct{Product: d.p, Closure: d.closure, SkipExisting: skip, Next: d.candidate, RetrySKU: !d.skuGiven && !d.slugGiven,
+		Events: announce(contract.ProductCreated, event)}
 }
 
 // prepare checks a create request and builds the product.
@@ -231,9 +233,8 @@ func (m *Module) create(ctx context.Context, req contract.CreateProductRequest) 
 		}
 		return contract.Product{}, m.insertError(ctx, p, res[0].Err)
 	}
-	p := res[0].Product
-	m.publish(ctx, contract.ProductCreated, event(p, d.closure))
-	return normal(p), nil
+	m.relay.Notify()
+	return normal(res[0].Product), nil
 }
 
 func (m *Module) createMany(ctx context.Context, req contract.CreateProductsRequest) (contract.CreateProductsReply, error) {
@@ -267,6 +268,7 @@ func (m *Module) createMany(ctx context.Context, req contract.CreateProductsRequ
 		if err != nil {
 			return reply, err
 		}
+		m.relay.Notify() // a no-op if nothing was created
 		for k, r := range res {
 			i := at[k]
 			switch {
@@ -279,7 +281,6 @@ func (m *Module) createMany(ctx context.Context, req contract.CreateProductsRequ
 				reply.Results[i] = contract.CreateProductResult{Result: contract.ItemFailed, Code: be.Code, Message: fmt.Sprintf("items[%d]: %s", i, be.Message)}
 			default:
 				reply.Results[i] = contract.CreateProductResult{Result: contract.ItemCreated, ID: r.ID, Slug: r.Slug}
-				m.publish(ctx, contract.ProductCreated, event(r.Product, drafts[k].closure))
 			}
 		}
 	}

@@ -28,22 +28,19 @@ func checkVersionGiven(v int64, required bool) error {
 	return nil
 }
 
-// write stores p as the next version of old and publishes ev.
+// write stores p as the next version of the product, with the event ev
+// (prev: the status it had, for status_changed) in the same commit.
 func (m *Module) write(ctx context.Context, p contract.Product, closure []string, ev bus.EventType[contract.ProductEvent], prev contract.ProductStatus) (contract.Product, error) {
 	p.UpdatedAt = m.now()
-	if err := m.store.Update(ctx, p, closure); err != nil {
+	err := m.store.Update(ctx, p, closure, announce(ev, func(p contract.Product, closure []string) contract.ProductEvent {
+		e := event(p, closure)
+		e.PreviousStatus = prev
+		return e
+	}))
+	if err != nil {
 		return contract.Product{}, m.insertError(ctx, p, err)
 	}
-	if closure == nil {
-		var err error
-		if closure, err = m.store.Closure(ctx, p.ID); err != nil {
-			m.log.Error("product event not published", "topic", ev.Topic, "id", p.ID, "err", err)
-			return normal(p), nil
-		}
-	}
-	e := event(p, closure)
-	e.PreviousStatus = prev
-	m.publish(ctx, ev, e)
+	m.relay.Notify()
 	return normal(p), nil
 }
 
@@ -292,24 +289,16 @@ func (m *Module) delete(ctx context.Context, req contract.DeleteProductRequest) 
 	if err := checkVersionGiven(req.Version, false); err != nil {
 		return reply, err
 	}
-	p, err := m.load(ctx, req.ID)
-	if err != nil {
-		return reply, err
-	}
-	closure, err := m.store.Closure(ctx, p.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return reply, err
-	}
-	switch err := m.store.Delete(ctx, req.ID, req.Version); {
+	switch err := m.store.Delete(ctx, req.ID, req.Version, announce(contract.ProductDeleted, deletedEvent)); {
 	case errors.Is(err, store.ErrNotFound):
 		return reply, bus.Errorf(bus.CodeNotFound, "product %s not found", req.ID)
 	case errors.Is(err, errVersion):
 		return reply, bus.Errorf(bus.CodeConflict, "version: product %s is not at version %d; reload it", req.ID, req.Version)
 	case err != nil:
-		return reply, err
+		return reply, fmt.Errorf("delete product %s: %w", req.ID, err)
 	}
-	m.publish(ctx, contract.ProductDeleted, deletedEvent(p, closure))
-	return contract.DeleteProductsReply{Deleted: []string{p.ID}}, nil
+	m.relay.Notify()
+	return contract.DeleteProductsReply{Deleted: []string{req.ID}}, nil
 }
 
 func (m *Module) deleteMany(ctx context.Context, req contract.ProductIDs) (contract.DeleteProductsReply, error) {
@@ -317,24 +306,12 @@ func (m *Module) deleteMany(ctx context.Context, req contract.ProductIDs) (contr
 	if err := checkIDs(req.IDs); err != nil {
 		return reply, err
 	}
-	found, err := m.store.GetMany(ctx, req.IDs)
+	deleted, err := m.store.DeleteMany(ctx, req.IDs, announce(contract.ProductDeleted, deletedEvent))
 	if err != nil {
-		return reply, err
+		return reply, fmt.Errorf("delete %d products: %w", len(req.IDs), err)
 	}
-	closures := make(map[string][]string, len(found))
-	for _, p := range found {
-		if closures[p.ID], err = m.store.Closure(ctx, p.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return reply, err
-		}
-	}
-	deleted, err := m.store.DeleteMany(ctx, req.IDs)
-	if err != nil {
-		return reply, err
-	}
-	for _, p := range found {
-		if slices.Contains(deleted, p.ID) {
-			m.publish(ctx, contract.ProductDeleted, deletedEvent(p, closures[p.ID]))
-		}
+	if len(deleted) > 0 {
+		m.relay.Notify()
 	}
 	for _, id := range req.IDs {
 		if slices.Contains(deleted, id) && !slices.Contains(reply.Deleted, id) {
@@ -351,32 +328,17 @@ func (m *Module) adjustStock(ctx context.Context, req contract.AdjustStockReques
 	if req.Delta == 0 || req.Delta < -contract.MaxStock || req.Delta > contract.MaxStock {
 		return contract.StockLevel{}, invalid("delta %d: want a non-zero change of at most %d either way", req.Delta, contract.MaxStock)
 	}
-	l, err := m.store.AdjustStock(ctx, req.VariantID, req.Delta)
+	l, err := m.store.AdjustStock(ctx, req.VariantID, req.Delta, stockChanged(req.Delta))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return l, bus.Errorf(bus.CodeNotFound, "variant %s not found", req.VariantID)
 	case errors.Is(err, errStock):
 		return l, bus.Errorf(bus.CodeConflict, "stock of variant %s cannot change by %d: it would fall below 0 (or exceed %d)", req.VariantID, req.Delta, contract.MaxStock)
+	case errors.Is(err, errContended):
+		return l, bus.Errorf(bus.CodeUnavailable, "stock of variant %s: too many concurrent changes; try again", req.VariantID)
 	case err != nil:
 		return l, err
 	}
-	p, err := m.store.Get(ctx, l.ProductID)
-	if err != nil {
-		m.log.Error("product event not published", "topic", contract.ProductStockChanged.Topic, "variant", l.VariantID, "err", err)
-		return l, nil
-	}
-	for _, v := range p.Variants {
-		if v.ID == l.VariantID {
-			l.SKU = v.SKU
-		}
-	}
-	closure, err := m.store.Closure(ctx, p.ID)
-	if err != nil {
-		m.log.Error("product event not published", "topic", contract.ProductStockChanged.Topic, "variant", l.VariantID, "err", err)
-		return l, nil
-	}
-	e := event(p, closure)
-	e.Variants = []contract.VariantStock{{VariantID: l.VariantID, SKU: l.SKU, Stock: l.Stock, Delta: req.Delta, StockVersion: l.StockVersion}}
-	m.publish(ctx, contract.ProductStockChanged, e)
+	m.relay.Notify()
 	return l, nil
 }

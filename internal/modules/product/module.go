@@ -5,6 +5,18 @@
 // variants, and publishes product.* events carrying what a read model of
 // the catalogue needs.
 //
+// Its events are never lost: each write commits its event in the same
+// atomic unit as the change (the transactional outbox, package outbox:
+// an outbox table in the write's SQLite transaction; on MongoDB the event
+// inside the product's or the variant's stock document, written by the
+// same single-document write), and the module's relay publishes them
+// afterwards with confirms, at least once, in commit order per product
+// (on MongoDB: per document, so content events and each variant's stock
+// events each keep their order). A broker outage delays events; a crash
+// between the commit and the publish leaves them for the next relay.
+// Consumers tell a redelivery from news by ProductEvent.Version (and
+// VariantStock.StockVersion for stock).
+//
 // It follows the conventions of every module (DESIGN.md, Conventions):
 //   - writes to one product take the version the caller read (required by
 //     update; optional, 0 for any, on set_status, regenerate_variants and
@@ -14,14 +26,17 @@
 //     get_many_by_slugs, count_products_using_attribute);
 //   - list replies with contract.Page, with a keyset cursor in every sort;
 //   - every product.* topic carries a contract.ProductEvent with the
-//     product's id and version (the event id is the envelope's).
+//     product's id and version (the event id is the envelope's, the same
+//     on every delivery of the event).
 //
 // The package has the shape of every module (see package category):
 // module.go (wiring); the handlers split by concern: handlers_check.go
 // (input checks), peers.go (calls to other modules), handlers_create.go,
-// handlers_read.go, handlers_write.go and events.go; store.go (the
-// interface), store_sqlite*.go with its schema in schema/*.sql,
-// store_mongo.go; and their tests.
+// handlers_read.go, handlers_write.go and events.go (the event payloads
+// and their builders); store.go (the interface), store_sqlite*.go with
+// its schema in schema/*.sql, store_mongo.go (open, documents, create and
+// reads) and store_mongo_write.go (the writes to existing products); and
+// their tests (outbox_test.go: each write's events commit with it).
 package product
 
 import (
@@ -33,6 +48,7 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -43,11 +59,14 @@ type Module struct {
 	log        *slog.Logger
 	now        func() time.Time
 	subs       []bus.Consumer // category events
+	// relay publishes the events the store's writes committed; handlers
+	// Notify it after each such write.
+	relay *outbox.Relay
 }
 
 // New returns the module with its handlers registered; Start serves them.
 func New(b bus.Bus, st Store, log *slog.Logger) *Module {
-	m := &Module{Server: bus.NewServer(b, contract.ProductQueue, log), store: st, log: log, now: store.Now}
+	m := &Module{Server: bus.NewServer(b, contract.ProductQueue, log), store: st, log: log, now: store.Now, relay: outbox.NewRelay(b, st.Outbox(), log)}
 	bus.Handle(m.Service, contract.CreateProduct, m.create)
 	bus.Handle(m.Service, contract.CreateProducts, m.createMany)
 	bus.Handle(m.Service, contract.UpdateProduct, m.update)
@@ -69,12 +88,15 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 // reaches one instance of the module.
 const eventGroup = "product"
 
-// Start serves the product queue and follows the category tree: a moved
-// or deleted category changes the ancestors products are listed under.
+// Start serves the product queue, runs the outbox relay (which also
+// publishes what a previous process committed and did not publish), and
+// follows the category tree: a moved or deleted category changes the
+// ancestors products are listed under.
 func (m *Module) Start(ctx context.Context) error {
 	if err := m.Server.Start(ctx); err != nil {
 		return err
 	}
+	m.Go("outbox relay", m.relay.Run)
 	for _, ev := range []bus.EventType[contract.CategoryEvent]{contract.CategoryMoved, contract.CategoryDeleted} {
 		c, err := bus.On(m.Bus, ev, eventGroup, m.onCategoryChanged)
 		if err != nil {
@@ -85,7 +107,9 @@ func (m *Module) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops taking requests and events and waits for those in flight.
+// Stop stops taking requests and events and waits for those in flight,
+// then stops the relay: events not yet published stay in the store for
+// the next start.
 func (m *Module) Stop(ctx context.Context) error {
 	var errs []error
 	for _, c := range m.subs {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/validate"
 )
@@ -25,12 +26,23 @@ import (
 //   - each product is indexed under its categories and all their
 //     ancestors (the "closure", computed by the module from the category
 //     tree), so a list of a category with its descendants is one range of
-//     an index, not a merge of many.
+//     an index, not a merge of many;
+//   - every write that announces something commits its events with it
+//     (the transactional outbox, package outbox): the write takes a
+//     builder (Events, StockEvents) and calls it with what it is about to
+//     commit, inside its atomic unit (the SQLite transaction; on MongoDB
+//     the single-document write that makes the change), so an event is
+//     never lost between a commit and a publish, and never announces a
+//     write that did not happen. A write that fails leaves no event. A
+//     nil builder announces nothing. The module's relay publishes what
+//     Outbox holds.
 type Store interface {
 	// Insert creates the products of items, each with its variants and
-	// their stock: on SQLite in one transaction. The results follow the
-	// items; an item's Err is errSlugTaken or errSKUTaken (after the
-	// retries Next allows), and any other error fails the call.
+	// their stock and the events of item.Events, built for the slug
+	// candidate actually written: on SQLite in one transaction. The
+	// results follow the items; an item's Err is errSlugTaken or
+	// errSKUTaken (after the retries Next allows), and any other error
+	// fails the call.
 	Insert(ctx context.Context, items []NewProduct) ([]Inserted, error)
 	Get(ctx context.Context, id string) (contract.Product, error)
 	BySlug(ctx context.Context, slug string) (contract.Product, error)
@@ -41,22 +53,29 @@ type Store interface {
 	// (else errVersion, or store.ErrNotFound): all its content and its
 	// index entries under closure (nil: the closure it has); variants not
 	// in p are deleted, new ones inserted with their Stock, kept ones keep
-	// their stock.
-	Update(ctx context.Context, p contract.Product, closure []string) error
-	// Closure returns the categories a product is indexed under: its own
-	// and their ancestors.
-	Closure(ctx context.Context, id string) ([]string, error)
-	// Delete deletes a product, if version > 0 only at that version.
-	Delete(ctx context.Context, id string, version int64) error
-	// DeleteMany deletes the products that exist and returns their ids.
-	DeleteMany(ctx context.Context, ids []string) ([]string, error)
+	// their stock. events gets p as written and the closure it is indexed
+	// under; p's stock is the committed one on SQLite, as read just
+	// before on MongoDB (stock is not part of a content write).
+	Update(ctx context.Context, p contract.Product, closure []string, events Events) error
+	// Delete deletes a product, if version > 0 only at that version (else
+	// errVersion, or store.ErrNotFound). events gets the product as it
+	// was last written (its version is the last write's) and its closure.
+	Delete(ctx context.Context, id string, version int64, events Events) error
+	// DeleteMany deletes the products that exist and returns their ids;
+	// events is called for each, as by Delete.
+	DeleteMany(ctx context.Context, ids []string, events Events) ([]string, error)
 	// List returns one page of summaries (from q.Offset, or after q.After)
 	// and the number of all matches.
 	List(ctx context.Context, q Query) ([]contract.ProductSummary, int, error)
 	// AdjustStock adds delta to a variant's stock in one atomic write if
 	// the result stays within 0..MaxStock (else errStock, or
-	// store.ErrNotFound).
-	AdjustStock(ctx context.Context, variantID string, delta int64) (contract.StockLevel, error)
+	// store.ErrNotFound; errContended when, on MongoDB, concurrent changes
+	// of the same variant kept winning). events gets the variant's new
+	// level (exact: the stock and stock version this write commits) and
+	// its product with the closure: read in the same transaction on
+	// SQLite, just before the write on MongoDB (advisory there: another
+	// write may land in between).
+	AdjustStock(ctx context.Context, variantID string, delta int64, events StockEvents) (contract.StockLevel, error)
 	// CountAttribute counts the products carrying an attribute key (see
 	// attributeKeys).
 	CountAttribute(ctx context.Context, key string) (int, error)
@@ -67,9 +86,23 @@ type Store interface {
 	// or below it) with their category ids.
 	InCategory(ctx context.Context, categoryID string) (map[string][]string, error)
 	// SetClosures re-indexes products under new closures (after the
-	// category tree changed), without touching their content or version.
+	// category tree changed), without touching their content or version:
+	// it announces nothing (the category module's event that caused it
+	// is the announcement; a read model derives the closures itself).
 	SetClosures(ctx context.Context, closures map[string][]string) error
+	// Outbox is where the events the writes committed wait for the relay.
+	Outbox() outbox.Source
 }
+
+// Events builds the events announcing a write of p, indexed under
+// closure (its categories and their ancestors, sorted). The store calls it
+// inside the write's atomic unit with what it commits; an error fails the
+// write.
+type Events func(p contract.Product, closure []string) ([]outbox.Event, error)
+
+// StockEvents builds the events announcing a stock change: l is the
+// variant's level after it, p (with l's stock) and closure its product.
+type StockEvents func(p contract.Product, closure []string, l contract.StockLevel) ([]outbox.Event, error)
 
 // NewProduct is one product for Insert.
 type NewProduct struct {
@@ -84,6 +117,9 @@ type NewProduct struct {
 	// tries). Nil means no retries.
 	Next     func(n int) (contract.Product, bool)
 	RetrySKU bool
+	// Events builds the product's events (nil: none), for the candidate
+	// that is written.
+	Events Events
 }
 
 // Inserted is the outcome of one NewProduct.
@@ -129,6 +165,7 @@ var (
 	errSKUTaken  = fmt.Errorf("sku taken: %w", store.ErrDuplicate)
 	errVersion   = errors.New("version changed")
 	errStock     = errors.New("stock out of bounds")
+	errContended = errors.New("too many concurrent changes")
 )
 
 // statuses lists every status, for queries over all of them.
@@ -185,11 +222,12 @@ func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
 }
 
 // insertAll is Insert's loop, the same on every backend: exists finds a
-// product by slug (for SkipExisting), insert writes one product or fails
-// with errSlugTaken or errSKUTaken and leaves nothing behind.
+// product by slug (for SkipExisting), insert writes one product with its
+// events or fails with errSlugTaken or errSKUTaken and leaves nothing
+// behind. Each candidate gets events of its own: they carry its slug.
 func insertAll(ctx context.Context, items []NewProduct,
 	exists func(ctx context.Context, slug string) (string, bool, error),
-	insert func(ctx context.Context, p contract.Product, closure []string) error,
+	insert func(ctx context.Context, p contract.Product, closure []string, evs []outbox.Event) error,
 ) ([]Inserted, error) {
 	out := make([]Inserted, len(items))
 	for i, it := range items {
@@ -205,7 +243,11 @@ func insertAll(ctx context.Context, items []NewProduct,
 			}
 		}
 		for n := 2; ; n++ {
-			err := insert(ctx, p, it.Closure)
+			evs, err := build(it.Events, p, indexedUnder(p.CategoryIDs, it.Closure))
+			if err != nil {
+				return nil, err
+			}
+			err = insert(ctx, p, it.Closure, evs)
 			if err == nil {
 				out[i] = Inserted{ID: p.ID, Slug: p.Slug, Product: p}
 				break
@@ -225,4 +267,24 @@ func insertAll(ctx context.Context, items []NewProduct,
 		}
 	}
 	return out, nil
+}
+
+// build calls events (nil: none), naming the product in an error.
+func build(events Events, p contract.Product, closure []string) ([]outbox.Event, error) {
+	if events == nil {
+		return nil, nil
+	}
+	evs, err := events(p, closure)
+	if err != nil {
+		return nil, fmt.Errorf("events of product %s: %w", p.ID, err)
+	}
+	return evs, nil
+}
+
+// indexedUnder is the closure a product is indexed under, as both stores
+// keep it: its direct categories and the closure given, sorted, once each.
+func indexedUnder(direct, closure []string) []string {
+	all := slices.Concat(direct, closure)
+	slices.Sort(all)
+	return slices.Compact(all)
 }

@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -21,11 +22,13 @@ import (
 // $elemMatch, no arrayFilters):
 //
 //   - "products": one document per product with its variants embedded,
-//     without their stock; content writes replace it conditionally on its
-//     version.
+//     without their stock; content writes set it whole, conditionally on
+//     its version, and push their events into its outbox in the same
+//     update (outbox.Pending, outbox.Push).
 //   - "stock": one document per variant, {_id: variant id, product_id,
-//     stock}; adjust_stock is one findOneAndUpdate with a range filter on
-//     stock and $inc, so it is atomic without the positional operator.
+//     stock, version, outbox}; adjust_stock is a compare-and-set on it
+//     (filtered on its version) that also pushes the stock_changed event,
+//     so the event carries the exact level and version it commits.
 //   - "skus": one document per SKU in use, {_id: sku, product_id}: the
 //     unique _id makes SKUs unique across products, whatever a server does
 //     with unique indexes on array fields. SKUs are reserved before the
@@ -36,8 +39,22 @@ import (
 // ordered so that readers (who go through "products") never see a product
 // without its SKUs and stock; a crash between them can leave a reserved
 // SKU or a stock document without a product, which only keeps that SKU
-// taken.
-type mongoStore struct{ products, stock, skus *mongo.Collection }
+// taken. The write that carries the events is the one that makes the
+// change visible (the product document's insert or update, the stock
+// document's update); a delete records its events with outbox.DeleteWith.
+// The relay's source covers the events in both kinds of document and in
+// the outbox collection; a product's content events are published in
+// commit order, and so are a variant's stock events (consumers keep
+// Version and StockVersion apart).
+type mongoStore struct {
+	db                    *mongo.Database
+	products, stock, skus *mongo.Collection
+	// stockLocks queues this process's adjustments of one variant, so
+	// that they do not race each other's compare-and-set (50 concurrent
+	// sales of one variant would otherwise retry some 50 times each); the
+	// compare-and-set still guards against other processes.
+	stockLocks keyedMutex
+}
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	idx := func(name string, keys ...string) mongo.IndexModel {
@@ -57,15 +74,24 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 			idx("by_status_price", "status", "price_min", "_id"),
 			idx("by_status_name", "status", "name_key", "_id"),
 			idx("by_attribute", "attr_keys"),
+			outbox.Index(),
 		},
-		"stock": {idx("by_product", "product_id")},
+		"stock": {idx("by_product", "product_id"), outbox.Index()},
 		"skus":  {idx("by_product", "product_id")},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &mongoStore{products: mdb.Collection("products"), stock: mdb.Collection("stock"), skus: mdb.Collection("skus")}, nil
+	return &mongoStore{db: mdb, products: mdb.Collection("products"), stock: mdb.Collection("stock"), skus: mdb.Collection("skus")}, nil
 }
+
+func (s *mongoStore) Outbox() outbox.Source {
+	return outbox.Mongo(s.db, s.products.Name(), s.stock.Name())
+}
+
+// withoutOutbox is the projection of a read: the pending events are the
+// relay's business.
+var withoutOutbox = bson.D{{Key: outbox.Field, Value: 0}}
 
 type selectionDoc struct {
 	GroupID  string   `bson:"group_id"`
@@ -117,10 +143,13 @@ type doc struct {
 	Version      int64          `bson:"version"`
 	CreatedAt    time.Time      `bson:"created_at"`
 	UpdatedAt    time.Time      `bson:"updated_at"`
+	// Outbox holds the events of the writes of the document until the
+	// relay has published them: set on insert, pushed to by updates.
+	Outbox outbox.Pending `bson:"outbox,omitempty"`
 }
 
 func toDoc(p contract.Product, closure []string) doc {
-	closure = slices.Sorted(slices.Values(closure))
+	closure = indexedUnder(p.CategoryIDs, closure)
 	d := doc{
 		ID: p.ID, Slug: p.Slug, Name: p.Name, NameKey: nameKey(p.Name), Description: p.Description, Status: string(p.Status),
 		CategoryIDs: p.CategoryIDs, CategoryTree: closure, Attributes: mustJSON(p.Attributes), AttrKeys: attributeKeys(p.Attributes),
@@ -176,11 +205,13 @@ type stockDoc struct {
 	Stock     int64  `bson:"stock"`
 	// Version counts the stock's changes (absent, as 0, before any).
 	Version int64 `bson:"version"`
+	// Outbox holds the stock_changed events until they are published.
+	Outbox outbox.Pending `bson:"outbox,omitempty"`
 }
 
 // stockOf returns the stock of the variants of productIDs.
 func (s *mongoStore) stockOf(ctx context.Context, productIDs []string) (map[string]int64, error) {
-	cur, err := s.stock.Find(ctx, bson.D{{Key: "product_id", Value: bson.D{{Key: "$in", Value: productIDs}}}})
+	cur, err := s.stock.Find(ctx, bson.D{{Key: "product_id", Value: bson.D{{Key: "$in", Value: productIDs}}}}, options.Find().SetProjection(withoutOutbox))
 	if err != nil {
 		return nil, fmt.Errorf("load stock: %w", err)
 	}
@@ -246,11 +277,13 @@ func (s *mongoStore) addStock(ctx context.Context, productID string, vs []contra
 	return nil
 }
 
+// dropStock deletes stock documents, moving the stock events still
+// pending in them to the outbox collection first (outbox.DeleteWith).
 func (s *mongoStore) dropStock(ctx context.Context, variantIDs []string) error {
 	if len(variantIDs) == 0 {
 		return nil
 	}
-	if _, err := s.stock.DeleteMany(ctx, bson.D{{Key: "_id", Value: in(variantIDs)}}); err != nil {
+	if _, err := outbox.DeleteWith(ctx, s.db, s.stock.Name(), variantIDs); err != nil {
 		return fmt.Errorf("delete stock: %w", err)
 	}
 	return nil
@@ -278,9 +311,9 @@ func (s *mongoStore) slugOwner(ctx context.Context, slug string) (string, bool, 
 	return d.ID, true, nil
 }
 
-// insert writes one product: SKUs, then stock, then the product document,
-// undoing the earlier steps when a later one fails.
-func (s *mongoStore) insert(ctx context.Context, p contract.Product, closure []string) error {
+// insert writes one product: SKUs, then stock, then the product document
+// with its events, undoing the earlier steps when a later one fails.
+func (s *mongoStore) insert(ctx context.Context, p contract.Product, closure []string, evs []outbox.Event) error {
 	// The unique index enforces the slug; this check only makes a taken
 	// slug answer as such even when the product's SKUs (derived from the
 	// slug) are taken too.
@@ -298,7 +331,9 @@ func (s *mongoStore) insert(ctx context.Context, p contract.Product, closure []s
 	if err := s.addStock(ctx, p.ID, p.Variants); err != nil {
 		return undo(err)
 	}
-	if _, err := s.products.InsertOne(ctx, toDoc(p, closure)); err != nil {
+	d := toDoc(p, closure)
+	d.Outbox = evs
+	if _, err := s.products.InsertOne(ctx, d); err != nil {
 		if store.IsDuplicate(err) {
 			if uerr := undo(nil); uerr != nil {
 				return uerr
@@ -315,7 +350,7 @@ func (s *mongoStore) Insert(ctx context.Context, items []NewProduct) ([]Inserted
 }
 
 func (s *mongoStore) find(ctx context.Context, filter bson.D) ([]contract.Product, error) {
-	cur, err := s.products.Find(ctx, filter)
+	cur, err := s.products.Find(ctx, filter, options.Find().SetProjection(withoutOutbox))
 	if err != nil {
 		return nil, fmt.Errorf("find products: %w", err)
 	}
@@ -376,154 +411,6 @@ func (s *mongoStore) BySlugs(ctx context.Context, slugs []string) ([]contract.Pr
 	return s.find(ctx, bson.D{{Key: "slug", Value: in(slugs)}})
 }
 
-// Update reserves the SKUs p adds and creates the stock of its new
-// variants, replaces the document if it is still at the previous version,
-// then releases the SKUs and stock p dropped; a failed replace undoes the
-// first step.
-func (s *mongoStore) Update(ctx context.Context, p contract.Product, closure []string) error {
-	var old doc
-	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: p.ID}}).Decode(&old)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return store.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("load product %s: %w", p.ID, err)
-	}
-	if old.Version != p.Version-1 {
-		return errVersion
-	}
-	oldSKUs, oldIDs := map[string]bool{}, map[string]bool{}
-	for _, v := range old.Variants {
-		oldSKUs[v.SKU], oldIDs[v.ID] = true, true
-	}
-	newSKUs, newIDs := map[string]bool{}, map[string]bool{}
-	var addSKUs []string
-	var addVariants []contract.Variant
-	for _, v := range p.Variants {
-		newSKUs[v.SKU], newIDs[v.ID] = true, true
-		if !oldSKUs[v.SKU] {
-			addSKUs = append(addSKUs, v.SKU)
-		}
-		if !oldIDs[v.ID] {
-			addVariants = append(addVariants, v)
-		}
-	}
-	var dropSKUs, dropIDs []string
-	for _, v := range old.Variants {
-		if !newSKUs[v.SKU] {
-			dropSKUs = append(dropSKUs, v.SKU)
-		}
-		if !newIDs[v.ID] {
-			dropIDs = append(dropIDs, v.ID)
-		}
-	}
-	if closure == nil {
-		closure = old.CategoryTree
-	}
-	if err := s.reserve(ctx, p.ID, addSKUs); err != nil {
-		return err
-	}
-	undo := func(err error) error {
-		return errors.Join(err, s.dropStock(ctx, variantIDs(addVariants)), s.release(ctx, p.ID, addSKUs))
-	}
-	if err := s.addStock(ctx, p.ID, addVariants); err != nil {
-		return undo(err)
-	}
-	res, err := s.products.ReplaceOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "version", Value: p.Version - 1}}, toDoc(p, closure))
-	switch {
-	case store.IsDuplicate(err):
-		if uerr := undo(nil); uerr != nil {
-			return uerr
-		}
-		return errSlugTaken
-	case err != nil:
-		return undo(fmt.Errorf("update product %s: %w", p.ID, err))
-	case res.MatchedCount == 0:
-		if uerr := undo(nil); uerr != nil {
-			return uerr
-		}
-		return errVersion
-	}
-	return errors.Join(s.release(ctx, p.ID, dropSKUs), s.dropStock(ctx, dropIDs))
-}
-
-func (s *mongoStore) Closure(ctx context.Context, id string) ([]string, error) {
-	var d struct {
-		CategoryTree []string `bson:"category_tree"`
-	}
-	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: "category_tree", Value: 1}})).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, store.ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read categories of %s: %w", id, err)
-	}
-	if d.CategoryTree == nil {
-		d.CategoryTree = []string{}
-	}
-	return d.CategoryTree, nil
-}
-
-// drop removes what belongs to deleted products.
-func (s *mongoStore) drop(ctx context.Context, ids []string) error {
-	if _, err := s.stock.DeleteMany(ctx, bson.D{{Key: "product_id", Value: in(ids)}}); err != nil {
-		return fmt.Errorf("delete stock: %w", err)
-	}
-	if _, err := s.skus.DeleteMany(ctx, bson.D{{Key: "product_id", Value: in(ids)}}); err != nil {
-		return fmt.Errorf("release SKUs: %w", err)
-	}
-	return nil
-}
-
-func (s *mongoStore) Delete(ctx context.Context, id string, version int64) error {
-	filter := bson.D{{Key: "_id", Value: id}}
-	if version > 0 {
-		filter = append(filter, bson.E{Key: "version", Value: version})
-	}
-	res, err := s.products.DeleteOne(ctx, filter)
-	if err != nil {
-		return fmt.Errorf("delete product %s: %w", id, err)
-	}
-	if res.DeletedCount == 0 {
-		n, err := s.products.CountDocuments(ctx, bson.D{{Key: "_id", Value: id}})
-		if err != nil {
-			return fmt.Errorf("find product %s: %w", id, err)
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		return errVersion
-	}
-	return s.drop(ctx, []string{id})
-}
-
-func (s *mongoStore) DeleteMany(ctx context.Context, ids []string) ([]string, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	cur, err := s.products.Find(ctx, bson.D{{Key: "_id", Value: in(ids)}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("find products: %w", err)
-	}
-	var found []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &found); err != nil {
-		return nil, fmt.Errorf("find products: %w", err)
-	}
-	if len(found) == 0 {
-		return nil, nil
-	}
-	deleted := make([]string, len(found))
-	for i, f := range found {
-		deleted[i] = f.ID
-	}
-	if _, err := s.products.DeleteMany(ctx, bson.D{{Key: "_id", Value: in(deleted)}}); err != nil {
-		return nil, fmt.Errorf("delete %d products: %w", len(deleted), err)
-	}
-	return deleted, s.drop(ctx, deleted)
-}
-
 func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSummary, int, error) {
 	filter := bson.D{}
 	switch {
@@ -574,7 +461,7 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 		}
 	}
 	cur, err := s.products.Find(ctx, page, options.Find().SetSort(sort).SetSkip(int64(q.Offset)).SetLimit(int64(q.Limit)).
-		SetProjection(bson.D{{Key: "variants", Value: 0}, {Key: "description", Value: 0}, {Key: "attributes", Value: 0}, {Key: "category_tree", Value: 0}}))
+		SetProjection(bson.D{{Key: "variants", Value: 0}, {Key: "description", Value: 0}, {Key: "attributes", Value: 0}, {Key: "category_tree", Value: 0}, {Key: outbox.Field, Value: 0}}))
 	if err != nil {
 		return nil, 0, fmt.Errorf("list products: %w", err)
 	}
@@ -594,7 +481,7 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 	for i, d := range docs {
 		ids[i] = d.ID
 	}
-	cur, err = s.stock.Find(ctx, bson.D{{Key: "product_id", Value: in(ids)}})
+	cur, err = s.stock.Find(ctx, bson.D{{Key: "product_id", Value: in(ids)}}, options.Find().SetProjection(withoutOutbox))
 	if err != nil {
 		return nil, 0, fmt.Errorf("load stock: %w", err)
 	}
@@ -618,34 +505,6 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 		}
 	}
 	return items, int(total), nil
-}
-
-// AdjustStock is one findOneAndUpdate on the variant's stock document:
-// the filter holds the bounds, $inc the change, so the check and the write
-// are one atomic step on the server, which counts the stock version too.
-func (s *mongoStore) AdjustStock(ctx context.Context, variantID string, delta int64) (contract.StockLevel, error) {
-	l := contract.StockLevel{VariantID: variantID}
-	filter := bson.D{{Key: "_id", Value: variantID}, {Key: "stock", Value: bson.D{
-		{Key: "$gte", Value: -delta}, {Key: "$lte", Value: contract.MaxStock - delta},
-	}}}
-	var d stockDoc
-	err := s.stock.FindOneAndUpdate(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "stock", Value: delta}, {Key: "version", Value: 1}}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		n, err := s.stock.CountDocuments(ctx, bson.D{{Key: "_id", Value: variantID}})
-		if err != nil {
-			return l, fmt.Errorf("find variant %s: %w", variantID, err)
-		}
-		if n == 0 {
-			return l, store.ErrNotFound
-		}
-		return l, errStock
-	}
-	if err != nil {
-		return l, fmt.Errorf("adjust stock of %s: %w", variantID, err)
-	}
-	l.ProductID, l.Stock, l.StockVersion = d.ProductID, d.Stock, d.Version
-	return l, nil
 }
 
 func (s *mongoStore) CountAttribute(ctx context.Context, key string) (int, error) {

@@ -13,12 +13,15 @@ import (
 	"time"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 )
 
 // schema holds the SQL migrations, one file per version (see
 // store.MigrationsFrom). A released file never changes: a change of the
-// schema is a new file.
+// schema is a new file. The outbox table is not among them: it is the
+// outbox package's part of the file, with a schema history of its own
+// (outbox.PrepareSQLite).
 //
 //go:embed schema/*.sql
 var schema embed.FS
@@ -38,6 +41,9 @@ type sqlStore struct {
 	// added counts this process's inserts into categories that are not
 	// big, to check their size every promoteEvery (guarded by wmu).
 	added map[string]int
+	// outbox is the relay's source over the outbox table in the same
+	// file, which the writes' transactions add their events to.
+	outbox outbox.Source
 }
 
 // writerPragmas tune a writing connection (they last for the connection):
@@ -62,7 +68,11 @@ func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sqlStore{db: s, prepared: map[string]*sql.Stmt{}, added: map[string]int{}}, nil
+	src, err := outbox.PrepareSQLite(ctx, db, contract.ProductQueue)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlStore{db: s, prepared: map[string]*sql.Stmt{}, added: map[string]int{}, outbox: src}, nil
 }
 
 // sqlDoc is the part of a product kept as one JSON column.
@@ -87,7 +97,10 @@ type writer struct {
 	// changes of the categories' counts (applied to the big ones).
 	listRows, attrRows [][]any
 	counts             map[[2]string]int
-	ctx                context.Context // the transaction's
+	// events are the transaction's events, added to the outbox table
+	// just before it commits (one outbox.Add for a whole batch).
+	events []outbox.Event
+	ctx    context.Context // the transaction's
 }
 
 func (s *sqlStore) begin(ctx context.Context) (*writer, error) {
@@ -122,6 +135,9 @@ func (w *writer) done(err *error) {
 	}()
 	if *err == nil {
 		*err = w.flush(w.ctx)
+	}
+	if *err == nil && len(w.events) > 0 {
+		*err = outbox.Add(w.ctx, w.tx, w.events...)
 	}
 	if *err == nil {
 		if cerr := w.tx.Commit(); cerr != nil {
@@ -233,12 +249,12 @@ func variantRow(productID string, i int, v contract.Variant) []any {
 	return []any{productID, v.ID, i, v.SKU, v.SKUSuffix, mustJSON(v.Options), v.Price, v.CompareAtPrice, v.Stock}
 }
 
-// insert writes one product. A failing statement undoes only itself, so
-// the product row (whose slug may be taken) goes first, its variants
-// (whose SKUs may be) next, undone by hand if they fail; the rest cannot
-// collide. A batch thus needs neither savepoints (a sub-journal write per
-// page) nor a look-up per key before writing.
-func (w *writer) insert(ctx context.Context, p contract.Product, closure []string) error {
+// insert writes one product and queues its events. A failing statement
+// undoes only itself, so the product row (whose slug may be taken) goes
+// first, its variants (whose SKUs may be) next, undone by hand if they
+// fail; the rest cannot collide. A batch thus needs neither savepoints (a
+// sub-journal write per page) nor a look-up per key before writing.
+func (w *writer) insert(ctx context.Context, p contract.Product, closure []string, evs []outbox.Event) error {
 	_, err := w.exec(ctx, `INSERT INTO products (id, slug, name, status, sku, currency, price, price_min, price_max, category_ids, closure, image, doc, version, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Slug, p.Name, p.Status, p.SKU, p.Currency, p.Price, p.PriceMin, p.PriceMax, mustJSON(p.CategoryIDs),
@@ -259,6 +275,7 @@ func (w *writer) insert(ctx context.Context, p contract.Product, closure []strin
 		return fmt.Errorf("insert variants of %s: %w", p.ID, dupOf(err))
 	}
 	w.index(p.ID, p.Status, p.PriceMin, p.Name, p.CategoryIDs, closure, p.Attributes)
+	w.events = append(w.events, evs...)
 	return nil
 }
 
@@ -405,7 +422,7 @@ func (s *sqlStore) BySlugs(ctx context.Context, slugs []string) ([]contract.Prod
 	return s.products(ctx, s.db, `slug IN (`+placeholders(len(slugs))+`)`, anys(slugs)...)
 }
 
-func (s *sqlStore) Update(ctx context.Context, p contract.Product, closure []string) (err error) {
+func (s *sqlStore) Update(ctx context.Context, p contract.Product, closure []string, events Events) (err error) {
 	w, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -479,11 +496,39 @@ func (s *sqlStore) Update(ctx context.Context, p contract.Product, closure []str
 	if err := w.insertRows(ctx, insertVariants, added); err != nil {
 		return fmt.Errorf("insert variants of %s: %w", p.ID, dupOf(err))
 	}
+	if events == nil {
+		return nil
+	}
+	// The event carries the stock this transaction sees, not the stock
+	// the caller read before: a sale may have landed in between.
+	stock, err := store.QueryAll(ctx, w, func(r store.Scanner) (contract.Variant, error) {
+		var v contract.Variant
+		return v, r.Scan(&v.ID, &v.Stock)
+	}, `SELECT id, stock FROM variants WHERE product_id = ?`, p.ID)
+	if err != nil {
+		return fmt.Errorf("read stock of %s: %w", p.ID, err)
+	}
+	level := make(map[string]int64, len(stock))
+	for _, v := range stock {
+		level[v.ID] = v.Stock
+	}
+	p.Variants, p.TotalStock = slices.Clone(p.Variants), 0
+	for i := range p.Variants {
+		p.Variants[i].Stock = level[p.Variants[i].ID]
+		p.TotalStock += p.Variants[i].Stock
+	}
+	evs, err := build(events, p, indexedUnder(p.CategoryIDs, closure))
+	if err != nil {
+		return err
+	}
+	w.events = append(w.events, evs...)
 	return nil
 }
 
-func (s *sqlStore) Closure(ctx context.Context, id string) ([]string, error) {
-	closure, err := store.QueryOne(ctx, s.db, store.ScanValue[string], `SELECT closure FROM products WHERE id = ?`, id)
+// closureIn reads the categories a product is indexed under (its own and
+// their ancestors) through q.
+func closureIn(ctx context.Context, q store.Querier, id string) ([]string, error) {
+	closure, err := store.QueryOne(ctx, q, store.ScanValue[string], `SELECT closure FROM products WHERE id = ?`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read categories of %s: %w", id, err)
 	}
@@ -494,8 +539,23 @@ func (s *sqlStore) Closure(ctx context.Context, id string) ([]string, error) {
 	return out, nil
 }
 
-// remove deletes a product with its variants and index rows.
-func (w *writer) remove(ctx context.Context, id string, ix indexed) error {
+// remove deletes a product with its variants and index rows, and queues
+// the events of events (nil: none) about the product as it was.
+func (w *writer) remove(ctx context.Context, s *sqlStore, id string, ix indexed, events Events) error {
+	if events != nil {
+		ps, err := s.products(ctx, w, `id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			return store.ErrNotFound
+		}
+		evs, err := build(events, ps[0], ix.closure)
+		if err != nil {
+			return err
+		}
+		w.events = append(w.events, evs...)
+	}
 	if err := w.unindex(ctx, id, ix, true); err != nil {
 		return err
 	}
@@ -508,7 +568,7 @@ func (w *writer) remove(ctx context.Context, id string, ix indexed) error {
 	return nil
 }
 
-func (s *sqlStore) Delete(ctx context.Context, id string, version int64) (err error) {
+func (s *sqlStore) Delete(ctx context.Context, id string, version int64, events Events) (err error) {
 	w, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -521,10 +581,10 @@ func (s *sqlStore) Delete(ctx context.Context, id string, version int64) (err er
 	if version != 0 && v != version {
 		return errVersion
 	}
-	return w.remove(ctx, id, ix)
+	return w.remove(ctx, s, id, ix, events)
 }
 
-func (s *sqlStore) DeleteMany(ctx context.Context, ids []string) (deleted []string, err error) {
+func (s *sqlStore) DeleteMany(ctx context.Context, ids []string, events Events) (deleted []string, err error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -541,7 +601,7 @@ func (s *sqlStore) DeleteMany(ctx context.Context, ids []string) (deleted []stri
 		if err != nil {
 			return nil, err
 		}
-		if err := w.remove(ctx, id, ix); err != nil {
+		if err := w.remove(ctx, s, id, ix, events); err != nil {
 			return nil, err
 		}
 		deleted = append(deleted, id)
@@ -552,24 +612,62 @@ func (s *sqlStore) DeleteMany(ctx context.Context, ids []string) (deleted []stri
 // AdjustStock is one conditional UPDATE: SQLite serialises writers, so
 // concurrent adjustments each see the stock the previous one left and
 // none is lost; one that would leave the bounds matches no row. The same
-// statement counts the variant's stock version.
-func (s *sqlStore) AdjustStock(ctx context.Context, variantID string, delta int64) (contract.StockLevel, error) {
+// statement counts the variant's stock version. Its event is built from
+// the product read in the same transaction, so it is exact.
+func (s *sqlStore) AdjustStock(ctx context.Context, variantID string, delta int64, events StockEvents) (l contract.StockLevel, err error) {
 	s.wmu.Lock()
-	l, err := store.QueryOne(ctx, s.db, func(r store.Scanner) (contract.StockLevel, error) {
+	defer s.wmu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return l, fmt.Errorf("adjust stock of %s: begin: %w", variantID, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		} else if err = tx.Commit(); err != nil {
+			err = fmt.Errorf("adjust stock of %s: commit: %w", variantID, err)
+		}
+	}()
+	l, err = store.QueryOne(ctx, tx, func(r store.Scanner) (contract.StockLevel, error) {
 		l := contract.StockLevel{VariantID: variantID}
 		return l, r.Scan(&l.ProductID, &l.SKU, &l.Stock, &l.StockVersion)
 	}, `UPDATE variants SET stock = stock + ?1, stock_version = stock_version + 1 WHERE id = ?2 AND stock + ?1 BETWEEN 0 AND ?3
 		RETURNING product_id, sku, stock, stock_version`, delta, variantID, contract.MaxStock)
-	s.wmu.Unlock()
 	if errors.Is(err, store.ErrNotFound) {
 		// Either no such variant, or the bounds refused the change.
-		if _, err := store.QueryOne(ctx, s.db, store.ScanValue[int], `SELECT 1 FROM variants WHERE id = ?`, variantID); err != nil {
-			return l, wrap(err, "find variant "+variantID)
+		if _, err := store.QueryOne(ctx, tx, store.ScanValue[int], `SELECT 1 FROM variants WHERE id = ?`, variantID); err != nil {
+			return contract.StockLevel{}, wrap(err, "find variant "+variantID)
 		}
-		return l, errStock
+		return contract.StockLevel{}, errStock
 	}
-	return l, wrap(err, "adjust stock of "+variantID)
+	if err != nil {
+		return contract.StockLevel{}, fmt.Errorf("adjust stock of %s: %w", variantID, err)
+	}
+	if events == nil {
+		return l, nil
+	}
+	ps, err := s.products(ctx, tx, `id = ?`, l.ProductID)
+	if err != nil {
+		return contract.StockLevel{}, err
+	}
+	if len(ps) == 0 {
+		return contract.StockLevel{}, fmt.Errorf("adjust stock of %s: product %s: %w", variantID, l.ProductID, store.ErrNotFound)
+	}
+	closure, err := closureIn(ctx, tx, l.ProductID)
+	if err != nil {
+		return contract.StockLevel{}, err
+	}
+	evs, err := events(ps[0], closure, l)
+	if err != nil {
+		return contract.StockLevel{}, fmt.Errorf("events of stock of %s: %w", variantID, err)
+	}
+	if err := outbox.Add(ctx, tx, evs...); err != nil {
+		return contract.StockLevel{}, err
+	}
+	return l, nil
 }
+
+func (s *sqlStore) Outbox() outbox.Source { return s.outbox }
 
 func (s *sqlStore) CountAttribute(ctx context.Context, key string) (int, error) {
 	n, err := store.QueryOne(ctx, s.db, store.ScanValue[int], `SELECT COUNT(*) FROM product_attribute_keys WHERE instr(keys, ?) > 0`, " "+key+" ")

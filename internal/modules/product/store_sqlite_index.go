@@ -214,9 +214,7 @@ func (w *writer) unindex(ctx context.Context, id string, ix indexed, attrs bool)
 
 // closureJSON is the closure as stored: with the direct categories, sorted.
 func closureJSON(direct, closure []string) string {
-	all := slices.Concat(direct, closure)
-	slices.Sort(all)
-	return mustJSON(slices.Compact(all))
+	return mustJSON(indexedUnder(direct, closure))
 }
 
 func (s *sqlStore) InCategory(ctx context.Context, categoryID string) (map[string][]string, error) {

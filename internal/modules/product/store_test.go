@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
@@ -149,23 +150,23 @@ func storeSuite(t *testing.T, db *store.DB) {
 
 		// Stock: atomic, bounded.
 		v0 := shoe.Variants[0]
-		if l, err := s.AdjustStock(ctx, v0.ID, -4); err != nil || l.Stock != 6 || l.ProductID != shoe.ID || l.StockVersion != 1 {
+		if l, err := s.AdjustStock(ctx, v0.ID, -4, nil); err != nil || l.Stock != 6 || l.ProductID != shoe.ID || l.StockVersion != 1 {
 			t.Fatalf("AdjustStock: %+v, %v", l, err)
 		}
-		if _, err := s.AdjustStock(ctx, v0.ID, -7); !errors.Is(err, errStock) {
+		if _, err := s.AdjustStock(ctx, v0.ID, -7, nil); !errors.Is(err, errStock) {
 			t.Fatalf("below zero: %v", err)
 		}
-		if _, err := s.AdjustStock(ctx, v0.ID, contract.MaxStock); !errors.Is(err, errStock) {
+		if _, err := s.AdjustStock(ctx, v0.ID, contract.MaxStock, nil); !errors.Is(err, errStock) {
 			t.Fatalf("above max: %v", err)
 		}
-		if _, err := s.AdjustStock(ctx, newID(), 1); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.AdjustStock(ctx, newID(), 1, nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("missing variant: %v", err)
 		}
 		// Refused changes did not count; the next one is version 2.
-		if l, err := s.AdjustStock(ctx, v0.ID, 1); err != nil || l.Stock != 7 || l.StockVersion != 2 {
+		if l, err := s.AdjustStock(ctx, v0.ID, 1, nil); err != nil || l.Stock != 7 || l.StockVersion != 2 {
 			t.Fatalf("AdjustStock: %+v, %v", l, err)
 		}
-		if l, err := s.AdjustStock(ctx, v0.ID, -1); err != nil || l.Stock != 6 || l.StockVersion != 3 {
+		if l, err := s.AdjustStock(ctx, v0.ID, -1, nil); err != nil || l.Stock != 6 || l.StockVersion != 3 {
 			t.Fatalf("AdjustStock: %+v, %v", l, err)
 		}
 
@@ -178,13 +179,20 @@ func storeSuite(t *testing.T, db *store.DB) {
 		priceRange(&upd)
 		stale := upd
 		stale.Version = 5
-		if err := s.Update(ctx, stale, nil); !errors.Is(err, errVersion) {
+		if err := s.Update(ctx, stale, nil, nil); !errors.Is(err, errVersion) {
 			t.Fatalf("stale update: %v", err)
 		}
-		if err := s.Update(ctx, newProduct("X", "x", "X", contract.ProductDraft, nil, 1), nil); !errors.Is(err, store.ErrNotFound) {
+		if err := s.Update(ctx, newProduct("X", "x", "X", contract.ProductDraft, nil, 1), nil, nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("update missing: %v", err)
 		}
-		if err := s.Update(ctx, upd, nil); err != nil {
+		// The update's events see what it writes: the closure it keeps, and
+		// the kept variants' stock (6, not the 10 upd was built with).
+		var announced contract.Product
+		var closure []string
+		if err := s.Update(ctx, upd, nil, func(p contract.Product, c []string) ([]outbox.Event, error) {
+			announced, closure = p, c
+			return nil, nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		got, _ = s.Get(ctx, shoe.ID)
@@ -192,20 +200,26 @@ func storeSuite(t *testing.T, db *store.DB) {
 			got.Variants[1].Stock != 6 || got.Variants[1].SKU != "SHOE-2" || got.Variants[2].Stock != 3 || got.PriceMax != 900 {
 			t.Fatalf("after update: %+v", got)
 		}
-		if c, err := s.Closure(ctx, shoe.ID); err != nil || !slices.Equal(c, sorted(leaf, root)) {
-			t.Fatalf("closure kept: %v, %v", c, err)
+		if !slices.Equal(closure, sorted(leaf, root)) {
+			t.Fatalf("closure kept: %v", closure)
+		}
+		if announced.Name != "Shoe II" || announced.Version != 2 || len(announced.Variants) != 3 {
+			t.Fatalf("update announced %+v", announced)
+		}
+		if db.Kind() == store.KindSQLite && (announced.Variants[1].Stock != 6 || announced.TotalStock != 6+10+3) {
+			t.Fatalf("update announced the stock %+v, want the committed one", announced.Variants)
 		}
 		// Taken slug or SKU: nothing changes.
 		bad := got
 		bad.Version, bad.Slug = 3, "clash"
-		if err := s.Update(ctx, bad, nil); !errors.Is(err, errSlugTaken) {
+		if err := s.Update(ctx, bad, nil, nil); !errors.Is(err, errSlugTaken) {
 			t.Fatalf("update to a taken slug: %v", err)
 		}
 		bad.Slug = got.Slug
 		bad.Variants = slices.Clone(got.Variants)
 		bad.Variants = append(bad.Variants, contract.Variant{ID: newID(), SKU: "NEW-1", Price: 1})
 		bad.Variants[0].SKU = "CLASH-1"
-		if err := s.Update(ctx, bad, nil); !errors.Is(err, errSKUTaken) {
+		if err := s.Update(ctx, bad, nil, nil); !errors.Is(err, errSKUTaken) {
 			t.Fatalf("update to a taken SKU: %v", err)
 		}
 		if again, _ := s.Get(ctx, shoe.ID); !reflect.DeepEqual(again, got) {
@@ -309,19 +323,19 @@ func storeSuite(t *testing.T, db *store.DB) {
 		}
 
 		// Deletes.
-		if err := s.Delete(ctx, shoe.ID, 1); !errors.Is(err, errVersion) {
+		if err := s.Delete(ctx, shoe.ID, 1, nil); !errors.Is(err, errVersion) {
 			t.Fatalf("delete at a stale version: %v", err)
 		}
-		if err := s.Delete(ctx, shoe.ID, 2); err != nil {
+		if err := s.Delete(ctx, shoe.ID, 2, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Delete(ctx, shoe.ID, 0); !errors.Is(err, store.ErrNotFound) {
+		if err := s.Delete(ctx, shoe.ID, 0, nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("delete again: %v", err)
 		}
-		if _, err := s.AdjustStock(ctx, v0.ID, 1); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.AdjustStock(ctx, v0.ID, 1, nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("stock of a deleted variant: %v", err)
 		}
-		deleted, err := s.DeleteMany(ctx, []string{dup.ID, shoe.ID, clash.ID})
+		deleted, err := s.DeleteMany(ctx, []string{dup.ID, shoe.ID, clash.ID}, nil)
 		if err != nil || !slices.Equal(sorted(deleted...), sorted(dup.ID, clash.ID)) {
 			t.Fatalf("DeleteMany = %v, %v", deleted, err)
 		}
@@ -370,7 +384,7 @@ func TestStoreStockConcurrency(t *testing.T) {
 					for range each {
 						// Every worker adds 3 and takes 1, twice: +4 net each.
 						for _, d := range []int64{3, -1} {
-							if _, err := st.AdjustStock(ctx, vid, d); err != nil {
+							if _, err := st.AdjustStock(ctx, vid, d, nil); err != nil {
 								mu.Lock()
 								failed++
 								mu.Unlock()
@@ -417,7 +431,7 @@ func TestStoreStockConcurrency(t *testing.T) {
 			for range 50 {
 				wg.Go(func() {
 					for range 10 {
-						_, err := s.AdjustStock(ctx, vid, -1)
+						_, err := s.AdjustStock(ctx, vid, -1, nil)
 						mu.Lock()
 						switch {
 						case err == nil:
@@ -531,7 +545,7 @@ func TestStoreBigCategoryPromotion(t *testing.T) {
 	// A status change, a price change, a delete, a delete_many.
 	p := model[ids[0]]
 	p.Version, p.Status = p.Version+1, contract.ProductArchived
-	if err := s.Update(ctx, p, nil); err != nil {
+	if err := s.Update(ctx, p, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	model[p.ID] = p
@@ -541,17 +555,17 @@ func TestStoreBigCategoryPromotion(t *testing.T) {
 	p.Variants = slices.Clone(p.Variants)
 	p.Variants[0].Price = 99_999
 	priceRange(&p)
-	if err := s.Update(ctx, p, nil); err != nil {
+	if err := s.Update(ctx, p, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	model[p.ID] = p
 	check("after a price and name change")
-	if err := s.Delete(ctx, ids[2], 0); err != nil {
+	if err := s.Delete(ctx, ids[2], 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	delete(model, ids[2])
 	check("after a delete")
-	if _, err := s.DeleteMany(ctx, ids[3:5]); err != nil {
+	if _, err := s.DeleteMany(ctx, ids[3:5], nil); err != nil {
 		t.Fatal(err)
 	}
 	delete(model, ids[3])
@@ -581,7 +595,7 @@ func TestStoreMigratesReleasedSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l, err := s.AdjustStock(ctx, p.Variants[0].ID, 1); err != nil || l.Stock != 11 || l.StockVersion != 1 {
+	if l, err := s.AdjustStock(ctx, p.Variants[0].ID, 1, nil); err != nil || l.Stock != 11 || l.StockVersion != 1 {
 		t.Fatalf("stock of a product from schema 1: %+v, %v", l, err)
 	}
 	if got, err := s.Get(ctx, p.ID); err != nil || got.Name != "Old" || got.Variants[0].Stock != 11 {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -29,7 +30,17 @@ type Config struct {
 	// AdminToken opens the admin API to "Authorization: Bearer <token>";
 	// empty keeps it closed.
 	AdminToken string
-	Log        *slog.Logger
+	// SecureCookies marks the session cookie Secure even on plain HTTP
+	// (behind a TLS-terminating proxy); it always is over TLS.
+	SecureCookies bool
+	// Dev serves development pages (/dev/mail).
+	Dev bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (ParseTrustedProxies; see clientIP): the client address
+	// auth throttles by is then the one they saw. Empty: none, and the
+	// peer's address is the client's.
+	TrustedProxies []netip.Prefix
+	Log            *slog.Logger
 }
 
 // Module is the web module. Its bus Service has no handlers: it is
@@ -39,6 +50,7 @@ type Config struct {
 type Module struct {
 	bus.Server // announces the instance; Start and Stop
 	cfg        Config
+	sessions   sessionCache
 }
 
 // New returns the web module.
@@ -49,7 +61,11 @@ func New(cfg Config) *Module {
 // Routes mounts the module's handlers on r, and tracks each route as an
 // endpoint of the module's Service.
 func (m *Module) Routes(r chi.Router) {
+	if m.cfg.Dev {
+		r.Get("/dev/mail", m.devMail)
+	}
 	api := chi.NewRouter()
+	api.Use(m.crossOrigin(), m.authenticate)
 	api.NotFound(m.notFound)
 	api.MethodNotAllowed(m.methodNotAllowed)
 	admin := chi.NewRouter()
@@ -60,6 +76,7 @@ func (m *Module) Routes(r chi.Router) {
 	m.productRoutes(api, admin)
 	m.attributeRoutes(api, admin)
 	m.optionRoutes(api, admin)
+	m.authRoutes(api, admin)
 	api.Mount("/admin", admin)
 	r.Mount(apiPrefix, api)
 	m.track(apiPrefix, api)

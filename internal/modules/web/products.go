@@ -41,62 +41,30 @@ func (m *Module) productRoutes(public, admin chi.Router) {
 			return contract.ProductID{ID: pathParam(r, "id")}, nil
 		}))
 	admin.Post("/products", endpoint(m, contract.CreateProduct, http.StatusCreated,
-		func(w http.ResponseWriter, r *http.Request) (req contract.CreateProductRequest, err error) {
-			return req, decodeBody(w, r, &req)
-		}))
+		fromBody(func(*contract.CreateProductRequest) []binder { return nil })))
 	// Bodies are the contract's requests as they are, the id taken from
-	// the path: a field added to a request works over HTTP without a change
-	// here.
+	// the path and the expected version from If-Match (see endpoint): a
+	// field added to a request works over HTTP without a change here.
 	admin.Patch("/products/{id}", endpoint(m, contract.UpdateProduct, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (req contract.UpdateProductRequest, err error) {
-			err = decodeBody(w, r, &req)
-			req.ID, err = idFromPath(r, req.ID, err)
-			return req, err
-		}))
+		fromBody(func(q *contract.UpdateProductRequest) []binder {
+			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version)}
+		})))
 	admin.Post("/products/{id}/status", endpoint(m, contract.SetProductStatus, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (req contract.SetProductStatusRequest, err error) {
-			err = decodeBody(w, r, &req)
-			req.ID, err = idFromPath(r, req.ID, err)
-			return req, err
-		}))
+		fromBody(func(q *contract.SetProductStatusRequest) []binder {
+			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version)}
+		})))
 	admin.Delete("/products/{id}", endpoint(m, contract.DeleteProduct, http.StatusOK,
-		func(_ http.ResponseWriter, r *http.Request) (contract.DeleteProductRequest, error) {
-			req := contract.DeleteProductRequest{ID: pathParam(r, "id")}
-			if err := onlyQuery(r.URL.Query(), "version"); err != nil {
-				return req, err
-			}
-			v, err := intQuery(r.URL.Query(), "version", 0)
-			req.Version = int64(v)
-			return req, err
-		}))
+		fromOptionalBody(func(q *contract.DeleteProductRequest) []binder {
+			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version)}
+		})))
 	admin.Post("/products/{id}/regenerate-variants", endpoint(m, contract.RegenerateVariants, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (req contract.RegenerateVariantsRequest, err error) {
-			err = decodeBody(w, r, &req)
-			req.ID, err = idFromPath(r, req.ID, err)
-			return req, err
-		}))
+		fromBody(func(q *contract.RegenerateVariantsRequest) []binder {
+			return []binder{pathID("id", "id", &q.ID), ifMatch(&q.Version)}
+		})))
 	admin.Post("/variants/{id}/adjust-stock", endpoint(m, contract.AdjustStock, http.StatusOK,
-		func(w http.ResponseWriter, r *http.Request) (contract.AdjustStockRequest, error) {
-			var body struct {
-				Delta int64 `json:"delta"`
-			}
-			err := decodeBody(w, r, &body)
-			return contract.AdjustStockRequest{VariantID: pathParam(r, "id"), Delta: body.Delta}, err
-		}))
-}
-
-// idFromPath is the id of a request decoded from a body (after decodeErr,
-// which it passes on): the path's. A body may repeat it, but not name
-// another entity than the URL does.
-func idFromPath(r *http.Request, bodyID string, decodeErr error) (string, error) {
-	id := pathParam(r, "id")
-	if decodeErr != nil {
-		return id, decodeErr
-	}
-	if bodyID != "" && bodyID != id {
-		return id, bus.Errorf(bus.CodeInvalid, "id: the body names %.40q, the path %.40q; leave it out of the body", bodyID, id)
-	}
-	return id, nil
+		fromBody(func(q *contract.AdjustStockRequest) []binder {
+			return []binder{pathID("id", "variant_id", &q.VariantID)}
+		})))
 }
 
 // listProductsRequest reads the list query parameters: category,
