@@ -127,10 +127,12 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 		"groups": {
 			{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true).SetName("slug_unique")},
 			{Keys: bson.D{{Key: "position", Value: 1}}, Options: options.Index().SetName("by_position")},
+			outbox.Index(),
 		},
 		"definitions": {
 			{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetUnique(true).SetName("code_unique")},
 			{Keys: bson.D{{Key: "group_id", Value: 1}, {Key: "position", Value: 1}}, Options: options.Index().SetName("by_group")},
+			outbox.Index(),
 		},
 	})
 	if err != nil {
@@ -139,8 +141,9 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	return &mongoStore{db: mdb, groups: mdb.Collection("groups"), defs: mdb.Collection("definitions")}, nil
 }
 
-// Outbox is the pending events in the group and definition documents, and
-// those of deletes in the outbox collection.
+// Outbox is the pending events in the group and definition documents
+// (found through their outbox.Index), and those of deletes in the outbox
+// collection.
 func (s *mongoStore) Outbox() outbox.Source {
 	return outbox.Mongo(s.db, s.groups.Name(), s.defs.Name())
 }

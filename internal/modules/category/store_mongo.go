@@ -76,6 +76,7 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	mdb, err := db.Mongo(ctx, contract.CategoryQueue, store.Indexes{"categories": {
 		{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true).SetName("slug_unique")},
 		{Keys: bson.D{{Key: "parent_id", Value: 1}, {Key: "position", Value: 1}}, Options: options.Index().SetName("by_parent")},
+		outbox.Index(),
 	}})
 	if err != nil {
 		return nil, err
@@ -83,8 +84,8 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	return &mongoStore{db: mdb, coll: mdb.Collection("categories"), meta: mdb.Collection("meta")}, nil
 }
 
-// Outbox is the pending events in the category documents, and those of
-// deletes in the outbox collection.
+// Outbox is the pending events in the category documents (found through
+// their outbox.Index), and those of deletes in the outbox collection.
 func (s *mongoStore) Outbox() outbox.Source { return outbox.Mongo(s.db, s.coll.Name()) }
 
 var revisionID = bson.D{{Key: "_id", Value: "revision"}}

@@ -76,6 +76,7 @@ type mongoStore struct {
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	mdb, err := db.Mongo(ctx, contract.OptionQueue, store.Indexes{"groups": {
 		{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetUnique(true).SetName("code_unique")},
+		outbox.Index(),
 	}})
 	if err != nil {
 		return nil, err
@@ -83,8 +84,8 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	return &mongoStore{db: mdb, coll: mdb.Collection("groups")}, nil
 }
 
-// Outbox is the pending events in the group documents, and those of
-// deletes in the outbox collection.
+// Outbox is the pending events in the group documents (found through
+// their outbox.Index), and those of deletes in the outbox collection.
 func (s *mongoStore) Outbox() outbox.Source { return outbox.Mongo(s.db, s.coll.Name()) }
 
 func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
