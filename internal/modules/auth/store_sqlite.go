@@ -65,11 +65,7 @@ type sqlStore struct {
 }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, contract.AuthQueue, migrations)
-	if err != nil {
-		return nil, err
-	}
-	src, err := outbox.PrepareSQLite(ctx, db, contract.AuthQueue)
+	s, src, err := outbox.OpenSQLite(ctx, db, contract.AuthQueue, migrations)
 	if err != nil {
 		return nil, err
 	}
