@@ -110,7 +110,7 @@ func sqlMissedBecause(ctx context.Context, q store.Querier, table, id string) er
 	if err != nil {
 		return fmt.Errorf("check %s %s: %w", table, id, err)
 	}
-	return errStale
+	return store.ErrStale
 }
 
 func (s *sqlStore) UpdateGroup(ctx context.Context, g contract.AttributeGroup, expected int64, events ...outbox.Event) error {
@@ -186,7 +186,7 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, id string, expected int64, d
 			return nil, fmt.Errorf("delete attribute group %s: %w", id, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, fmt.Errorf("delete attribute group %s at version %d: %w", id, expected, errStale)
+			return nil, fmt.Errorf("delete attribute group %s at version %d: %w", id, expected, store.ErrStale)
 		}
 		evs, err := deleted.events(g)
 		if err != nil {
@@ -329,7 +329,7 @@ func (s *sqlStore) DeleteDefinition(ctx context.Context, id string, expected int
 			return nil, fmt.Errorf("delete attribute %s: %w", id, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, fmt.Errorf("delete attribute %s at version %d: %w", id, expected, errStale)
+			return nil, fmt.Errorf("delete attribute %s at version %d: %w", id, expected, store.ErrStale)
 		}
 		evs, err := deleted.events(d)
 		if err != nil {

@@ -163,7 +163,7 @@ func (s *sqlStore) UpdateUser(ctx context.Context, u UserRecord, expect int64, e
 			if _, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, u.ID)); err != nil {
 				return err
 			}
-			return errStale
+			return store.ErrStale
 		}
 		return nil
 	})

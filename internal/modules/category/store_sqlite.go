@@ -116,19 +116,6 @@ func (s *sqlStore) Revision(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// missedBecause tells, after a checked write matched no row, whether the
-// category is gone or at another version.
-func missedBecause(ctx context.Context, q store.Querier, id string) error {
-	_, err := store.QueryOne(ctx, q, store.ScanValue[int], `SELECT 1 FROM categories WHERE id = ?`, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("check category %s: %w", id, err)
-	}
-	return errStale
-}
-
 func (s *sqlStore) Update(ctx context.Context, c contract.Category, expected int64, events ...outbox.Event) error {
 	return outbox.InTx(ctx, s.db, "update category "+c.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE categories SET name = ?, slug = ?, description = ?, updated_at = ?, version = version + 1
@@ -141,7 +128,7 @@ func (s *sqlStore) Update(ctx context.Context, c contract.Category, expected int
 			return nil, fmt.Errorf("update category %s: %w", c.ID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, fmt.Errorf("update category %s at version %d: %w", c.ID, expected, missedBecause(ctx, tx, c.ID))
+			return nil, fmt.Errorf("update category %s at version %d: %w", c.ID, expected, store.MissedRow(ctx, tx, "categories", c.ID))
 		}
 		return events, nil
 	})
@@ -190,7 +177,7 @@ func (s *sqlStore) Move(ctx context.Context, c contract.Category, expected int64
 			return nil, fmt.Errorf("move category %s: %w", c.ID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, fmt.Errorf("move category %s at version %d: %w", c.ID, expected, missedBecause(ctx, tx, c.ID))
+			return nil, fmt.Errorf("move category %s at version %d: %w", c.ID, expected, store.MissedRow(ctx, tx, "categories", c.ID))
 		}
 		if err := reorder(ctx, tx, c.ParentID, order, c.UpdatedAt); err != nil {
 			return nil, err
@@ -237,7 +224,7 @@ func (s *sqlStore) Delete(ctx context.Context, ids []string, expected int64, del
 			return nil, fmt.Errorf("delete category %s: %w", ids[0], err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, fmt.Errorf("delete category %s at version %d: %w", ids[0], expected, missedBecause(ctx, tx, ids[0]))
+			return nil, fmt.Errorf("delete category %s at version %d: %w", ids[0], expected, store.MissedRow(ctx, tx, "categories", ids[0]))
 		}
 		if len(ids) > 1 {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM categories WHERE id IN `+in, args...); err != nil {

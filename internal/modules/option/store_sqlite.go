@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	_ "embed"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -159,19 +158,6 @@ func (s *sqlStore) Count(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// missedBecause tells, after a checked write matched no row, whether the
-// group is gone or at another version.
-func missedBecause(ctx context.Context, q store.Querier, id string) error {
-	_, err := store.QueryOne(ctx, q, store.ScanValue[int], `SELECT 1 FROM option_groups WHERE id = ?`, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("check option group %s: %w", id, err)
-	}
-	return errStale
-}
-
 // Update runs in one transaction that takes the write lock at BEGIN
 // (_txlock=immediate): the checked write of the group row comes first, so
 // the values read after it are those of the expected version, and the
@@ -183,7 +169,7 @@ func (s *sqlStore) Update(ctx context.Context, g contract.OptionGroup, expected 
 			g.Code, g.Name, g.UpdatedAt.UnixMilli(), g.ID, expected)
 		if err == nil {
 			if n, _ := res.RowsAffected(); n == 0 {
-				err = missedBecause(ctx, tx, g.ID)
+				err = store.MissedRow(ctx, tx, "option_groups", g.ID)
 			}
 		}
 		if err == nil {
@@ -253,7 +239,7 @@ func (s *sqlStore) Delete(ctx context.Context, id string, expected int64, delete
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, fmt.Errorf("%s at version %d: %w", what, expected, errStale)
+			return nil, fmt.Errorf("%s at version %d: %w", what, expected, store.ErrStale)
 		}
 		evs, err := deleted.events(g)
 		if err != nil {
