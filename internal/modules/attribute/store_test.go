@@ -308,6 +308,10 @@ func TestStoreLegacyVersion(t *testing.T) {
 		g := newGroup("Old", "old", 0)
 		d := newDefinition("old", g.ID, contract.AttributeText, 0)
 		if db.Kind() == store.KindSQLite {
+			migrations, err := store.MigrationsFrom(schema, "schema")
+			if err != nil {
+				t.Fatal(err)
+			}
 			raw, err := db.SQLite(ctx, "attribute", migrations[:1])
 			if err != nil {
 				t.Fatal(err)

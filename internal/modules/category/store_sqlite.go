@@ -3,7 +3,7 @@ package category
 import (
 	"context"
 	"database/sql"
-	_ "embed"
+	"embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,19 +14,12 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-// The schema, one file per migration. Released files never change: a
-// change of schema is a new file.
-var (
-	//go:embed schema/001_init.sql
-	schemaInit string
-	//go:embed schema/002_version.sql
-	schemaVersion string
-)
-
-var migrations = []store.Migration{
-	{Version: 1, SQL: schemaInit},
-	{Version: 2, SQL: schemaVersion},
-}
+// schema holds the SQLite schema, one file per migration
+// (<version>_<name>.sql, read by store.MigrationsFrom). A released file
+// never changes: a change of the schema is a new file.
+//
+//go:embed schema/*.sql
+var schema embed.FS
 
 // sqlStore keeps categories in category.db, and the events of its writes
 // in the same file's outbox table (outbox.PrepareSQLite), added in each
@@ -37,6 +30,10 @@ type sqlStore struct {
 }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
+	migrations, err := store.MigrationsFrom(schema, "schema")
+	if err != nil {
+		return nil, err
+	}
 	s, src, err := outbox.OpenSQLite(ctx, db, contract.CategoryQueue, migrations)
 	if err != nil {
 		return nil, err

@@ -258,6 +258,10 @@ func TestStoreLegacyVersion(t *testing.T) {
 		ctx := t.Context()
 		old := newCategory("Old", "old", "", 0)
 		if db.Kind() == store.KindSQLite {
+			migrations, err := store.MigrationsFrom(schema, "schema")
+			if err != nil {
+				t.Fatal(err)
+			}
 			raw, err := db.SQLite(ctx, "category", migrations[:1])
 			if err != nil {
 				t.Fatal(err)

@@ -206,6 +206,10 @@ func TestStoreLegacyVersion(t *testing.T) {
 		ctx := t.Context()
 		zero, none := newGroup("zero", "a"), newGroup("none")
 		if db.Kind() == store.KindSQLite {
+			migrations, err := store.MigrationsFrom(schema, "schema")
+			if err != nil {
+				t.Fatal(err)
+			}
 			raw, err := db.SQLite(ctx, "option", migrations[:1])
 			if err != nil {
 				t.Fatal(err)
