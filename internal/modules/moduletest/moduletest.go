@@ -181,7 +181,7 @@ func Start[S Store, M Module](t testing.TB, db *store.DB, spec Spec[S, M], opts 
 	}
 	ob := newOutbox(t, cfg.bus, st.Outbox(), cfg.hold)
 	m := spec.New(cfg.bus, spec.Tap(st, ob.source()), cfg.log)
-	Run(t, m)
+	run(t, m)
 	return &Harness[M]{Bus: cfg.bus, Module: m, DB: db, Outbox: ob}
 }
 
@@ -195,9 +195,8 @@ func ForEach[S Store, M Module](t *testing.T, spec Spec[S, M], fn func(t *testin
 	})
 }
 
-// Run starts m, a module built by the test, and stops it when t ends; a
-// failing Stop fails the test.
-func Run(t testing.TB, m Module) {
+// run starts m and stops it when t ends; a failing Stop fails the test.
+func run(t testing.TB, m Module) {
 	t.Helper()
 	if err := m.Start(context.Background()); err != nil {
 		t.Fatalf("moduletest: start %T: %v", m, err)
