@@ -15,40 +15,31 @@ import (
 	"github.com/shopengine/shop/internal/store/storetest"
 )
 
-// pendingEvent is one user event as pending or as published: its bus id,
-// topic and payload.
-type pendingEvent struct {
-	ID, Topic string
-	Event     contract.UserEvent
-}
+// pendingEvent is one user event as pending or as published.
+type pendingEvent = moduletest.Decoded[contract.UserEvent]
 
 // label names an event by what a consumer reads: topic, user, version
 // and role.
-func (p pendingEvent) label() string {
+func label(p pendingEvent) string {
 	return fmt.Sprintf("%s %s@%d %s", p.Topic, p.Event.Email, p.Event.Version, p.Event.Role)
 }
 
 func eventLabels(evs []pendingEvent) []string {
 	out := make([]string, len(evs))
 	for i, e := range evs {
-		out[i] = e.label()
+		out[i] = label(e)
 	}
 	return out
 }
 
-// decode reads user events from the outbox (moduletest.Pending,
-// Outbox.Pending, Outbox.Publish), strictly; each must be keyed by its
-// user and name its own bus id in its payload.
+// decode reads user events from the outbox (moduletest.Decode); each
+// must also name its own bus id in its payload.
 func decode(t *testing.T, evs []outbox.Event) []pendingEvent {
 	t.Helper()
-	out := make([]pendingEvent, len(evs))
-	for i, e := range evs {
-		out[i] = pendingEvent{ID: e.ID, Topic: e.Topic}
-		if err := bus.DecodeStrict(e.Body, &out[i].Event); err != nil {
-			t.Fatalf("event %s %s: %v", e.Topic, e.ID, err)
-		}
-		if e.Key != out[i].Event.ID || e.ID != out[i].Event.EventID {
-			t.Fatalf("event %s: key %s, id %s; payload %+v", e.Topic, e.Key, e.ID, out[i].Event)
+	out := moduletest.Decode[contract.UserEvent](t, evs)
+	for _, e := range out {
+		if e.ID != e.Event.EventID {
+			t.Fatalf("event %s: id %s; payload %+v", e.Topic, e.ID, e.Event)
 		}
 	}
 	return out

@@ -324,8 +324,8 @@ func TestRelay(t *testing.T) {
 		if got := moduletest.Pending(t, st.Outbox()); len(got) != 2 || got[0].Key != "ada" {
 			t.Fatalf("pending %+v", got)
 		}
-		got := ob.Publish(t)
-		if len(got) != 2 || got[0].Topic != noteSaved.Topic || got[0].Key != "ada" {
+		got := moduletest.Decode[noteEvent](t, ob.Publish(t))
+		if len(got) != 2 || got[0].Topic != noteSaved.Topic || got[0].Key != "ada" || got[0].Event.Version != 1 || got[1].Event.Version != 2 {
 			t.Fatalf("published %+v", got)
 		}
 	})

@@ -254,6 +254,39 @@ func Settle[E any](t testing.TB, o *Outbox, rec *bustest.Recorder[E]) []bustest.
 	return rec.Settle()
 }
 
+// Decoded is an outbox event, pending or published, with its payload
+// decoded: for a module's test that checks more of its events than
+// Announced tells (a stock level, a role).
+type Decoded[E any] struct {
+	ID    string // the event id, the same pending and published
+	Topic string
+	Key   string // the entity it is filed under
+	Event E      // the payload
+}
+
+// Decode decodes the payloads of evs (from Pending, Outbox.Pending or
+// Outbox.Publish) strictly as E, and fails the test on one that does not
+// decode, or that is filed under another key than its payload's "id":
+// every event is about the entity its payload names, whose events are
+// published in commit order.
+func Decode[E any](t testing.TB, evs []outbox.Event) []Decoded[E] {
+	t.Helper()
+	out := make([]Decoded[E], len(evs))
+	for i, e := range evs {
+		out[i] = Decoded[E]{ID: e.ID, Topic: e.Topic, Key: e.Key}
+		if err := bus.DecodeStrict(e.Body, &out[i].Event); err != nil {
+			t.Fatalf("moduletest: event %s %s: %v", e.Topic, e.ID, err)
+		}
+		var about struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(e.Body, &about); err != nil || about.ID != e.Key {
+			t.Fatalf("moduletest: event %s %s filed under %q, about %q (%v)", e.Topic, e.ID, e.Key, about.ID, err)
+		}
+	}
+	return out
+}
+
 // Announced describes an event as WantPending and WantPublished compare
 // them: its topic, and its payload's id and version.
 func Announced(topic, id string, version int64) string {

@@ -14,20 +14,19 @@ import (
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/moduletest"
-	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
 
 // announced is one product event as pending or as published.
-type announced struct {
-	ID, Topic string
-	Event     contract.ProductEvent
-}
+type announced = moduletest.Decoded[contract.ProductEvent]
+
+// decode reads product events from the outbox (moduletest.Decode).
+var decode = moduletest.Decode[contract.ProductEvent]
 
 // label names an event by what consumers order it by: topic, product,
 // version and, for stock, the variant's stock version and level.
-func (a announced) label(names map[string]string) string {
+func label(a announced, names map[string]string) string {
 	name := names[a.Event.ID]
 	if name == "" {
 		name = a.Event.ID
@@ -39,28 +38,10 @@ func (a announced) label(names map[string]string) string {
 	return l
 }
 
-// decode reads product events from the outbox (moduletest.Pending,
-// Outbox.Pending, Outbox.Publish), strictly, each filed under the product
-// it is about.
-func decode(t *testing.T, evs []outbox.Event) []announced {
-	t.Helper()
-	out := make([]announced, len(evs))
-	for i, e := range evs {
-		out[i] = announced{ID: e.ID, Topic: e.Topic}
-		if err := bus.DecodeStrict(e.Body, &out[i].Event); err != nil {
-			t.Fatalf("event %s %s: %v", e.Topic, e.ID, err)
-		}
-		if e.Key != out[i].Event.ID {
-			t.Fatalf("event %s keyed %s, about product %s", e.Topic, e.Key, out[i].Event.ID)
-		}
-	}
-	return out
-}
-
 func labels(evs []announced, names map[string]string) []string {
 	out := make([]string, len(evs))
 	for i, e := range evs {
-		out[i] = e.label(names)
+		out[i] = label(e, names)
 	}
 	return out
 }
@@ -237,24 +218,11 @@ func TestWritesCommitTheirEvents(t *testing.T) {
 func TestStoreStockEventsExact(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		s, err := OpenStore(ctx, db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := newProduct("Hot", "hot", "HOT", contract.ProductPublished, []string{newID()}, 100)
-		if r := insertOne(t, s, p, nil); r.Err != nil {
-			t.Fatal(r.Err)
-		}
+		s, p := openHot(t, db)
 		vid := p.Variants[0].ID // stock 10
 		stores := []Store{s}
 		if storetest.BackendOf(t, db).Has(storetest.MultiClient) {
-			for range 2 {
-				other, err := OpenStore(ctx, storetest.Another(t, db))
-				if err != nil {
-					t.Fatal(err)
-				}
-				stores = append(stores, other)
-			}
+			stores = clients(t, s, db, 2)
 		}
 		var ok, refused atomic.Int64
 		var wg sync.WaitGroup
