@@ -39,7 +39,6 @@ func TestEventsWrittenWhileTheBrokerIsDownArriveAfterItReturns(t *testing.T) {
 	t.Cleanup(func() { _ = db.Close(context.Background()) })
 	s := openThings(t, db)
 	relay := runRelay(t, pub, s.source())
-	relay.SetPoll(50 * time.Millisecond)
 
 	if err := s.save(ctx, "t", 1, false); err != nil {
 		t.Fatal(err)

@@ -80,9 +80,6 @@ func NewRelay(b bus.Bus, src Source, log *slog.Logger) *Relay {
 	}
 }
 
-// SetPoll changes the fallback poll interval (tests).
-func (r *Relay) SetPoll(d time.Duration) { r.poll = d }
-
 // Notify wakes the relay: a write has committed events. It never blocks.
 func (r *Relay) Notify() {
 	select {

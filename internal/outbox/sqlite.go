@@ -32,6 +32,45 @@ CREATE INDEX outbox_key ON outbox (key, seq);
 CREATE INDEX outbox_lease ON outbox (lease_until);
 `}}
 
+// OpenSQLite opens module's SQLite file with the module's migrations and
+// its outbox table, returning the handle and the relay's source over it:
+// what every module's SQLite store does when it opens.
+func OpenSQLite(ctx context.Context, db *store.DB, module string, migrations []store.Migration) (*sql.DB, Source, error) {
+	s, err := db.SQLite(ctx, module, migrations)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := PrepareSQLite(ctx, db, module)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, src, nil
+}
+
+// InTx runs write in one transaction of db (IMMEDIATE: the store's DSN
+// takes the write lock at BEGIN) and commits it with the events write
+// returns, so a write and its events commit together or not at all. An
+// error from write is returned as it is; what names the write in the
+// others.
+func InTx(ctx context.Context, db *sql.DB, what string, write func(tx *sql.Tx) ([]Event, error)) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
+	evs, err := write(tx)
+	if err != nil {
+		return err
+	}
+	if err := Add(ctx, tx, evs...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
+}
+
 // PrepareSQLite creates the outbox table in module's SQLite file, if it
 // is not there yet, and returns the relay's source over it. A module's
 // SQLite store calls it when it opens.

@@ -16,6 +16,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrDuplicate: a unique key (id, slug, SKU…) is already taken.
 	ErrDuplicate = errors.New("duplicate key")
+	// ErrStale: a write checked against an expected version found the
+	// entity at another one (optimistic concurrency; the module answers
+	// conflict).
+	ErrStale = errors.New("version moved")
 )
 
 // IsDuplicate reports whether err is a unique-constraint violation from

@@ -67,7 +67,7 @@ func writeError(err error, what string, want int64, reload func() (int64, error)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return bus.Errorf(bus.CodeNotFound, "%s not found", what)
-	case errors.Is(err, errStale):
+	case errors.Is(err, store.ErrStale):
 		have, rerr := reload()
 		if rerr != nil {
 			return rerr

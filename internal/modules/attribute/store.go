@@ -89,9 +89,6 @@ func (a announce[T]) events(x T) ([]outbox.Event, error) {
 }
 
 var (
-	// errStale: the group or definition is not at the version the write
-	// expected.
-	errStale = errors.New("version moved")
 	// errGroupInUse: a group still has definitions.
 	errGroupInUse = errors.New("group has definitions")
 	// errNoGroup: a definition names a group that does not exist.

@@ -150,19 +150,6 @@ func (s *mongoStore) Outbox() outbox.Source {
 
 func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
 
-// missedBecause tells, after a checked write matched nothing, whether
-// the document is gone or at another version.
-func missedBecause(ctx context.Context, coll *mongo.Collection, id string) error {
-	err := coll.FindOne(ctx, byID(id), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return store.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("check %s %s: %w", coll.Name(), id, err)
-	}
-	return errStale
-}
-
 // update sets set on document id of coll if it is at version expected
 // (> 0), setting version expected+1 and adding events in the same
 // single-document update (exact also for documents without a version
@@ -180,7 +167,7 @@ func update(ctx context.Context, coll *mongo.Collection, id string, expected int
 		return err
 	}
 	if res.MatchedCount == 0 {
-		return missedBecause(ctx, coll, id)
+		return store.MissedDocument(ctx, coll, id)
 	}
 	return nil
 }
@@ -204,7 +191,7 @@ func remove[D, T any](ctx context.Context, db *mongo.Database, coll *mongo.Colle
 	err := coll.FindOneAndUpdate(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}},
 		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return missedBecause(ctx, coll, id)
+		return store.MissedDocument(ctx, coll, id)
 	}
 	if err != nil {
 		return fmt.Errorf("seal: %w", err)
@@ -255,7 +242,7 @@ func reorder[D, T any](ctx context.Context, coll *mongo.Collection, parentField,
 				set = append(set, bson.E{Key: parentField, Value: parentID})
 			}
 			err = update(ctx, coll, id, at, set, evs)
-			if errors.Is(err, errStale) && attempt < reorderAttempts {
+			if errors.Is(err, store.ErrStale) && attempt < reorderAttempts {
 				continue
 			}
 			if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -3,7 +3,7 @@ package attribute
 import (
 	"context"
 	"database/sql"
-	_ "embed"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,19 +17,12 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-// The schema, one file per migration. Released files never change: a
-// change of schema is a new file.
-var (
-	//go:embed schema/001_init.sql
-	schemaInit string
-	//go:embed schema/002_version.sql
-	schemaVersion string
-)
-
-var migrations = []store.Migration{
-	{Version: 1, SQL: schemaInit},
-	{Version: 2, SQL: schemaVersion},
-}
+// schema holds the SQLite schema, one file per migration
+// (<version>_<name>.sql, read by store.MigrationsFrom). A released file
+// never changes: a change of the schema is a new file.
+//
+//go:embed schema/*.sql
+var schema embed.FS
 
 // sqlStore keeps groups and definitions in attribute.db, and the events
 // of its writes in the same file's outbox table (outbox.PrepareSQLite),
@@ -42,11 +35,11 @@ type sqlStore struct {
 }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, contract.AttributeQueue, migrations)
+	migrations, err := store.MigrationsFrom(schema, "schema")
 	if err != nil {
 		return nil, err
 	}
-	src, err := outbox.PrepareSQLite(ctx, db, contract.AttributeQueue)
+	s, src, err := outbox.OpenSQLite(ctx, db, contract.AttributeQueue, migrations)
 	if err != nil {
 		return nil, err
 	}
@@ -54,28 +47,6 @@ func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 }
 
 func (s *sqlStore) Outbox() outbox.Source { return s.outbox }
-
-// inTx runs write in one transaction (IMMEDIATE: the store's DSN takes the
-// write lock at BEGIN) and commits it with the events write returns, so a
-// write and its events commit together or not at all.
-func (s *sqlStore) inTx(ctx context.Context, what string, write func(tx *sql.Tx) ([]outbox.Event, error)) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	evs, err := write(tx)
-	if err != nil {
-		return err
-	}
-	if err := outbox.Add(ctx, tx, evs...); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", what, err)
-	}
-	return nil
-}
 
 func isForeignKey(err error) bool {
 	var se *sqlite.Error
@@ -93,7 +64,7 @@ func scanGroup(row store.Scanner) (contract.AttributeGroup, error) {
 }
 
 func (s *sqlStore) InsertGroup(ctx context.Context, g contract.AttributeGroup, events ...outbox.Event) error {
-	return s.inTx(ctx, "insert attribute group "+g.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "insert attribute group "+g.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO attribute_groups (`+groupColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			g.ID, g.Name, g.Slug, g.Position, g.Version, g.CreatedAt.UnixMilli(), g.UpdatedAt.UnixMilli())
 		if store.IsDuplicate(err) {
@@ -136,11 +107,11 @@ func sqlMissedBecause(ctx context.Context, q store.Querier, table, id string) er
 	if err != nil {
 		return fmt.Errorf("check %s %s: %w", table, id, err)
 	}
-	return errStale
+	return store.ErrStale
 }
 
 func (s *sqlStore) UpdateGroup(ctx context.Context, g contract.AttributeGroup, expected int64, events ...outbox.Event) error {
-	return s.inTx(ctx, "update attribute group "+g.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "update attribute group "+g.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE attribute_groups SET name = ?, slug = ?, position = ?, updated_at = ?, version = version + 1
 			WHERE id = ? AND version = ?`,
 			g.Name, g.Slug, g.Position, g.UpdatedAt.UnixMilli(), g.ID, expected)
@@ -188,7 +159,7 @@ func renumber[T any](ctx context.Context, tx *sql.Tx, query string, ids []string
 }
 
 func (s *sqlStore) ReorderGroups(ctx context.Context, ids []string, now time.Time, moved announce[contract.AttributeGroup]) error {
-	return s.inTx(ctx, "reorder attribute groups", func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "reorder attribute groups", func(tx *sql.Tx) ([]outbox.Event, error) {
 		evs, err := renumber(ctx, tx, `UPDATE attribute_groups SET position = ?1, updated_at = ?2, version = version + 1
 			WHERE id = ?3 AND position <> ?1 RETURNING `+groupColumns, ids, now, nil, scanGroup, moved)
 		if err != nil {
@@ -199,7 +170,7 @@ func (s *sqlStore) ReorderGroups(ctx context.Context, ids []string, now time.Tim
 }
 
 func (s *sqlStore) DeleteGroup(ctx context.Context, id string, expected int64, deleted announce[contract.AttributeGroup]) error {
-	return s.inTx(ctx, "delete attribute group "+id, func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "delete attribute group "+id, func(tx *sql.Tx) ([]outbox.Event, error) {
 		g, err := group(ctx, tx, id)
 		if err != nil {
 			return nil, fmt.Errorf("delete attribute group %s: %w", id, err)
@@ -212,7 +183,7 @@ func (s *sqlStore) DeleteGroup(ctx context.Context, id string, expected int64, d
 			return nil, fmt.Errorf("delete attribute group %s: %w", id, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, fmt.Errorf("delete attribute group %s at version %d: %w", id, expected, errStale)
+			return nil, fmt.Errorf("delete attribute group %s at version %d: %w", id, expected, store.ErrStale)
 		}
 		evs, err := deleted.events(g)
 		if err != nil {
@@ -255,7 +226,7 @@ func (s *sqlStore) InsertDefinition(ctx context.Context, d contract.AttributeDef
 	if err != nil {
 		return fmt.Errorf("insert attribute %s: %w", d.ID, err)
 	}
-	return s.inTx(ctx, "insert attribute "+d.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "insert attribute "+d.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO attribute_definitions (`+definitionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.ID, d.Code, d.Name, d.GroupID, d.Type, values, d.Unit, d.Filterable, d.Required, d.Position, d.Version, d.CreatedAt.UnixMilli(), d.UpdatedAt.UnixMilli())
 		switch {
@@ -311,7 +282,7 @@ func (s *sqlStore) UpdateDefinition(ctx context.Context, d contract.AttributeDef
 	if err != nil {
 		return fmt.Errorf("update attribute %s: %w", d.ID, err)
 	}
-	return s.inTx(ctx, "update attribute "+d.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "update attribute "+d.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE attribute_definitions SET code = ?, name = ?, group_id = ?, type = ?, allowed_values = ?, unit = ?,
 			filterable = ?, required = ?, position = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
 			d.Code, d.Name, d.GroupID, d.Type, values, d.Unit, d.Filterable, d.Required, d.Position, d.UpdatedAt.UnixMilli(), d.ID, expected)
@@ -331,7 +302,7 @@ func (s *sqlStore) UpdateDefinition(ctx context.Context, d contract.AttributeDef
 }
 
 func (s *sqlStore) ReorderDefinitions(ctx context.Context, groupID string, ids []string, now time.Time, moved announce[contract.AttributeDefinition]) error {
-	return s.inTx(ctx, "reorder attributes in "+groupID, func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "reorder attributes in "+groupID, func(tx *sql.Tx) ([]outbox.Event, error) {
 		evs, err := renumber(ctx, tx, `UPDATE attribute_definitions SET position = ?1, updated_at = ?2, group_id = ?4, version = version + 1
 			WHERE id = ?3 AND (group_id <> ?4 OR position <> ?1) RETURNING `+definitionColumns, ids, now, []any{groupID}, scanDefinition, moved)
 		if isForeignKey(err) {
@@ -345,7 +316,7 @@ func (s *sqlStore) ReorderDefinitions(ctx context.Context, groupID string, ids [
 }
 
 func (s *sqlStore) DeleteDefinition(ctx context.Context, id string, expected int64, deleted announce[contract.AttributeDefinition]) error {
-	return s.inTx(ctx, "delete attribute "+id, func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "delete attribute "+id, func(tx *sql.Tx) ([]outbox.Event, error) {
 		d, err := oneDefinition(ctx, tx, `id = ?`, id)
 		if err != nil {
 			return nil, fmt.Errorf("delete attribute %s: %w", id, err)
@@ -355,7 +326,7 @@ func (s *sqlStore) DeleteDefinition(ctx context.Context, id string, expected int
 			return nil, fmt.Errorf("delete attribute %s: %w", id, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, fmt.Errorf("delete attribute %s at version %d: %w", id, expected, errStale)
+			return nil, fmt.Errorf("delete attribute %s at version %d: %w", id, expected, store.ErrStale)
 		}
 		evs, err := deleted.events(d)
 		if err != nil {

@@ -78,7 +78,7 @@ func TestStore(t *testing.T) {
 		}
 		stale := upd
 		stale.Name = "Stale"
-		if err := s.UpdateGroup(ctx, stale, 1); !errors.Is(err, errStale) {
+		if err := s.UpdateGroup(ctx, stale, 1); !errors.Is(err, store.ErrStale) {
 			t.Fatalf("stale update: %v", err)
 		}
 		if got, _ := s.Group(ctx, tech.ID); got != upd {
@@ -169,7 +169,7 @@ func TestStore(t *testing.T) {
 			t.Fatalf("after update %+v, want %+v", got, want)
 		}
 		changed.Name = "Stale"
-		if err := s.UpdateDefinition(ctx, changed, 1); !errors.Is(err, errStale) {
+		if err := s.UpdateDefinition(ctx, changed, 1); !errors.Is(err, store.ErrStale) {
 			t.Fatalf("stale update: %v", err)
 		}
 		if got, _ := s.Definition(ctx, material.ID); !reflect.DeepEqual(got, want) {
@@ -211,7 +211,7 @@ func TestStore(t *testing.T) {
 		}
 
 		// Deletes, checked when given a version.
-		if err := s.DeleteDefinition(ctx, weight.ID, 2, nil); !errors.Is(err, errStale) {
+		if err := s.DeleteDefinition(ctx, weight.ID, 2, nil); !errors.Is(err, store.ErrStale) {
 			t.Fatalf("stale delete: %v", err)
 		}
 		if err := s.DeleteDefinition(ctx, weight.ID, 1, nil); err != nil {
@@ -220,7 +220,7 @@ func TestStore(t *testing.T) {
 		if err := s.DeleteDefinition(ctx, weight.ID, 0, nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("delete missing definition: %v", err)
 		}
-		if err := s.DeleteGroup(ctx, tech.ID, 2, nil); !errors.Is(err, errStale) {
+		if err := s.DeleteGroup(ctx, tech.ID, 2, nil); !errors.Is(err, store.ErrStale) {
 			t.Fatalf("stale group delete: %v", err)
 		}
 		if err := s.DeleteGroup(ctx, tech.ID, 0, nil); err != nil {
@@ -289,7 +289,7 @@ func TestStoreVersionRace(t *testing.T) {
 			switch err := <-errs; {
 			case err == nil:
 				won++
-			case !errors.Is(err, errStale):
+			case !errors.Is(err, store.ErrStale):
 				t.Fatal(err)
 			}
 		}
@@ -308,6 +308,10 @@ func TestStoreLegacyVersion(t *testing.T) {
 		g := newGroup("Old", "old", 0)
 		d := newDefinition("old", g.ID, contract.AttributeText, 0)
 		if db.Kind() == store.KindSQLite {
+			migrations, err := store.MigrationsFrom(schema, "schema")
+			if err != nil {
+				t.Fatal(err)
+			}
 			raw, err := db.SQLite(ctx, "attribute", migrations[:1])
 			if err != nil {
 				t.Fatal(err)
@@ -341,7 +345,7 @@ func TestStoreLegacyVersion(t *testing.T) {
 		if err != nil || gotD.Version != 1 {
 			t.Fatalf("legacy definition %+v, %v; want version 1", gotD, err)
 		}
-		if err := s.UpdateGroup(ctx, gotG, 2); !errors.Is(err, errStale) {
+		if err := s.UpdateGroup(ctx, gotG, 2); !errors.Is(err, store.ErrStale) {
 			t.Fatalf("legacy group at 2: %v", err)
 		}
 		gotG.Name = "Renamed"

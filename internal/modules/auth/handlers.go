@@ -362,7 +362,7 @@ func (m *Module) setPassword(ctx context.Context, u UserRecord, password, field,
 	}
 	next := u
 	next.PasswordHash, next.Version, next.UpdatedAt = hash, u.Version+1, m.now()
-	if err := m.store.UpdateUser(ctx, next, u.Version); errors.Is(err, errStale) {
+	if err := m.store.UpdateUser(ctx, next, u.Version); errors.Is(err, store.ErrStale) {
 		return bus.Errorf(bus.CodeConflict, "the account changed meanwhile; try again")
 	} else if err != nil {
 		return err
@@ -408,7 +408,7 @@ func (m *Module) update(ctx context.Context, u UserRecord, want int64, announce 
 		events = append(events, ev)
 	}
 	switch err := m.store.UpdateUser(ctx, next, u.Version, events...); {
-	case errors.Is(err, errStale):
+	case errors.Is(err, store.ErrStale):
 		return contract.User{}, bus.Errorf(bus.CodeConflict, "user %s changed meanwhile; read it again", u.ID)
 	case errors.Is(err, store.ErrNotFound):
 		return contract.User{}, bus.Errorf(bus.CodeNotFound, "user %s not found", u.ID)

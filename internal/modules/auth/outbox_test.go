@@ -154,7 +154,7 @@ func TestStoreUserEvents(t *testing.T) {
 		step("an update announcing nothing")
 		promoted := renamed
 		promoted.Role, promoted.Version = contract.RoleAdmin, 3
-		if err := st.UpdateUser(ctx, promoted, 1, event(contract.UserRoleChanged, promoted)); !errors.Is(err, errStale) {
+		if err := st.UpdateUser(ctx, promoted, 1, event(contract.UserRoleChanged, promoted)); !errors.Is(err, store.ErrStale) {
 			t.Fatalf("stale update: %v", err)
 		}
 		step("a stale update")

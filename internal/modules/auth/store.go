@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -16,7 +15,7 @@ import (
 // throttle counters and reset tokens. Both implementations keep to
 // single-row (single-document) atomic writes, so that several instances
 // of the module share it safely on SQLite and on MongoDB alike, and
-// return store.ErrNotFound, store.ErrDuplicate and errStale the same way.
+// return store.ErrNotFound, store.ErrDuplicate and store.ErrStale the same way.
 //
 // The user writes that announce something take the events with them (the
 // transactional outbox, package outbox): the store commits them in the
@@ -33,7 +32,7 @@ type Store interface {
 	UserByID(ctx context.Context, id string) (UserRecord, error)
 	UserByEmail(ctx context.Context, email string) (UserRecord, error)
 	// UpdateUser writes every field of u, with the events announcing the
-	// change, if the stored version is expect (errStale when it moved,
+	// change, if the stored version is expect (store.ErrStale when it moved,
 	// ErrNotFound when there is no user).
 	UpdateUser(ctx context.Context, u UserRecord, expect int64, events ...outbox.Event) error
 	// ListUsers returns up to limit users with ids after after ("" for
@@ -86,9 +85,6 @@ type Store interface {
 	// relay.
 	Outbox() outbox.Source
 }
-
-// errStale: the user's version moved since it was read.
-var errStale = errors.New("version moved")
 
 // UserRecord is a user with its password hash.
 type UserRecord struct {

@@ -167,7 +167,7 @@ func (s *mongoStore) UpdateUser(ctx context.Context, u UserRecord, expect int64,
 		if _, err := s.UserByID(ctx, u.ID); err != nil {
 			return err
 		}
-		return errStale
+		return store.ErrStale
 	}
 	return nil
 }

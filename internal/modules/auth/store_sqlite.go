@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,46 +14,12 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-var migrations = []store.Migration{{
-	Version: 1,
-	SQL: `
-CREATE TABLE users (
-	id            TEXT PRIMARY KEY,
-	email         TEXT NOT NULL,
-	email_key     TEXT NOT NULL UNIQUE, -- lower(email): uniqueness ignores case
-	name          TEXT NOT NULL DEFAULT '',
-	role          TEXT NOT NULL,
-	password_hash TEXT NOT NULL,
-	version       INTEGER NOT NULL,
-	created_at    INTEGER NOT NULL, -- unix milliseconds, as MongoDB keeps dates
-	updated_at    INTEGER NOT NULL
-);
-CREATE TABLE sessions (
-	id              TEXT PRIMARY KEY,
-	token_hash      TEXT NOT NULL UNIQUE, -- hex SHA-256 of the token; the token itself is never stored
-	user_id         TEXT NOT NULL,
-	created_at      INTEGER NOT NULL,
-	last_seen_at    INTEGER NOT NULL,
-	idle_expires_at INTEGER NOT NULL,
-	expires_at      INTEGER NOT NULL,
-	ip              TEXT NOT NULL DEFAULT '',
-	user_agent      TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX sessions_by_user ON sessions (user_id, created_at);
-CREATE TABLE throttle (
-	key           TEXT PRIMARY KEY, -- kind:hash:bucket
-	failures      INTEGER NOT NULL,
-	blocked_until INTEGER NOT NULL,
-	expires_at    INTEGER NOT NULL
-);
-CREATE TABLE reset_tokens (
-	token_hash TEXT PRIMARY KEY,
-	user_id    TEXT NOT NULL,
-	created_at INTEGER NOT NULL,
-	expires_at INTEGER NOT NULL
-);
-CREATE INDEX reset_tokens_by_user ON reset_tokens (user_id);`,
-}}
+// schema holds the SQLite schema, one file per migration
+// (<version>_<name>.sql, read by store.MigrationsFrom). A released file
+// never changes: a change of the schema is a new file.
+//
+//go:embed schema/*.sql
+var schema embed.FS
 
 // sqlStore keeps the session lookup prepared: it runs on every page view,
 // and parsing the statement would cost more than running it.
@@ -65,11 +32,11 @@ type sqlStore struct {
 }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, contract.AuthQueue, migrations)
+	migrations, err := store.MigrationsFrom(schema, "schema")
 	if err != nil {
 		return nil, err
 	}
-	src, err := outbox.PrepareSQLite(ctx, db, contract.AuthQueue)
+	s, src, err := outbox.OpenSQLite(ctx, db, contract.AuthQueue, migrations)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +134,7 @@ func (s *sqlStore) UpdateUser(ctx context.Context, u UserRecord, expect int64, e
 			if _, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, u.ID)); err != nil {
 				return err
 			}
-			return errStale
+			return store.ErrStale
 		}
 		return nil
 	})

@@ -71,7 +71,7 @@ func TestStore(t *testing.T) {
 		if got, _ := s.UserByID(ctx, ann.ID); got != upd {
 			t.Fatalf("after update %+v", got)
 		}
-		if err := s.UpdateUser(ctx, upd, 1); !errors.Is(err, errStale) {
+		if err := s.UpdateUser(ctx, upd, 1); !errors.Is(err, store.ErrStale) {
 			t.Fatalf("stale update: %v", err)
 		}
 		if err := s.UpdateUser(ctx, newUser("ghost@example.com"), 1); !errors.Is(err, store.ErrNotFound) {

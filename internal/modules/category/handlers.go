@@ -64,7 +64,7 @@ func (m *Module) storeError(ctx context.Context, err error, id string, want int6
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return bus.Errorf(bus.CodeNotFound, "category %s not found", id)
-	case errors.Is(err, errStale):
+	case errors.Is(err, store.ErrStale):
 		// Lost the race after checkExpected: say where it is now.
 		c, lerr := m.load(ctx, id)
 		if lerr != nil {

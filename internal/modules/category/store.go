@@ -2,7 +2,6 @@ package category
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/shopengine/shop/internal/contract"
@@ -12,7 +11,7 @@ import (
 
 // Store is the category module's narrow view of its database. Both
 // implementations return store.ErrNotFound, store.ErrDuplicate (a slug
-// taken) and errStale (a version moved) the same way, so the logic maps
+// taken) and store.ErrStale (a version moved) the same way, so the logic maps
 // them to bus codes once.
 //
 // Versions: a write that names an expected version applies only while the
@@ -87,9 +86,6 @@ func (a announce[T]) events(x T) ([]outbox.Event, error) {
 	}
 	return a(x)
 }
-
-// errStale: the category is not at the version the write expected.
-var errStale = errors.New("version moved")
 
 // Node is a category's place in the tree.
 type Node struct {

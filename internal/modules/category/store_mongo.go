@@ -167,19 +167,6 @@ func (s *mongoStore) Nodes(ctx context.Context) ([]Node, error) {
 	return out, nil
 }
 
-// missedBecause tells, after a checked write matched nothing, whether the
-// category is gone or at another version.
-func (s *mongoStore) missedBecause(ctx context.Context, id string) error {
-	err := s.coll.FindOne(ctx, byID(id), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return store.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("check category %s: %w", id, err)
-	}
-	return errStale
-}
-
 // write applies set to id if it is at version expected (> 0), with the
 // version bump and events in the same single-document update. It sets
 // expected+1 rather than incrementing, which is exact for documents that
@@ -198,7 +185,7 @@ func (s *mongoStore) write(ctx context.Context, id string, expected int64, set b
 		return err
 	}
 	if res.MatchedCount == 0 {
-		return s.missedBecause(ctx, id)
+		return store.MissedDocument(ctx, s.coll, id)
 	}
 	return nil
 }
@@ -275,7 +262,7 @@ func (s *mongoStore) Move(ctx context.Context, c contract.Category, expected int
 			return fmt.Errorf("move category %s: events: %w", c.ID, err)
 		}
 		err = s.write(ctx, c.ID, at, set, evs)
-		if errors.Is(err, errStale) && expected == 0 && attempt < unconditionalAttempts {
+		if errors.Is(err, store.ErrStale) && expected == 0 && attempt < unconditionalAttempts {
 			continue
 		}
 		if err != nil {
@@ -344,7 +331,7 @@ func (s *mongoStore) Delete(ctx context.Context, ids []string, expected int64, d
 		}
 		if !ok {
 			if i == 0 {
-				return fmt.Errorf("delete category %s at version %d: %w", id, expected, s.missedBecause(ctx, id))
+				return fmt.Errorf("delete category %s at version %d: %w", id, expected, store.MissedDocument(ctx, s.coll, id))
 			}
 			continue // a descendant deleted meanwhile
 		}

@@ -3,7 +3,7 @@ package category
 import (
 	"context"
 	"database/sql"
-	_ "embed"
+	"embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,19 +14,12 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-// The schema, one file per migration. Released files never change: a
-// change of schema is a new file.
-var (
-	//go:embed schema/001_init.sql
-	schemaInit string
-	//go:embed schema/002_version.sql
-	schemaVersion string
-)
-
-var migrations = []store.Migration{
-	{Version: 1, SQL: schemaInit},
-	{Version: 2, SQL: schemaVersion},
-}
+// schema holds the SQLite schema, one file per migration
+// (<version>_<name>.sql, read by store.MigrationsFrom). A released file
+// never changes: a change of the schema is a new file.
+//
+//go:embed schema/*.sql
+var schema embed.FS
 
 // sqlStore keeps categories in category.db, and the events of its writes
 // in the same file's outbox table (outbox.PrepareSQLite), added in each
@@ -37,11 +30,11 @@ type sqlStore struct {
 }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, contract.CategoryQueue, migrations)
+	migrations, err := store.MigrationsFrom(schema, "schema")
 	if err != nil {
 		return nil, err
 	}
-	src, err := outbox.PrepareSQLite(ctx, db, contract.CategoryQueue)
+	s, src, err := outbox.OpenSQLite(ctx, db, contract.CategoryQueue, migrations)
 	if err != nil {
 		return nil, err
 	}
@@ -49,28 +42,6 @@ func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 }
 
 func (s *sqlStore) Outbox() outbox.Source { return s.outbox }
-
-// inTx runs write in one transaction (IMMEDIATE: the store's DSN takes the
-// write lock at BEGIN) and commits it with the events write returns, so a
-// write and its events commit together or not at all.
-func (s *sqlStore) inTx(ctx context.Context, what string, write func(tx *sql.Tx) ([]outbox.Event, error)) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	evs, err := write(tx)
-	if err != nil {
-		return err
-	}
-	if err := outbox.Add(ctx, tx, evs...); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", what, err)
-	}
-	return nil
-}
 
 const columns = `id, name, slug, description, parent_id, position, version, created_at, updated_at`
 
@@ -83,7 +54,7 @@ func scan(row store.Scanner) (contract.Category, error) {
 }
 
 func (s *sqlStore) Insert(ctx context.Context, c contract.Category, events ...outbox.Event) error {
-	return s.inTx(ctx, "insert category "+c.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "insert category "+c.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO categories (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Name, c.Slug, c.Description, c.ParentID, c.Position, c.Version, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli())
 		if store.IsDuplicate(err) {
@@ -142,21 +113,8 @@ func (s *sqlStore) Revision(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// missedBecause tells, after a checked write matched no row, whether the
-// category is gone or at another version.
-func missedBecause(ctx context.Context, q store.Querier, id string) error {
-	_, err := store.QueryOne(ctx, q, store.ScanValue[int], `SELECT 1 FROM categories WHERE id = ?`, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("check category %s: %w", id, err)
-	}
-	return errStale
-}
-
 func (s *sqlStore) Update(ctx context.Context, c contract.Category, expected int64, events ...outbox.Event) error {
-	return s.inTx(ctx, "update category "+c.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "update category "+c.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE categories SET name = ?, slug = ?, description = ?, updated_at = ?, version = version + 1
 			WHERE id = ? AND version = ?`,
 			c.Name, c.Slug, c.Description, c.UpdatedAt.UnixMilli(), c.ID, expected)
@@ -167,7 +125,7 @@ func (s *sqlStore) Update(ctx context.Context, c contract.Category, expected int
 			return nil, fmt.Errorf("update category %s: %w", c.ID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, fmt.Errorf("update category %s at version %d: %w", c.ID, expected, missedBecause(ctx, tx, c.ID))
+			return nil, fmt.Errorf("update category %s at version %d: %w", c.ID, expected, store.MissedRow(ctx, tx, "categories", c.ID))
 		}
 		return events, nil
 	})
@@ -197,7 +155,7 @@ func reorder(ctx context.Context, tx execer, parentID string, ids []string, now 
 
 // Reorder announces nothing (see Store), so it commits no events.
 func (s *sqlStore) Reorder(ctx context.Context, parentID string, ids []string, now time.Time) error {
-	return s.inTx(ctx, fmt.Sprintf("reorder under %q", parentID), func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, fmt.Sprintf("reorder under %q", parentID), func(tx *sql.Tx) ([]outbox.Event, error) {
 		return nil, reorder(ctx, tx, parentID, ids, now)
 	})
 }
@@ -208,7 +166,7 @@ func (s *sqlStore) Reorder(ctx context.Context, parentID string, ids []string, n
 // at all. The events are built from c as read back in the transaction, so
 // they carry the version the move made even when none was expected.
 func (s *sqlStore) Move(ctx context.Context, c contract.Category, expected int64, oldParent string, order []string, moved announce[contract.Category]) error {
-	return s.inTx(ctx, "move category "+c.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "move category "+c.ID, func(tx *sql.Tx) ([]outbox.Event, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE categories SET parent_id = ?, position = ?, updated_at = ?, version = version + 1
 			WHERE id = ? AND (?5 = 0 OR version = ?5)`,
 			c.ParentID, c.Position, c.UpdatedAt.UnixMilli(), c.ID, expected)
@@ -216,7 +174,7 @@ func (s *sqlStore) Move(ctx context.Context, c contract.Category, expected int64
 			return nil, fmt.Errorf("move category %s: %w", c.ID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, fmt.Errorf("move category %s at version %d: %w", c.ID, expected, missedBecause(ctx, tx, c.ID))
+			return nil, fmt.Errorf("move category %s at version %d: %w", c.ID, expected, store.MissedRow(ctx, tx, "categories", c.ID))
 		}
 		if err := reorder(ctx, tx, c.ParentID, order, c.UpdatedAt); err != nil {
 			return nil, err
@@ -248,7 +206,7 @@ func (s *sqlStore) Delete(ctx context.Context, ids []string, expected int64, del
 	if len(ids) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, "delete category "+ids[0], func(tx *sql.Tx) ([]outbox.Event, error) {
+	return outbox.InTx(ctx, s.db, "delete category "+ids[0], func(tx *sql.Tx) ([]outbox.Event, error) {
 		args := make([]any, len(ids))
 		for i, id := range ids {
 			args[i] = id
@@ -263,7 +221,7 @@ func (s *sqlStore) Delete(ctx context.Context, ids []string, expected int64, del
 			return nil, fmt.Errorf("delete category %s: %w", ids[0], err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, fmt.Errorf("delete category %s at version %d: %w", ids[0], expected, missedBecause(ctx, tx, ids[0]))
+			return nil, fmt.Errorf("delete category %s at version %d: %w", ids[0], expected, store.MissedRow(ctx, tx, "categories", ids[0]))
 		}
 		if len(ids) > 1 {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM categories WHERE id IN `+in, args...); err != nil {

@@ -140,7 +140,7 @@ func TestStore(t *testing.T) {
 }
 
 // TestStoreVersions checks the optimistic concurrency of every write: a
-// stale expected version fails with errStale and changes nothing, the
+// stale expected version fails with store.ErrStale and changes nothing, the
 // right one (or 0 where allowed) applies the write and bumps the version.
 func TestStoreVersions(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
@@ -213,8 +213,8 @@ func TestStoreVersions(t *testing.T) {
 				after, aerr := s.Get(ctx, c.ID)
 				sibAfter, _ := s.Get(ctx, sib.ID)
 				if tt.stale {
-					if !errors.Is(err, errStale) {
-						t.Fatalf("stale write: %v, want errStale", err)
+					if !errors.Is(err, store.ErrStale) {
+						t.Fatalf("stale write: %v, want store.ErrStale", err)
 					}
 					if aerr != nil || after != before || sibAfter.Version != 1 || sibAfter.Position != 0 {
 						t.Fatalf("a stale write changed data: %+v → %+v (%v), sibling %+v", before, after, aerr, sibAfter)
@@ -258,6 +258,10 @@ func TestStoreLegacyVersion(t *testing.T) {
 		ctx := t.Context()
 		old := newCategory("Old", "old", "", 0)
 		if db.Kind() == store.KindSQLite {
+			migrations, err := store.MigrationsFrom(schema, "schema")
+			if err != nil {
+				t.Fatal(err)
+			}
 			raw, err := db.SQLite(ctx, "category", migrations[:1])
 			if err != nil {
 				t.Fatal(err)
@@ -282,8 +286,8 @@ func TestStoreLegacyVersion(t *testing.T) {
 		if err != nil || got.Version != 1 {
 			t.Fatalf("legacy category: %+v, %v; want version 1", got, err)
 		}
-		if err := s.Update(ctx, got, 2); !errors.Is(err, errStale) {
-			t.Fatalf("legacy at 2: %v, want errStale", err)
+		if err := s.Update(ctx, got, 2); !errors.Is(err, store.ErrStale) {
+			t.Fatalf("legacy at 2: %v, want store.ErrStale", err)
 		}
 		got.Name = "Renamed"
 		if err := s.Update(ctx, got, 1); err != nil {

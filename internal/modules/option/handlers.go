@@ -169,7 +169,7 @@ func (m *Module) modify(ctx context.Context, id string, want int64, change func(
 			// change checked codes on the state it was given; this is the
 			// constraint behind that check.
 			return contract.OptionGroup{}, bus.Errorf(bus.CodeConflict, "option group %s: code %q or a value code is taken", id, next.Code)
-		case !errors.Is(err, errStale):
+		case !errors.Is(err, store.ErrStale):
 			return contract.OptionGroup{}, storeError(err, id, next.Code)
 		case want > 0:
 			// Lost the race after the check: say where it is now.
@@ -240,7 +240,7 @@ func (m *Module) delete(ctx context.Context, req contract.DeleteOptionGroupReque
 		ev, err := outbox.New(contract.OptionGroupDeleted, g.ID, event(g))
 		return []outbox.Event{ev}, err
 	})
-	if errors.Is(err, errStale) {
+	if errors.Is(err, store.ErrStale) {
 		if g, err = m.store.Get(ctx, req.ID); err == nil {
 			err = conflict(g, req.Version)
 		}

@@ -2,7 +2,6 @@ package option
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/shopengine/shop/internal/contract"
@@ -13,7 +12,7 @@ import (
 // Store is the option module's narrow view of its database: option groups
 // with their values, read and written whole. Both implementations return
 // store.ErrNotFound, store.ErrDuplicate (a group code, or a value code
-// within a group, taken) and errStale the same way, so the logic maps them
+// within a group, taken) and store.ErrStale the same way, so the logic maps them
 // to bus codes once. Groups come back with their values ordered by
 // position, never nil.
 //
@@ -66,9 +65,6 @@ func (a announce[T]) events(x T) ([]outbox.Event, error) {
 	}
 	return a(x)
 }
-
-// errStale: the group is not at the version the write expected.
-var errStale = errors.New("version moved")
 
 // OpenStore returns the Store for db's backend, with its schema or indexes
 // in place.

@@ -148,19 +148,6 @@ func (s *mongoStore) Count(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// missedBecause tells, after a checked write matched nothing, whether the
-// group is gone or at another version.
-func (s *mongoStore) missedBecause(ctx context.Context, id string) error {
-	err := s.coll.FindOne(ctx, byID(id), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return store.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("check option group %s: %w", id, err)
-	}
-	return errStale
-}
-
 // Update is one updateOne of the whole group, values and events included,
 // filtered on the expected version: a single-document atomic write, which
 // FerretDB honours. It sets the fields it owns and pushes onto the outbox,
@@ -182,7 +169,7 @@ func (s *mongoStore) Update(ctx context.Context, g contract.OptionGroup, expecte
 		return fmt.Errorf("update option group %s: %w", g.ID, err)
 	}
 	if res.MatchedCount == 0 {
-		return fmt.Errorf("update option group %s at version %d: %w", g.ID, expected, s.missedBecause(ctx, g.ID))
+		return fmt.Errorf("update option group %s at version %d: %w", g.ID, expected, store.MissedDocument(ctx, s.coll, g.ID))
 	}
 	return nil
 }
@@ -205,7 +192,7 @@ func (s *mongoStore) Delete(ctx context.Context, id string, expected int64, dele
 	err := s.coll.FindOneAndUpdate(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}},
 		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return contract.OptionGroup{}, fmt.Errorf("delete option group %s at version %d: %w", id, expected, s.missedBecause(ctx, id))
+		return contract.OptionGroup{}, fmt.Errorf("delete option group %s at version %d: %w", id, expected, store.MissedDocument(ctx, s.coll, id))
 	}
 	if err != nil {
 		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: seal: %w", id, err)

@@ -3,8 +3,7 @@ package option
 import (
 	"context"
 	"database/sql"
-	_ "embed"
-	"errors"
+	"embed"
 	"fmt"
 	"strings"
 	"time"
@@ -14,19 +13,12 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-// The schema, one file per migration. Released files never change: a
-// change of schema is a new file.
-var (
-	//go:embed schema/001_init.sql
-	schemaInit string
-	//go:embed schema/002_version.sql
-	schemaVersion string
-)
-
-var migrations = []store.Migration{
-	{Version: 1, SQL: schemaInit},
-	{Version: 2, SQL: schemaVersion},
-}
+// schema holds the SQLite schema, one file per migration
+// (<version>_<name>.sql, read by store.MigrationsFrom). A released file
+// never changes: a change of the schema is a new file.
+//
+//go:embed schema/*.sql
+var schema embed.FS
 
 // sqlStore keeps groups and their values in option.db, and the events of
 // its writes in the same file's outbox table (outbox.PrepareSQLite),
@@ -37,11 +29,11 @@ type sqlStore struct {
 }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	s, err := db.SQLite(ctx, contract.OptionQueue, migrations)
+	migrations, err := store.MigrationsFrom(schema, "schema")
 	if err != nil {
 		return nil, err
 	}
-	src, err := outbox.PrepareSQLite(ctx, db, contract.OptionQueue)
+	s, src, err := outbox.OpenSQLite(ctx, db, contract.OptionQueue, migrations)
 	if err != nil {
 		return nil, err
 	}
@@ -59,29 +51,21 @@ const groupColumns = `id, code, name, version, created_at, updated_at`
 
 // Insert writes the group, its values and its events in one transaction.
 func (s *sqlStore) Insert(ctx context.Context, g contract.OptionGroup, events ...outbox.Event) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("insert option group %s: %w", g.ID, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	_, err = tx.ExecContext(ctx, `INSERT INTO option_groups (`+groupColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		g.ID, g.Code, g.Name, g.Version, g.CreatedAt.UnixMilli(), g.UpdatedAt.UnixMilli())
-	if err == nil {
-		err = insertValues(ctx, tx, g.ID, g.Values)
-	}
-	if store.IsDuplicate(err) {
-		return fmt.Errorf("insert option group %s: %w", g.ID, store.ErrDuplicate)
-	}
-	if err == nil {
-		err = outbox.Add(ctx, tx, events...)
-	}
-	if err != nil {
-		return fmt.Errorf("insert option group %s: %w", g.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("insert option group %s: commit: %w", g.ID, err)
-	}
-	return nil
+	what := "insert option group " + g.ID
+	return outbox.InTx(ctx, s.db, what, func(tx *sql.Tx) ([]outbox.Event, error) {
+		_, err := tx.ExecContext(ctx, `INSERT INTO option_groups (`+groupColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+			g.ID, g.Code, g.Name, g.Version, g.CreatedAt.UnixMilli(), g.UpdatedAt.UnixMilli())
+		if err == nil {
+			err = insertValues(ctx, tx, g.ID, g.Values)
+		}
+		if store.IsDuplicate(err) {
+			return nil, fmt.Errorf("%s: %w", what, store.ErrDuplicate)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		return events, nil
+	})
 }
 
 func insertValues(ctx context.Context, db execer, groupID string, vs []contract.OptionValue) error {
@@ -171,55 +155,34 @@ func (s *sqlStore) Count(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// missedBecause tells, after a checked write matched no row, whether the
-// group is gone or at another version.
-func missedBecause(ctx context.Context, q store.Querier, id string) error {
-	_, err := store.QueryOne(ctx, q, store.ScanValue[int], `SELECT 1 FROM option_groups WHERE id = ?`, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("check option group %s: %w", id, err)
-	}
-	return errStale
-}
-
 // Update runs in one transaction that takes the write lock at BEGIN
 // (_txlock=immediate): the checked write of the group row comes first, so
 // the values read after it are those of the expected version, and the
 // rewrite of the values and the events commit with it or not at all.
 func (s *sqlStore) Update(ctx context.Context, g contract.OptionGroup, expected int64, events ...outbox.Event) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("update option group %s: %w", g.ID, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	res, err := tx.ExecContext(ctx, `UPDATE option_groups SET code = ?, name = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
-		g.Code, g.Name, g.UpdatedAt.UnixMilli(), g.ID, expected)
-	if err == nil {
-		if n, _ := res.RowsAffected(); n == 0 {
-			err = missedBecause(ctx, tx, g.ID)
+	what := "update option group " + g.ID
+	return outbox.InTx(ctx, s.db, what, func(tx *sql.Tx) ([]outbox.Event, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE option_groups SET code = ?, name = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+			g.Code, g.Name, g.UpdatedAt.UnixMilli(), g.ID, expected)
+		if err == nil {
+			if n, _ := res.RowsAffected(); n == 0 {
+				err = store.MissedRow(ctx, tx, "option_groups", g.ID)
+			}
 		}
-	}
-	if err == nil {
-		var old contract.OptionGroup
-		if old, err = one(ctx, tx, `g.id = ?`, g.ID); err == nil {
-			err = writeValues(ctx, tx, g.ID, old.Values, g.Values)
+		if err == nil {
+			var old contract.OptionGroup
+			if old, err = one(ctx, tx, `g.id = ?`, g.ID); err == nil {
+				err = writeValues(ctx, tx, g.ID, old.Values, g.Values)
+			}
 		}
-	}
-	if store.IsDuplicate(err) {
-		return fmt.Errorf("update option group %s: %w", g.ID, store.ErrDuplicate)
-	}
-	if err == nil {
-		err = outbox.Add(ctx, tx, events...)
-	}
-	if err != nil {
-		return fmt.Errorf("update option group %s at version %d: %w", g.ID, expected, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("update option group %s: %w", g.ID, err)
-	}
-	return nil
+		if store.IsDuplicate(err) {
+			return nil, fmt.Errorf("%s: %w", what, store.ErrDuplicate)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s at version %d: %w", what, expected, err)
+		}
+		return events, nil
+	})
 }
 
 // writeValues turns the values old into values: the values that went, the
@@ -259,33 +222,30 @@ func writeValues(ctx context.Context, tx *sql.Tx, groupID string, old, values []
 // Delete reads the group, deletes it and adds the events deleted builds
 // from what it read, in one transaction.
 func (s *sqlStore) Delete(ctx context.Context, id string, expected int64, deleted announce[contract.OptionGroup]) (contract.OptionGroup, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	what := "delete option group " + id
+	var g contract.OptionGroup
+	err := outbox.InTx(ctx, s.db, what, func(tx *sql.Tx) ([]outbox.Event, error) {
+		var err error
+		if g, err = one(ctx, tx, `g.id = ?`, id); err != nil {
+			return nil, err
+		}
+		// The values go by ON DELETE CASCADE; the version is checked in
+		// the statement, under the write lock taken at BEGIN.
+		res, err := tx.ExecContext(ctx, `DELETE FROM option_groups WHERE id = ? AND (?2 = 0 OR version = ?2)`, id, expected)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, fmt.Errorf("%s at version %d: %w", what, expected, store.ErrStale)
+		}
+		evs, err := deleted.events(g)
+		if err != nil {
+			return nil, fmt.Errorf("%s: events: %w", what, err)
+		}
+		return evs, nil
+	})
 	if err != nil {
-		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: %w", id, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	g, err := one(ctx, tx, `g.id = ?`, id)
-	if err != nil {
-		return g, err
-	}
-	// The values go by ON DELETE CASCADE; the version is checked in the
-	// statement, under the write lock taken at BEGIN.
-	res, err := tx.ExecContext(ctx, `DELETE FROM option_groups WHERE id = ? AND (?2 = 0 OR version = ?2)`, id, expected)
-	if err != nil {
-		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return contract.OptionGroup{}, fmt.Errorf("delete option group %s at version %d: %w", id, expected, errStale)
-	}
-	evs, err := deleted.events(g)
-	if err == nil {
-		err = outbox.Add(ctx, tx, evs...)
-	}
-	if err != nil {
-		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: events: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return contract.OptionGroup{}, fmt.Errorf("delete option group %s: %w", id, err)
+		return contract.OptionGroup{}, err
 	}
 	return g, nil
 }

@@ -122,7 +122,7 @@ func TestStore(t *testing.T) {
 		// A stale version changes nothing.
 		stale := clone(next)
 		stale.Name, stale.Values = "Stale", stale.Values[:1]
-		if err := s.Update(ctx, stale, 1); !errors.Is(err, errStale) {
+		if err := s.Update(ctx, stale, 1); !errors.Is(err, store.ErrStale) {
 			t.Fatalf("stale Update: %v", err)
 		}
 		if back, _ := s.Get(ctx, size.ID); !reflect.DeepEqual(back, next) {
@@ -164,7 +164,7 @@ func TestStore(t *testing.T) {
 			switch {
 			case err == nil:
 				won++
-			case !errors.Is(err, errStale):
+			case !errors.Is(err, store.ErrStale):
 				t.Fatal(err)
 			}
 		}
@@ -172,7 +172,7 @@ func TestStore(t *testing.T) {
 			t.Fatalf("%d of 10 racing updates won; stored %+v", won, back)
 		}
 
-		if _, err := s.Delete(ctx, size.ID, 1, nil); !errors.Is(err, errStale) {
+		if _, err := s.Delete(ctx, size.ID, 1, nil); !errors.Is(err, store.ErrStale) {
 			t.Fatalf("stale Delete: %v", err)
 		}
 		// The delete announces the group as it was last written.
@@ -206,6 +206,10 @@ func TestStoreLegacyVersion(t *testing.T) {
 		ctx := t.Context()
 		zero, none := newGroup("zero", "a"), newGroup("none")
 		if db.Kind() == store.KindSQLite {
+			migrations, err := store.MigrationsFrom(schema, "schema")
+			if err != nil {
+				t.Fatal(err)
+			}
 			raw, err := db.SQLite(ctx, "option", migrations[:1])
 			if err != nil {
 				t.Fatal(err)
@@ -235,7 +239,7 @@ func TestStoreLegacyVersion(t *testing.T) {
 			if err != nil || g.Version != 1 {
 				t.Fatalf("legacy group %+v, %v; want version 1", g, err)
 			}
-			if err := s.Update(ctx, g, 2); !errors.Is(err, errStale) {
+			if err := s.Update(ctx, g, 2); !errors.Is(err, store.ErrStale) {
 				t.Fatalf("legacy group at 2: %v", err)
 			}
 			g.Name = "Renamed"

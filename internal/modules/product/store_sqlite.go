@@ -64,11 +64,7 @@ func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := db.SQLite(ctx, contract.ProductQueue, migrations)
-	if err != nil {
-		return nil, err
-	}
-	src, err := outbox.PrepareSQLite(ctx, db, contract.ProductQueue)
+	s, src, err := outbox.OpenSQLite(ctx, db, contract.ProductQueue, migrations)
 	if err != nil {
 		return nil, err
 	}
