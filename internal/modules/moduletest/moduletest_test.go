@@ -132,32 +132,22 @@ type sqlNotes struct {
 }
 
 func openSQLNotes(ctx context.Context, db *store.DB) (*sqlNotes, error) {
-	s, err := db.SQLite(ctx, "notes", []store.Migration{{Version: 1, SQL: `CREATE TABLE notes (key TEXT PRIMARY KEY, text TEXT NOT NULL, version INTEGER NOT NULL)`}})
-	if err != nil {
-		return nil, err
-	}
-	src, err := outbox.PrepareSQLite(ctx, db, "notes")
+	s, src, err := outbox.OpenSQLite(ctx, db, "notes", []store.Migration{{Version: 1, SQL: `CREATE TABLE notes (key TEXT PRIMARY KEY, text TEXT NOT NULL, version INTEGER NOT NULL)`}})
 	return &sqlNotes{s, src}, err
 }
 
 func (s *sqlNotes) Put(ctx context.Context, key, text string, version int64, ev outbox.Event) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
-	res, err := tx.ExecContext(ctx, `INSERT INTO notes (key, text, version) VALUES (?1, ?2, ?3)
-		ON CONFLICT (key) DO UPDATE SET text = excluded.text, version = excluded.version WHERE notes.version = ?3 - 1`, key, text, version)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return errors.Join(errStale, err)
-	}
-	if err := outbox.Add(ctx, tx, ev); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return outbox.InTx(ctx, s.db, "put note", func(tx *sql.Tx) ([]outbox.Event, error) {
+		res, err := tx.ExecContext(ctx, `INSERT INTO notes (key, text, version) VALUES (?1, ?2, ?3)
+			ON CONFLICT (key) DO UPDATE SET text = excluded.text, version = excluded.version WHERE notes.version = ?3 - 1`, key, text, version)
+		if err != nil {
+			return nil, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return nil, errors.Join(errStale, err)
+		}
+		return []outbox.Event{ev}, nil
+	})
 }
 
 func (s *sqlNotes) Get(ctx context.Context, key string) (string, int64, error) {
