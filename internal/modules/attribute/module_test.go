@@ -25,15 +25,7 @@ import (
 
 // module is the attribute module as moduletest starts it.
 var module = moduletest.Spec[Store, *Module]{Open: OpenStore, New: New,
-	Tap: func(st Store, src outbox.Source) Store { return tapped{st, src} }}
-
-// tapped is the store with its outbox seen through moduletest (Spec.Tap).
-type tapped struct {
-	Store
-	src outbox.Source
-}
-
-func (s tapped) Outbox() outbox.Source { return s.src }
+	Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
 
 // harness is a running attribute module (moduletest.Start) with a stub of
 // the product module and a recorder of its events.

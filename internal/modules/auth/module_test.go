@@ -99,16 +99,8 @@ func module(t testing.TB, cfg Config, clk *clock) moduletest.Spec[Store, *Module
 			m.now = clk.now
 			return m
 		},
-		Tap: func(st Store, src outbox.Source) Store { return tapped{st, src} }}
+		Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
 }
-
-// tapped is the store with its outbox seen through moduletest (Spec.Tap).
-type tapped struct {
-	Store
-	src outbox.Source
-}
-
-func (s tapped) Outbox() outbox.Source { return s.src }
 
 // start runs the module on db with cfg (its mail kept in h.mail unless cfg
 // sends it elsewhere) and opts as moduletest.Start takes them: OnBus for

@@ -11,7 +11,7 @@
 // declare the module once (Spec), then start it per backend:
 //
 //	var module = moduletest.Spec[Store, *Module]{Open: OpenStore, New: New,
-//		Tap: func(st Store, src outbox.Source) Store { return tapped{st, src} }}
+//		Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
 //
 //	moduletest.ForEach(t, module, func(t *testing.T, h *moduletest.Harness[*Module]) {
 //		products := moduletest.NewStub(t, h.Bus, contract.ProductQueue)
@@ -61,29 +61,23 @@ type Store interface {
 // package:
 //
 //	var module = moduletest.Spec[Store, *Module]{Open: OpenStore, New: New,
-//		Tap: func(st Store, src outbox.Source) Store { return tapped{st, src} }}
-//
-//	// tapped is the store with its outbox seen through moduletest (Spec.Tap).
-//	type tapped struct {
-//		Store
-//		src outbox.Source
-//	}
-//
-//	func (s tapped) Outbox() outbox.Source { return s.src }
+//		Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
 type Spec[S Store, M Module] struct {
 	// Open opens the module's store on a database: its OpenStore.
 	Open func(context.Context, *store.DB) (S, error)
 	// New builds the module on a bus with a store, not started: its New
 	// (or a closure over it, for a module that takes more).
 	New func(bus.Bus, S, *slog.Logger) M
-	// Tap returns st with Outbox() answering src instead. The module is
-	// built by its own New on the tapped store, so the relay New makes
-	// reads through the harness's Outbox, which sees what the relay
-	// claims and can hold it back. That is the one seam moduletest needs
-	// into a store: Go cannot wrap a store of a type it does not know,
-	// and reading the outbox's tables and collections would tie the
-	// tests to their layout.
-	Tap func(st S, src outbox.Source) S
+	// Relay gives the module built by New the relay it is to run instead
+	// of the one New made. moduletest makes it as every module's New
+	// does (outbox.NewRelay on the module's bus and logger), over the
+	// store's Outbox seen through the harness's Outbox, which so knows
+	// what the relay claims and can hold it back. The relay is the one
+	// reader of a module's outbox, so it is the one seam a test needs
+	// there: not the store, which moduletest cannot wrap without knowing
+	// its type, nor the outbox's tables and collections, which would tie
+	// the tests to their layout.
+	Relay func(m M, r *outbox.Relay)
 }
 
 // StopTimeout bounds a module's Stop and the bus's Close at the end of a
@@ -157,8 +151,8 @@ func NewBus(t testing.TB) *memory.Bus {
 }
 
 // Start opens the module's store on db with spec.Open, builds the module
-// with spec.New on a memory bus and on the store as spec.Tap sees it, and
-// starts it. When t ends the module is stopped, then the bus closed; a
+// with spec.New on a memory bus, gives it a relay through the harness's
+// Outbox (spec.Relay), and starts it. When t ends the module is stopped, then the bus closed; a
 // failing Stop fails the test.
 func Start[S Store, M Module](t testing.TB, db *store.DB, spec Spec[S, M], opts ...Option) *Harness[M] {
 	t.Helper()
@@ -172,15 +166,16 @@ func Start[S Store, M Module](t testing.TB, db *store.DB, spec Spec[S, M], opts 
 	if cfg.log == nil {
 		cfg.log = TestLogger(t)
 	}
-	if spec.Open == nil || spec.New == nil || spec.Tap == nil {
-		t.Fatal("moduletest: a Spec needs Open, New and Tap")
+	if spec.Open == nil || spec.New == nil || spec.Relay == nil {
+		t.Fatal("moduletest: a Spec needs Open, New and Relay")
 	}
 	st, err := spec.Open(context.Background(), db)
 	if err != nil {
 		t.Fatalf("moduletest: open store: %v", err)
 	}
 	ob := newOutbox(t, cfg.bus, st.Outbox(), cfg.hold)
-	m := spec.New(cfg.bus, spec.Tap(st, ob.source()), cfg.log)
+	m := spec.New(cfg.bus, st, cfg.log)
+	spec.Relay(m, outbox.NewRelay(cfg.bus, ob.source(), cfg.log))
 	run(t, m)
 	return &Harness[M]{Bus: cfg.bus, Module: m, DB: db, Outbox: ob}
 }

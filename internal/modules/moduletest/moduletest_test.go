@@ -116,15 +116,7 @@ func openNotes(ctx context.Context, db *store.DB) (noteStore, error) {
 // module is the notes module as moduletest starts it, as every module's
 // tests declare theirs.
 var module = moduletest.Spec[noteStore, *notes]{Open: openNotes, New: newNotes,
-	Tap: func(st noteStore, src outbox.Source) noteStore { return tapped{st, src} }}
-
-// tapped is the store with its outbox seen through moduletest (Spec.Tap).
-type tapped struct {
-	noteStore
-	src outbox.Source
-}
-
-func (s tapped) Outbox() outbox.Source { return s.src }
+	Relay: func(m *notes, r *outbox.Relay) { m.relay = r }}
 
 type sqlNotes struct {
 	db     *sql.DB

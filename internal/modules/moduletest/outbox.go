@@ -17,9 +17,8 @@ import (
 )
 
 // Outbox is a module's outbox (package outbox) as its relay reads it, in
-// a test. Start puts it between the module's store and the relay the
-// module's New makes (Spec.Tap), so every claim of the relay goes through
-// it: it knows which events the relay holds, and with HoldOutbox it keeps
+// a test. Start puts it between the module's store and the module's
+// relay (Spec.Relay), so every claim of the relay goes through it: it knows which events the relay holds, and with HoldOutbox it keeps
 // the relay from claiming any until the test lets it. It reads the store
 // only through the outbox.Source every store has (a Claim given back at
 // once), never its tables or collections, so it works alike on every

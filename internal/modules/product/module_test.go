@@ -196,15 +196,7 @@ func (c *categoryStub) tree(context.Context, contract.Empty) (contract.CategoryT
 
 // module is the product module as moduletest starts it.
 var module = moduletest.Spec[Store, *Module]{Open: OpenStore, New: New,
-	Tap: func(st Store, src outbox.Source) Store { return tapped{st, src} }}
-
-// tapped is the store with its outbox seen through moduletest (Spec.Tap).
-type tapped struct {
-	Store
-	src outbox.Source
-}
-
-func (s tapped) Outbox() outbox.Source { return s.src }
+	Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
 
 // start runs the product module on db with its peers stubbed.
 func start(t testing.TB, db *store.DB) *harness {
