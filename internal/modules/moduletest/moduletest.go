@@ -68,15 +68,15 @@ type Spec[S Store, M Module] struct {
 	// New builds the module on a bus with a store, not started: its New
 	// (or a closure over it, for a module that takes more).
 	New func(bus.Bus, S, *slog.Logger) M
-	// Relay gives the module built by New the relay it is to run instead
-	// of the one New made. moduletest makes it as every module's New
-	// does (outbox.NewRelay on the module's bus and logger), over the
-	// store's Outbox seen through the harness's Outbox, which so knows
-	// what the relay claims and can hold it back. The relay is the one
-	// reader of a module's outbox, so it is the one seam a test needs
-	// there: not the store, which moduletest cannot wrap without knowing
-	// its type, nor the outbox's tables and collections, which would tie
-	// the tests to their layout.
+	// Relay hands the module built by New the relay to run in place of
+	// the one New made. moduletest makes it as every module's New does
+	// (outbox.NewRelay on the module's bus and logger), but over the
+	// store's Outbox seen through Harness.Outbox, which then knows what
+	// the relay has claimed and can hold it back. The relay is the only
+	// reader of a module's outbox, so this is the one seam a test needs:
+	// moduletest cannot wrap a store whose type it does not know, and
+	// reading the outbox's tables and collections would tie the tests to
+	// their layout.
 	Relay func(m M, r *outbox.Relay)
 }
 
