@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math"
 	"reflect"
 	"slices"
@@ -17,116 +16,87 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/bus/bustest"
-	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/moduletest"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
 
-// harness is a running attribute module on an in-process bus, with a
-// recorder of its events and a stand-in product service.
+// module is the attribute module as moduletest starts it.
+var module = moduletest.Spec[Store, *Module]{Open: OpenStore, New: New,
+	Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
+
+// harness is a running attribute module (moduletest.Start) with a stub of
+// the product module and a recorder of its events.
 type harness struct {
-	bus      bus.Bus
-	products *products
+	*moduletest.Harness[*Module]
+	// products is the product module's stub; Stop it for a product
+	// module that is down.
+	products *moduletest.Stub
+	usage    *usage
 	events   *bustest.Recorder[json.RawMessage]
-	st       Store
+}
+
+// start runs the attribute module on db with its product peer stubbed.
+func start(t *testing.T, db *store.DB) *harness {
+	t.Helper()
+	return withProducts(t, moduletest.Start(t, db, module))
+}
+
+// withProducts stubs the product module and records the module's events.
+func withProducts(t *testing.T, mt *moduletest.Harness[*Module]) *harness {
+	t.Helper()
+	h := &harness{Harness: mt, products: moduletest.NewStub(t, mt.Bus, contract.ProductQueue),
+		usage: &usage{counts: map[contract.AttributeUsageRequest]int{}}, events: bustest.Record[json.RawMessage](t, mt.Bus, "attribute.#")}
+	moduletest.Handle(h.products, contract.ProductsUsingAttribute, h.usage.answer)
+	return h
 }
 
 // settle waits until the module's relay has published every event
-// committed so far, then for their deliveries, and returns all recorded:
-// events arrive after the write that commits them has answered.
+// committed so far and returns all recorded (moduletest.Settle).
 func (h *harness) settle(t *testing.T) []bustest.Recorded[json.RawMessage] {
 	t.Helper()
-	moduletest.AwaitOutbox(t, outboxDB(h.st))
-	return h.events.Settle()
+	return moduletest.Settle(t, h.Outbox, h.events)
 }
 
-// outboxDB is the database st keeps its outbox in.
-func outboxDB(st Store) any {
-	switch s := st.(type) {
-	case *sqlStore:
-		return s.db
-	case *mongoStore:
-		return s.db
-	}
-	return nil
+// usage is how the product stub answers ProductsUsingAttribute: from a
+// table the test controls, keeping the questions asked. The product
+// module's own tests cover the real counting; these tests cover what the
+// attribute module does with the answer.
+type usage struct {
+	mu     sync.Mutex
+	counts map[contract.AttributeUsageRequest]int
+	asked  []contract.AttributeUsageRequest
 }
 
-// products stands in for the product module, which is being written at the
-// same time as this one and does not exist yet: it serves only
-// ProductsUsingAttribute, answering from a table the test controls. Once
-// the product module serves the endpoint, its own tests cover the real
-// counting; these tests cover what the attribute module does with the
-// answer.
-type products struct {
-	consumer bus.Consumer
-	mu       sync.Mutex
-	usage    map[contract.AttributeUsageRequest]int
-	asked    []contract.AttributeUsageRequest
+func (u *usage) set(code, value string, n int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.counts[contract.AttributeUsageRequest{Code: code, Value: value}] = n
 }
 
-func (p *products) set(code, value string, n int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.usage[contract.AttributeUsageRequest{Code: code, Value: value}] = n
+func (u *usage) questions() []contract.AttributeUsageRequest {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.asked)
 }
 
-func (p *products) questions() []contract.AttributeUsageRequest {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.asked)
-}
-
-// stop takes the stand-in off the bus, as if the product module were down.
-func (p *products) stop(t *testing.T) {
-	t.Helper()
-	if err := p.consumer.Stop(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func start(t *testing.T, db *store.DB) *harness {
-	t.Helper()
-	st, err := OpenStore(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := memory.New(slog.Default())
-	h := &harness{bus: b, products: &products{usage: map[contract.AttributeUsageRequest]int{}},
-		events: bustest.Record[json.RawMessage](t, b, "attribute.#"), st: st}
-	psvc := bus.NewService(contract.ProductQueue, "test", slog.Default())
-	bus.Handle(psvc, contract.ProductsUsingAttribute, func(_ context.Context, req contract.AttributeUsageRequest) (contract.AttributeUsage, error) {
-		p := h.products
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.asked = append(p.asked, req)
-		return contract.AttributeUsage{Count: p.usage[req]}, nil
-	})
-	if h.products.consumer, err = b.Serve(psvc); err != nil {
-		t.Fatal(err)
-	}
-	m := New(b, st, slog.Default())
-	if err := m.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = m.Stop(ctx)
-		_ = b.Close(ctx)
-	})
-	return h
+func (u *usage) answer(_ context.Context, req contract.AttributeUsageRequest) (contract.AttributeUsage, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.asked = append(u.asked, req)
+	return contract.AttributeUsage{Count: u.counts[req]}, nil
 }
 
 func call[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req) Resp {
 	t.Helper()
-	return bustest.Call(t, h.bus, e, req)
+	return bustest.Call(t, h.Bus, e, req)
 }
 
 func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
 	t.Helper()
-	bustest.CallErr(t, h.bus, e, req, code, mention)
+	bustest.CallErr(t, h.Bus, e, req, code, mention)
 }
 
 func topics(rs []bustest.Recorded[json.RawMessage]) []string {
@@ -172,8 +142,8 @@ func codesOf(ds []contract.AttributeDefinition) []string {
 }
 
 func TestAttributeModule(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
+	moduletest.ForEach(t, module, func(t *testing.T, mt *moduletest.Harness[*Module]) {
+		h := withProducts(t, mt)
 
 		// Groups: slugs generated like category slugs, positions kept dense.
 		tech := call(t, h, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "  Technical data "})
@@ -242,7 +212,7 @@ func TestAttributeModule(t *testing.T) {
 		}
 
 		// Updates that orphan nothing need no product answer.
-		h.products.stop(t)
+		h.products.Stop()
 		renamed := call(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{
 			ID: color.ID, Name: ptr("Color"), Values: ptr(append(values("red", "green", "blue"), contract.AllowedValue{Code: "black", Label: "Black"})),
 			Required: ptr(true), Filterable: ptr(false)}))
@@ -321,14 +291,14 @@ func TestAttributeModule(t *testing.T) {
 // TestProductUsage: changes that would orphan product data (code, type,
 // a removed allowed value, delete) ask the product module first.
 func TestProductUsage(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
+	moduletest.ForEach(t, module, func(t *testing.T, mt *moduletest.Harness[*Module]) {
+		h := withProducts(t, mt)
 		g := call(t, h, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "Technical"})
 		material := call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{
 			Code: "material", Name: "Material", GroupID: g.ID, Type: contract.AttributeSelect, Values: values("wood", "steel", "glass")})
 
-		h.products.set("material", "", 3)
-		h.products.set("material", "wood", 2)
+		h.usage.set("material", "", 3)
+		h.usage.set("material", "wood", 2)
 		callErr(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Type: ptr(contract.AttributeMultiselect)}),
 			bus.CodeConflict, `attribute "material" is used by 3 products: cannot change its type from select to multiselect`)
 		callErr(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Code: ptr("materials")}),
@@ -337,18 +307,18 @@ func TestProductUsage(t *testing.T) {
 			bus.CodeConflict, `value "wood" of attribute "material" is used by 2 products`)
 		callErr(t, h, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: material.ID}, bus.CodeConflict, "cannot delete it")
 		// Removing an unused value goes through (only that value is asked about).
-		before := len(h.products.questions())
+		before := len(h.usage.questions())
 		trimmed := call(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Values: ptr(values("wood", "steel"))}))
 		if !reflect.DeepEqual(trimmed.Values, values("wood", "steel")) {
 			t.Fatalf("trimmed %+v", trimmed.Values)
 		}
-		if got := h.products.questions()[before:]; !reflect.DeepEqual(got, []contract.AttributeUsageRequest{{Code: "material", Value: "glass"}}) {
+		if got := h.usage.questions()[before:]; !reflect.DeepEqual(got, []contract.AttributeUsageRequest{{Code: "material", Value: "glass"}}) {
 			t.Fatalf("asked %+v", got)
 		}
 
 		// No products use it any more: every change goes through.
-		h.products.set("material", "", 0)
-		h.products.set("material", "wood", 0)
+		h.usage.set("material", "", 0)
+		h.usage.set("material", "wood", 0)
 		text := call(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: material.ID, Type: ptr(contract.AttributeText), Code: ptr("fabric")}))
 		if text.Type != contract.AttributeText || text.Values != nil || text.Code != "fabric" {
 			t.Fatalf("retyped %+v", text)
@@ -357,7 +327,7 @@ func TestProductUsage(t *testing.T) {
 			Code: "weight", Name: "Weight", GroupID: g.ID, Type: contract.AttributeNumber, Unit: "kg"})
 
 		// The product module down: nothing that needs its answer is done.
-		h.products.stop(t)
+		h.products.Stop()
 		callErr(t, h, contract.UpdateAttributeDefinition, defAt(t, h, contract.UpdateAttributeDefinitionRequest{ID: number.ID, Type: ptr(contract.AttributeText)}),
 			bus.CodeUnavailable, "cannot tell whether products use it")
 		callErr(t, h, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: number.ID}, bus.CodeUnavailable, "product")
@@ -374,23 +344,18 @@ func TestProductUsage(t *testing.T) {
 // TestProductUsageTimeout: a product module that does not answer in time
 // is a refusal with timeout, within the caller's deadline.
 func TestProductUsageTimeout(t *testing.T) {
-	h := start(t, storetest.Backends(t)[0].Open(t))
-	h.products.stop(t)
-	slow := bus.NewService(contract.ProductQueue, "test", slog.Default())
-	bus.Handle(slow, contract.ProductsUsingAttribute, func(ctx context.Context, _ contract.AttributeUsageRequest) (contract.AttributeUsage, error) {
+	h := start(t, storetest.SQLite(t))
+	h.products.Stop()
+	slow := moduletest.NewStub(t, h.Bus, contract.ProductQueue)
+	moduletest.Handle(slow, contract.ProductsUsingAttribute, func(ctx context.Context, _ contract.AttributeUsageRequest) (contract.AttributeUsage, error) {
 		<-ctx.Done()
 		return contract.AttributeUsage{}, ctx.Err()
 	})
-	c, err := h.bus.Serve(slow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
 	g := call(t, h, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "G"})
 	d := call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{Code: "c", Name: "C", GroupID: g.ID, Type: contract.AttributeText})
 	ctx, cancel := context.WithTimeout(t.Context(), 400*time.Millisecond)
 	defer cancel()
-	_, err = bus.Call(ctx, h.bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID})
+	_, err := bus.Call(ctx, h.Bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID})
 	if bus.CodeOf(err) != bus.CodeTimeout || !strings.Contains(err.Error(), "cannot tell") {
 		t.Fatalf("got %v, want the module's timeout refusal (not the caller's own deadline)", err)
 	}
@@ -398,8 +363,8 @@ func TestProductUsageTimeout(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
+	moduletest.ForEach(t, module, func(t *testing.T, mt *moduletest.Harness[*Module]) {
+		h := withProducts(t, mt)
 		g := call(t, h, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "All"})
 		for _, req := range []contract.CreateAttributeDefinitionRequest{
 			{Code: "note", Type: contract.AttributeText},
@@ -486,7 +451,7 @@ func TestValidate(t *testing.T) {
 			t.Fatalf("injection: %+v", r)
 		}
 		// A body that is not a map of values is invalid.
-		_, err := h.bus.Request(t.Context(), contract.AttributeQueue, "validate_values", []byte(`{"values":[1,2]}`))
+		_, err := h.Bus.Request(t.Context(), contract.AttributeQueue, "validate_values", []byte(`{"values":[1,2]}`))
 		if bus.CodeOf(err) != bus.CodeInvalid || !strings.Contains(err.Error(), "values") {
 			t.Fatalf("values not an object: %v", err)
 		}
@@ -494,18 +459,18 @@ func TestValidate(t *testing.T) {
 }
 
 func TestAttributeBadInput(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
+	moduletest.ForEach(t, module, func(t *testing.T, mt *moduletest.Harness[*Module]) {
+		h := withProducts(t, mt)
 		g := call(t, h, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "Root"})
 		sel := call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{Code: "sel", Name: "Sel", GroupID: g.ID, Type: contract.AttributeSelect, Values: values("a", "b")})
 		missing := uuid.Must(uuid.NewV7()).String()
 		def := func(mod func(*contract.CreateAttributeDefinitionRequest)) func() error {
 			req := contract.CreateAttributeDefinitionRequest{Code: "ok", Name: "OK", GroupID: g.ID, Type: contract.AttributeText}
 			mod(&req)
-			return func() error { return errOf(bus.Call(t.Context(), h.bus, contract.CreateAttributeDefinition, req)) }
+			return func() error { return errOf(bus.Call(t.Context(), h.Bus, contract.CreateAttributeDefinition, req)) }
 		}
 		upd := func(req contract.UpdateAttributeDefinitionRequest) func() error {
-			return func() error { return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeDefinition, req)) }
+			return func() error { return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeDefinition, req)) }
 		}
 		tests := []struct {
 			name    string
@@ -514,25 +479,25 @@ func TestAttributeBadInput(t *testing.T) {
 			mention string
 		}{
 			{"group empty name", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: " "}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: " "}))
 			}, bus.CodeInvalid, "name"},
 			{"group bad slug", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "A", Slug: "Not A Slug"}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "A", Slug: "Not A Slug"}))
 			}, bus.CodeInvalid, "slug"},
 			{"group negative position", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "A", Position: ptr(-1)}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "A", Position: ptr(-1)}))
 			}, bus.CodeInvalid, "position"},
 			{"group empty update", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: 1}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: 1}))
 			}, bus.CodeInvalid, "nothing to update"},
 			{"group update control chars", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: 1, Name: ptr("a\x00b")}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: 1, Name: ptr("a\x00b")}))
 			}, bus.CodeInvalid, "control"},
 			{"group get bad id", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.GetAttributeGroup, contract.AttributeGroupID{ID: "x"}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.GetAttributeGroup, contract.AttributeGroupID{ID: "x"}))
 			}, bus.CodeInvalid, "UUID"},
 			{"group delete missing", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: missing}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: missing}))
 			}, bus.CodeNotFound, missing},
 			{"code empty", def(func(r *contract.CreateAttributeDefinitionRequest) { r.Code = "" }), bus.CodeInvalid, "code: required"},
 			{"code bad", def(func(r *contract.CreateAttributeDefinitionRequest) { r.Code = "Weight-KG" }), bus.CodeInvalid, "code"},
@@ -567,25 +532,25 @@ func TestAttributeBadInput(t *testing.T) {
 			{"update to missing group", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Version: 1, GroupID: ptr(missing)}), bus.CodeInvalid, "group_id"},
 			{"update missing", upd(contract.UpdateAttributeDefinitionRequest{ID: missing, Version: 1, Name: ptr("x")}), bus.CodeNotFound, missing},
 			{"get bad id", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: "nope"}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: "nope"}))
 			}, bus.CodeInvalid, "id"},
 			{"by code injection", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.GetAttributeByCode, contract.AttributeCode{Code: `{"$ne":null}`}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.GetAttributeByCode, contract.AttributeCode{Code: `{"$ne":null}`}))
 			}, bus.CodeInvalid, "code"},
 			{"by code missing", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.GetAttributeByCode, contract.AttributeCode{Code: "nope"}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.GetAttributeByCode, contract.AttributeCode{Code: "nope"}))
 			}, bus.CodeNotFound, "nope"},
 			{"delete missing", func() error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: missing}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: missing}))
 			}, bus.CodeNotFound, missing},
 			{"unknown field", func() error {
-				return errOf(h.bus.Request(t.Context(), contract.AttributeQueue, "create", []byte(`{"code":"x","name":"X","group_id":"`+g.ID+`","type":"text","admin":true}`)))
+				return errOf(h.Bus.Request(t.Context(), contract.AttributeQueue, "create", []byte(`{"code":"x","name":"X","group_id":"`+g.ID+`","type":"text","admin":true}`)))
 			}, bus.CodeInvalid, "admin"},
 			{"wrong JSON type", func() error {
-				return errOf(h.bus.Request(t.Context(), contract.AttributeQueue, "create", []byte(`{"code":"x","name":"X","group_id":"`+g.ID+`","type":"text","required":"yes"}`)))
+				return errOf(h.Bus.Request(t.Context(), contract.AttributeQueue, "create", []byte(`{"code":"x","name":"X","group_id":"`+g.ID+`","type":"text","required":"yes"}`)))
 			}, bus.CodeInvalid, "required"},
 			{"unknown op", func() error {
-				return errOf(h.bus.Request(t.Context(), contract.AttributeQueue, "drop_everything", nil))
+				return errOf(h.Bus.Request(t.Context(), contract.AttributeQueue, "drop_everything", nil))
 			}, bus.CodeNotFound, "drop_everything"},
 		}
 		for _, tt := range tests {
@@ -613,8 +578,8 @@ func TestAttributeBadInput(t *testing.T) {
 // publishes nothing, the right one bumps the version, which the event
 // carries; siblings renumbered by a move are bumped without a check.
 func TestAttributeVersions(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
+	moduletest.ForEach(t, module, func(t *testing.T, mt *moduletest.Harness[*Module]) {
+		h := withProducts(t, mt)
 		type state struct{ group, def, sibling int64 } // versions
 		tests := []struct {
 			name string
@@ -627,28 +592,28 @@ func TestAttributeVersions(t *testing.T) {
 			after   state                                                                 // versions after a successful write; 0: deleted
 		}{
 			{"group update stale", func(g contract.AttributeGroup, _ contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: v - 1, Name: ptr("New")}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: v - 1, Name: ptr("New")}))
 			}, true, "", nil, state{}},
 			{"group update", func(g contract.AttributeGroup, _ contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
 			}, false, "attribute.group.updated", func(g contract.AttributeGroup, _ contract.AttributeDefinition) int64 { return g.Version + 1 }, state{3, 2, 1}},
 			{"group delete stale", func(g contract.AttributeGroup, _ contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: g.ID, Version: v - 1}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: g.ID, Version: v - 1}))
 			}, true, "", nil, state{}},
 			{"definition update stale", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v - 1, Name: ptr("New")}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v - 1, Name: ptr("New")}))
 			}, true, "", nil, state{}},
 			{"definition update", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v, Name: ptr("New")}))
 			}, false, "attribute.definition.updated", func(_ contract.AttributeGroup, d contract.AttributeDefinition) int64 { return d.Version + 1 }, state{2, 3, 1}},
 			{"definition move", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v, Position: ptr(0)}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v, Position: ptr(0)}))
 			}, false, "attribute.definition.updated", func(_ contract.AttributeGroup, d contract.AttributeDefinition) int64 { return d.Version + 1 }, state{2, 3, 2}},
 			{"definition delete stale", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID, Version: v - 1}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID, Version: v - 1}))
 			}, true, "", nil, state{}},
 			{"definition delete", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID, Version: v}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID, Version: v}))
 			}, false, "attribute.definition.deleted", func(_ contract.AttributeGroup, d contract.AttributeDefinition) int64 { return d.Version + 1 }, state{2, 0, 1}},
 		}
 		for i, tt := range tests {
@@ -670,7 +635,7 @@ func TestAttributeVersions(t *testing.T) {
 				evs := h.settle(t)
 				gotG := call(t, h, contract.GetAttributeGroup, contract.AttributeGroupID{ID: g.ID})
 				gotS := call(t, h, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: sib.ID})
-				gotD, derr := bus.Call(t.Context(), h.bus, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: d.ID})
+				gotD, derr := bus.Call(t.Context(), h.Bus, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: d.ID})
 				if tt.stale {
 					if !contract.IsVersionConflict(err) || !strings.Contains(err.Error(), fmt.Sprintf("is at version 2, not %d", v-1)) {
 						t.Fatalf("stale write: %v, want a version conflict", err)

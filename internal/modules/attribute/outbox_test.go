@@ -6,65 +6,36 @@ import (
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/moduletest"
-	"github.com/shopengine/shop/internal/store"
-	"github.com/shopengine/shop/internal/store/storetest"
 )
 
 // TestAttributeOutbox: a write and its events commit together. With the
-// module built but not started (no relay), each successful write leaves
-// its events in the store (a renumbering's too) and publishes nothing, and
-// a failing one (slug or code taken, stale version, group in use) leaves
-// none; once the module runs, its relay publishes exactly the pending
-// events, each group's and definition's in commit order.
+// relay held back, each successful write leaves its events in the store
+// (a renumbering's too) and publishes nothing, and a failing one (slug or
+// code taken, stale version, group in use) leaves none; once let, the
+// relay publishes exactly the pending events, each group's and
+// definition's in commit order.
 func TestAttributeOutbox(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		ctx := t.Context()
-		st, err := OpenStore(ctx, db)
+	moduletest.ForEach(t, module, func(t *testing.T, mt *moduletest.Harness[*Module]) {
+		h := withProducts(t, mt) // no product uses anything
+		tech := call(t, h, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "Tech"})
+		looks := call(t, h, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "Looks", Position: ptr(0)}) // tech renumbered to 1
+		callErr(t, h, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "Other", Slug: "tech"}, bus.CodeConflict, "taken")
+		// The store refuses a stale version itself, with its events.
+		evs, err := groupOutbox(contract.AttributeGroupUpdated, tech)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := moduletest.NewBus(t)
-		moduletest.Reply(moduletest.NewStub(t, b, contract.ProductQueue), contract.ProductsUsingAttribute, contract.AttributeUsage{})
-		m := New(b, st, moduletest.TestLogger(t))
-		ob := moduletest.WatchOutbox(t, b, st.Outbox())
-		ok := func(err error) {
-			t.Helper()
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		refused := func(code bus.Code, err error) {
-			t.Helper()
-			if bus.CodeOf(err) != code {
-				t.Fatalf("got %v, want %s", err, code)
-			}
-		}
-
-		tech, err := m.createGroup(ctx, contract.CreateAttributeGroupRequest{Name: "Tech"})
-		ok(err)
-		looks, err := m.createGroup(ctx, contract.CreateAttributeGroupRequest{Name: "Looks", Position: ptr(0)}) // tech renumbered to 1
-		ok(err)
-		_, err = m.createGroup(ctx, contract.CreateAttributeGroupRequest{Name: "Other", Slug: "tech"})
-		refused(bus.CodeConflict, err)
-		evs, err := groupOutbox(contract.AttributeGroupUpdated, tech)
-		ok(err)
-		if err := st.UpdateGroup(ctx, tech, 1, evs...); err == nil { // tech is at 2 now
+		if err := h.Module.store.UpdateGroup(t.Context(), tech, 1, evs...); err == nil { // tech is at 2 now
 			t.Fatal("a stale group update succeeded")
 		}
-		weight, err := m.create(ctx, contract.CreateAttributeDefinitionRequest{Code: "weight", Name: "Weight", GroupID: tech.ID, Type: contract.AttributeNumber})
-		ok(err)
-		_, err = m.create(ctx, contract.CreateAttributeDefinitionRequest{Code: "weight", Name: "Mass", GroupID: tech.ID, Type: contract.AttributeNumber})
-		refused(bus.CodeConflict, err)
-		_, err = m.update(ctx, contract.UpdateAttributeDefinitionRequest{ID: weight.ID, Version: 1, Name: ptr("Net weight")})
-		ok(err)
-		_, err = m.deleteGroup(ctx, contract.DeleteAttributeGroupRequest{ID: tech.ID})
-		refused(bus.CodeConflict, err)
-		_, err = m.delete(ctx, contract.DeleteAttributeDefinitionRequest{ID: weight.ID, Version: 2})
-		ok(err)
-		_, err = m.deleteGroup(ctx, contract.DeleteAttributeGroupRequest{ID: looks.ID, Version: 1}) // tech renumbered to 0
-		ok(err)
+		weight := call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{Code: "weight", Name: "Weight", GroupID: tech.ID, Type: contract.AttributeNumber})
+		callErr(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{Code: "weight", Name: "Mass", GroupID: tech.ID, Type: contract.AttributeNumber}, bus.CodeConflict, "taken")
+		call(t, h, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: weight.ID, Version: 1, Name: ptr("Net weight")})
+		callErr(t, h, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: tech.ID}, bus.CodeConflict, "has 1 attribute")
+		call(t, h, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: weight.ID, Version: 2})
+		call(t, h, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: looks.ID, Version: 1}) // tech renumbered to 0
 
-		ob.WantPending(
+		h.Outbox.WantPending(t,
 			moduletest.Announced(contract.AttributeGroupCreated.Topic, tech.ID, 1),
 			moduletest.Announced(contract.AttributeGroupUpdated.Topic, tech.ID, 2),
 			moduletest.Announced(contract.AttributeGroupUpdated.Topic, tech.ID, 3),
@@ -74,7 +45,6 @@ func TestAttributeOutbox(t *testing.T) {
 			moduletest.Announced(contract.AttributeDefinitionUpdated.Topic, weight.ID, 2),
 			moduletest.Announced(contract.AttributeDefinitionDeleted.Topic, weight.ID, 3),
 		)
-		moduletest.Run(t, m)
-		ob.WantPublished()
-	})
+		h.Outbox.WantPublished(t)
+	}, moduletest.HoldOutbox())
 }

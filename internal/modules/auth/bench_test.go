@@ -11,6 +11,7 @@ import (
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/bus/amqp/amqptest"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/modules/moduletest"
 )
 
 // benchClient gives every call its own address, so that the throttles
@@ -63,7 +64,9 @@ func BenchmarkResolveSession(b *testing.B) {
 		url := amqptest.URL(b)
 		opts := amqptest.Options(b, url)
 		server, client := amqptest.Dial(b, url, opts), amqptest.Dial(b, url, opts)
-		run(b, benchStart(b, server, client, testConfig()))
+		h := benchHarness(b, testConfig(), moduletest.OnBus(server))
+		h.bus = client
+		run(b, h)
 	})
 }
 

@@ -29,8 +29,8 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/shopengine/shop/internal/bus"
-	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/store/storetest"
 )
 
 // The SMTP mailer is tested against a real SMTP server, emersion/go-smtp
@@ -607,11 +607,9 @@ func TestPasswordResetOverSMTP(t *testing.T) {
 	peer := startSMTPPeer(t, peerOptions{})
 	cfg := testConfig()
 	cfg.SMTPURL, cfg.MailFrom, cfg.PublicURL = "smtp://"+peer.addr, "Shop <no-reply@shop.example>", "https://shop.example"
-	b := memory.New(slog.Default())
-	t.Cleanup(func() { _ = b.Close(context.Background()) })
-	h := startPrepared(t, b, b, cfg, sqliteDB(t), nil)
-	if _, ok := h.m.mailer.(*smtpMailer); !ok {
-		t.Fatalf("mailer %T, want SMTP", h.m.mailer)
+	h := start(t, storetest.SQLite(t), cfg)
+	if _, ok := h.Module.mailer.(*smtpMailer); !ok {
+		t.Fatalf("mailer %T, want SMTP", h.Module.mailer)
 	}
 	bg := context.Background()
 	call(t, bg, h, contract.Register, contract.RegisterRequest{Email: "ann@example.com", Password: pw1, Client: client})

@@ -17,6 +17,8 @@ import (
 	"github.com/shopengine/shop/internal/bus/bustest"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/modules/moduletest"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
@@ -70,10 +72,12 @@ func (c *clock) now() time.Time      { return *c.t.Load() }
 func (c *clock) set(t time.Time)     { c.t.Store(&t) }
 func (c *clock) add(d time.Duration) { c.set(c.now().Add(d)) }
 
-// harness is a running auth module and a client bus.
+// harness is a running auth module (moduletest.Start) with what its
+// tests control: the mailbox its mail goes to, its clock, and the bus its
+// callers use.
 type harness struct {
-	m      *Module
-	bus    bus.Bus
+	*moduletest.Harness[*Module]
+	bus    bus.Bus // the callers': Harness.Bus, or a RabbitMQ connection of their own
 	mail   *mailbox
 	clock  *clock
 	events *bustest.Recorder[contract.UserEvent]
@@ -83,72 +87,45 @@ func testConfig() Config {
 	return Config{BcryptCost: bcrypt.MinCost, AllowWeakCost: true}
 }
 
-// start runs the module on server and returns a harness calling through
-// client (the same bus in process).
-func start(t *testing.T, server, client bus.Bus, db *store.DB, cfg Config) *harness {
-	return benchStart(t, server, client, cfg, db)
+// module is the auth module as moduletest starts it, with cfg and on
+// clk's time: auth's New takes a Config, and can refuse it.
+func module(t testing.TB, cfg Config, clk *clock) moduletest.Spec[Store, *Module] {
+	return moduletest.Spec[Store, *Module]{Open: OpenStore,
+		New: func(b bus.Bus, st Store, log *slog.Logger) *Module {
+			m, err := New(b, st, cfg, log)
+			if err != nil {
+				t.Fatalf("auth.New: %v", err)
+			}
+			m.now = clk.now
+			return m
+		},
+		Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
 }
 
-// benchStart is start for tests and benchmarks; without db, on a fresh
-// SQLite store.
-func benchStart(t testing.TB, server, client bus.Bus, cfg Config, dbs ...*store.DB) *harness {
+// start runs the module on db with cfg (its mail kept in h.mail unless cfg
+// sends it elsewhere) and opts as moduletest.Start takes them: OnBus for
+// RabbitMQ, HoldOutbox for an outbox test.
+func start(t testing.TB, db *store.DB, cfg Config, opts ...moduletest.Option) *harness {
 	t.Helper()
-	db := storetest.Backends(t)[0].Open(t)
-	if len(dbs) > 0 {
-		db = dbs[0]
-	}
-	return startPrepared(t, server, client, cfg, db, nil)
-}
-
-// startPrepared is benchStart on db, with prepare (if set) run on the
-// module after New and before Start.
-func startPrepared(t testing.TB, server, client bus.Bus, cfg Config, db *store.DB, prepare func(*Module)) *harness {
-	t.Helper()
-	st, err := OpenStore(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{bus: client, mail: &mailbox{}, clock: newClock()}
+	h := &harness{mail: &mailbox{}, clock: newClock()}
 	if cfg.Mailer == nil && cfg.SMTPURL == "" {
 		cfg.Mailer = h.mail
 	}
-	if tt, ok := t.(*testing.T); ok {
-		h.events = bustest.Record[contract.UserEvent](tt, client, "auth.*")
-	}
-	m, err := New(server, st, cfg, slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.now = h.clock.now
-	h.m = m
-	if prepare != nil {
-		prepare(m)
-	}
-	if err := m.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = m.Stop(ctx)
-	})
+	h.Harness = moduletest.Start(t, db, module(t, cfg, h.clock), opts...)
+	h.bus = h.Bus
+	h.events = bustest.Record[contract.UserEvent](t, h.Bus, "auth.*")
 	return h
 }
 
-func startMemory(t *testing.T, db *store.DB, cfg Config) *harness {
-	b := memory.New(slog.Default())
-	t.Cleanup(func() { _ = b.Close(context.Background()) })
-	return start(t, b, b, db, cfg)
-}
-
-func benchHarness(b *testing.B, cfg Config) *harness {
-	bb := memory.New(slog.New(slog.DiscardHandler))
+// benchHarness is start for a benchmark: on a fresh SQLite store, quiet,
+// on a memory bus unless opts say otherwise.
+func benchHarness(b *testing.B, cfg Config, opts ...moduletest.Option) *harness {
+	quiet := slog.New(slog.DiscardHandler)
+	bb := memory.New(quiet)
 	b.Cleanup(func() { _ = bb.Close(context.Background()) })
 	cfg.Mailer = &mailbox{}
-	return benchStart(b, bb, bb, cfg)
+	return start(b, storetest.SQLite(b), cfg, append([]moduletest.Option{moduletest.OnBus(bb), moduletest.WithLogger(quiet)}, opts...)...)
 }
-
-func sqliteDB(t *testing.T) *store.DB { return storetest.Backends(t)[0].Open(t) }
 
 func as(p contract.Principal) context.Context {
 	return contract.WithPrincipal(context.Background(), p)
@@ -321,7 +298,7 @@ func resetToken(t *testing.T, body string) string {
 
 func TestAuthModule(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		exercise(t, startMemory(t, db, testConfig()))
+		exercise(t, start(t, db, testConfig()))
 	})
 }
 
@@ -331,12 +308,14 @@ func TestAuthModuleAMQP(t *testing.T) {
 	url := amqptest.URL(t)
 	opts := amqptest.Options(t, url)
 	server, client := amqptest.Dial(t, url, opts), amqptest.Dial(t, url, opts)
-	exercise(t, start(t, server, client, sqliteDB(t), testConfig()))
+	h := start(t, storetest.SQLite(t), testConfig(), moduletest.OnBus(server))
+	h.bus = client
+	exercise(t, h)
 }
 
 // TestLongPasswords: bcrypt reads 72 bytes; the pre-hash makes the rest count.
 func TestLongPasswords(t *testing.T) {
-	h := startMemory(t, sqliteDB(t), testConfig())
+	h := start(t, storetest.SQLite(t), testConfig())
 	base := strings.Repeat("vanilla orbit ", 6) // 84 bytes
 	a, b := base+"alpha 1", base+"alpha 2"
 	if len(base) <= 72 || a[:72] != b[:72] {
@@ -354,7 +333,7 @@ func TestLongPasswords(t *testing.T) {
 // TestThrottling: per (address, email) with an exponential delay, per
 // address over all emails with a looser budget; a success resets the pair.
 func TestThrottling(t *testing.T) {
-	h := startMemory(t, sqliteDB(t), testConfig())
+	h := start(t, storetest.SQLite(t), testConfig())
 	bg := context.Background()
 	call(t, bg, h, contract.Register, contract.RegisterRequest{Email: "ann@example.com", Password: pw1, Client: client})
 	bad := contract.LoginRequest{Email: "ann@example.com", Password: pw2, Client: client}
@@ -398,8 +377,8 @@ func TestThrottling(t *testing.T) {
 // TestThrottleSharedByInstances: two module instances on one store (two
 // workers) count failures together.
 func TestThrottleSharedByInstances(t *testing.T) {
-	db := sqliteDB(t)
-	a, b := startMemory(t, db, testConfig()), startMemory(t, storetest.Another(t, db), testConfig())
+	db := storetest.SQLite(t)
+	a, b := start(t, db, testConfig()), start(t, storetest.Another(t, db), testConfig())
 	call(t, context.Background(), a, contract.Register, contract.RegisterRequest{Email: "ann@example.com", Password: pw1, Client: client})
 	bad := contract.LoginRequest{Email: "ann@example.com", Password: pw2, Client: client}
 	for i := range pairLimit.free + 1 {
@@ -410,7 +389,7 @@ func TestThrottleSharedByInstances(t *testing.T) {
 }
 
 func TestSessionLifetime(t *testing.T) {
-	h := startMemory(t, sqliteDB(t), Config{BcryptCost: bcrypt.MinCost, AllowWeakCost: true, IdleTimeout: time.Hour, MaxLifetime: 3 * time.Hour})
+	h := start(t, storetest.SQLite(t), Config{BcryptCost: bcrypt.MinCost, AllowWeakCost: true, IdleTimeout: time.Hour, MaxLifetime: 3 * time.Hour})
 	g := call(t, context.Background(), h, contract.Register, contract.RegisterRequest{Email: "ann@example.com", Password: pw1, Client: client})
 	// Sliding: used every 50 minutes it lives to the absolute lifetime.
 	for range 3 {
@@ -422,13 +401,13 @@ func TestSessionLifetime(t *testing.T) {
 	g = call(t, context.Background(), h, contract.Login, contract.LoginRequest{Email: "ann@example.com", Password: pw1, Client: client})
 	h.clock.add(61 * time.Minute)
 	h.dead(t, g.Token) // idle
-	if n, err := h.m.store.Sweep(t.Context(), h.clock.now()); err != nil || n != 2 {
+	if n, err := h.Module.store.Sweep(t.Context(), h.clock.now()); err != nil || n != 2 {
 		t.Fatalf("sweep %d, %v", n, err)
 	}
 }
 
 func TestCostRule(t *testing.T) {
-	db := sqliteDB(t)
+	db := storetest.SQLite(t)
 	st, err := OpenStore(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
@@ -441,9 +420,9 @@ func TestCostRule(t *testing.T) {
 		t.Fatalf("default cost: %v", err)
 	}
 	// A hash of another cost is upgraded at the next successful login.
-	old := startMemory(t, db, testConfig())
+	old := start(t, db, testConfig())
 	call(t, context.Background(), old, contract.Register, contract.RegisterRequest{Email: "ann@example.com", Password: pw1, Client: client})
-	upgraded := startMemory(t, db, Config{BcryptCost: MinCost})
+	upgraded := start(t, db, Config{BcryptCost: MinCost})
 	call(t, context.Background(), upgraded, contract.Login, contract.LoginRequest{Email: "ann@example.com", Password: pw1, Client: client})
 	u, _ := st.UserByEmail(t.Context(), "ann@example.com")
 	if c, _ := bcrypt.Cost([]byte(u.PasswordHash)); c != MinCost || u.Version != 2 {
@@ -455,18 +434,18 @@ func TestCostRule(t *testing.T) {
 // TestHashSlots: with every slot busy, a login waits HashWait and then
 // fails unavailable with a retry-after.
 func TestHashSlots(t *testing.T) {
-	h := startMemory(t, sqliteDB(t), Config{BcryptCost: bcrypt.MinCost, AllowWeakCost: true, HashSlots: 1, HashWait: 50 * time.Millisecond})
-	h.m.hashes.slots <- struct{}{}
+	h := start(t, storetest.SQLite(t), Config{BcryptCost: bcrypt.MinCost, AllowWeakCost: true, HashSlots: 1, HashWait: 50 * time.Millisecond})
+	h.Module.hashes.slots <- struct{}{}
 	be := callErr(t, context.Background(), h, contract.Login, contract.LoginRequest{Email: "ann@example.com", Password: pw1, Client: client}, bus.CodeUnavailable, "too many sign-ins")
 	if be.RetryAfter != retryBusy {
 		t.Fatalf("retry after %v", be.RetryAfter)
 	}
-	<-h.m.hashes.slots
+	<-h.Module.hashes.slots
 	callErr(t, context.Background(), h, contract.Login, contract.LoginRequest{Email: "ann@example.com", Password: pw1, Client: client}, bus.CodeUnauthorized, "wrong")
 }
 
 func TestAuthBadInput(t *testing.T) {
-	h := startMemory(t, sqliteDB(t), testConfig())
+	h := start(t, storetest.SQLite(t), testConfig())
 	bg := context.Background()
 	reg := func(email, pw, name string) contract.RegisterRequest {
 		return contract.RegisterRequest{Email: email, Password: pw, Name: name, Client: client}
@@ -506,13 +485,13 @@ func TestAuthBadInput(t *testing.T) {
 		t.Fatalf("operator injection: %v", err)
 	}
 	// Nothing was written.
-	if _, total, _ := h.m.store.ListUsers(bg, "", 10); total != 0 {
+	if _, total, _ := h.Module.store.ListUsers(bg, "", 10); total != 0 {
 		t.Fatalf("bad input created %d users", total)
 	}
 }
 
 func TestDevMailer(t *testing.T) {
-	h := startMemory(t, sqliteDB(t), Config{BcryptCost: bcrypt.MinCost, AllowWeakCost: true, Mailer: newDevMailer(slog.Default())})
+	h := start(t, storetest.SQLite(t), Config{BcryptCost: bcrypt.MinCost, AllowWeakCost: true, Mailer: newDevMailer(slog.Default())})
 	bg := context.Background()
 	call(t, bg, h, contract.Register, contract.RegisterRequest{Email: "ann@example.com", Password: pw1, Client: client})
 	call(t, bg, h, contract.RequestPasswordReset, contract.PasswordResetRequest{Email: "ann@example.com", Client: client})

@@ -4,131 +4,45 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/shopengine/shop/internal/bus"
-	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/modules/moduletest"
 	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
 
-// gatedSource is a relay's source that yields nothing until opened: the
-// module's relay runs, but publishes only once the test lets it, so the
-// test sees what each write left in the store in the meantime.
-type gatedSource struct {
-	outbox.Source
-	open atomic.Bool
-}
-
-func (g *gatedSource) Claim(ctx context.Context, n int, lease time.Duration) ([]outbox.Claimed, error) {
-	if !g.open.Load() {
-		return nil, nil
-	}
-	return g.Source.Claim(ctx, n, lease)
-}
-
-// pendingEvent is one user event as pending or as published: its bus id,
-// topic and payload.
-type pendingEvent struct {
-	ID, Topic string
-	Event     contract.UserEvent
-}
+// pendingEvent is one user event as pending or as published.
+type pendingEvent = moduletest.Decoded[contract.UserEvent]
 
 // label names an event by what a consumer reads: topic, user, version
 // and role.
-func (p pendingEvent) label() string {
+func label(p pendingEvent) string {
 	return fmt.Sprintf("%s %s@%d %s", p.Topic, p.Event.Email, p.Event.Version, p.Event.Role)
 }
 
 func eventLabels(evs []pendingEvent) []string {
 	out := make([]string, len(evs))
 	for i, e := range evs {
-		out[i] = e.label()
+		out[i] = label(e)
 	}
 	return out
 }
 
-// pending returns the events waiting in st's outbox, in the order a relay
-// would claim them, leaving them unclaimed; each must be keyed by its user
-// and name its own bus id in its payload.
-func pending(t *testing.T, st Store) []pendingEvent {
+// decode reads user events from the outbox (moduletest.Decode); each
+// must also name its own bus id in its payload.
+func decode(t *testing.T, evs []outbox.Event) []pendingEvent {
 	t.Helper()
-	ctx := t.Context()
-	src := st.Outbox()
-	claimed, err := src.Claim(ctx, 10_000, time.Minute)
-	if err != nil {
-		t.Fatalf("claim pending events: %v", err)
-	}
-	if err := src.Release(ctx, claimed); err != nil {
-		t.Fatalf("release pending events: %v", err)
-	}
-	out := make([]pendingEvent, len(claimed))
-	for i, c := range claimed {
-		out[i] = pendingEvent{ID: c.ID, Topic: c.Topic}
-		if err := bus.DecodeStrict(c.Body, &out[i].Event); err != nil {
-			t.Fatalf("pending event %s %s: %v", c.Topic, c.ID, err)
-		}
-		if c.Key != out[i].Event.ID || c.ID != out[i].Event.EventID {
-			t.Fatalf("pending event %s: key %s, id %s; payload %+v", c.Topic, c.Key, c.ID, out[i].Event)
+	out := moduletest.Decode[contract.UserEvent](t, evs)
+	for _, e := range out {
+		if e.ID != e.Event.EventID {
+			t.Fatalf("event %s: id %s; payload %+v", e.Topic, e.ID, e.Event)
 		}
 	}
 	return out
-}
-
-// publishedEvents records user events with their bus ids, as a consumer
-// sees them.
-type publishedEvents struct {
-	mu  sync.Mutex
-	evs []pendingEvent
-}
-
-func recordUserEvents(t *testing.T, b bus.Bus) *publishedEvents {
-	t.Helper()
-	p := &publishedEvents{}
-	c, err := b.Subscribe("auth.*", "outbox-test", func(_ context.Context, ev *bus.Event) error {
-		e := pendingEvent{ID: ev.ID, Topic: ev.Topic}
-		if err := bus.DecodeStrict(ev.Body, &e.Event); err != nil {
-			t.Errorf("event %s: %v", ev.Topic, err)
-		}
-		p.mu.Lock()
-		p.evs = append(p.evs, e)
-		p.mu.Unlock()
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	return p
-}
-
-// wait returns the events once there are n, failing after 10 s; it then
-// waits a little longer to catch any extra (a duplicate publish).
-func (p *publishedEvents) wait(t *testing.T, n int) []pendingEvent {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		p.mu.Lock()
-		got := slices.Clone(p.evs)
-		p.mu.Unlock()
-		if len(got) >= n {
-			time.Sleep(300 * time.Millisecond)
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			return slices.Clone(p.evs)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events published, want %d: %q", len(got), n, eventLabels(got))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // TestUserWritesCommitTheirEvents: register, create_user and set_role
@@ -140,22 +54,14 @@ func (p *publishedEvents) wait(t *testing.T, n int) []pendingEvent {
 // after.
 func TestUserWritesCommitTheirEvents(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		b := memory.New(slog.Default())
-		t.Cleanup(func() { _ = b.Close(context.Background()) })
-		var gate *gatedSource
-		h := startPrepared(t, b, b, testConfig(), db, func(m *Module) {
-			gate = &gatedSource{Source: m.store.Outbox()}
-			m.relay = outbox.NewRelay(b, gate, slog.Default())
-		})
-		st := h.m.store
-		pub := recordUserEvents(t, b)
+		h := start(t, db, testConfig(), moduletest.HoldOutbox())
 		var want []string
 		step := func(what string, add ...string) {
 			t.Helper()
 			want = append(want, add...)
 			// In commit order per user (per document on MongoDB), so
 			// compared as sets, with each user's in version order.
-			if evs := pending(t, st); !sameMultiset(eventLabels(evs), want) || !versionOrdered(evs) {
+			if evs := decode(t, h.Outbox.Pending(t)); !sameMultiset(eventLabels(evs), want) || !versionOrdered(evs) {
 				t.Fatalf("after %s: pending %q, want %q", what, eventLabels(evs), want)
 			}
 		}
@@ -183,38 +89,14 @@ func TestUserWritesCommitTheirEvents(t *testing.T) {
 		call(t, machine, h, contract.SetRole, contract.SetRoleRequest{ID: boss.ID, Role: contract.RoleAdmin})
 		step("a set_role to the role it has (no write)")
 
-		time.Sleep(50 * time.Millisecond) // a relay that ignored the gate would have published by now
-		pub.mu.Lock()
-		early := slices.Clone(pub.evs)
-		pub.mu.Unlock()
-		if len(early) != 0 {
-			t.Fatalf("published before the relay ran: %q", eventLabels(early))
-		}
-		pend := pending(t, st)
-		gate.open.Store(true)
-		h.m.relay.Notify()
-		got := pub.wait(t, len(want))
+		// The relay, let run, publishes exactly the pending events (nothing
+		// before), each once, and empties the outbox.
+		got := decode(t, h.Outbox.Publish(t))
 		if !sameMultiset(eventLabels(got), want) || !versionOrdered(got) {
 			t.Fatalf("published %q, want %q, each user's in version order", eventLabels(got), want)
 		}
-		ids := func(evs []pendingEvent) []string {
-			out := make([]string, len(evs))
-			for i, e := range evs {
-				if e.ID != e.Event.EventID {
-					t.Fatalf("%s under id %s names %s", e.Topic, e.ID, e.Event.EventID)
-				}
-				out[i] = e.ID
-			}
-			return out
-		}
-		if !sameMultiset(ids(got), ids(pend)) {
-			t.Fatalf("published ids %q, pending %q", ids(got), ids(pend))
-		}
-		if left := pending(t, st); len(left) != 0 {
-			t.Fatalf("left in the outbox after the relay: %q", eventLabels(left))
-		}
 		// The users read as written: the outbox is no part of a user.
-		if u, err := st.UserByID(t.Context(), reg.User.ID); err != nil || u.Role != contract.RoleAdmin || u.Version != 3 {
+		if u, err := h.Module.store.UserByID(t.Context(), reg.User.ID); err != nil || u.Role != contract.RoleAdmin || u.Version != 3 {
 			t.Fatalf("ann after the relay: %+v, %v", u, err)
 		}
 	})
@@ -232,6 +114,7 @@ func TestStoreUserEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		relay := moduletest.Relay(t, st.Outbox())
 		event := func(et bus.EventType[contract.UserEvent], u UserRecord) outbox.Event {
 			t.Helper()
 			ev, err := userEvent(et, u.User)
@@ -246,7 +129,7 @@ func TestStoreUserEvents(t *testing.T) {
 			want = append(want, add...)
 			// In commit order per user (per document on MongoDB), so
 			// compared as sets, with each user's in version order.
-			if evs := pending(t, st); !sameMultiset(eventLabels(evs), want) || !versionOrdered(evs) {
+			if evs := decode(t, relay.Pending(t)); !sameMultiset(eventLabels(evs), want) || !versionOrdered(evs) {
 				t.Fatalf("after %s: pending %q, want %q", what, eventLabels(evs), want)
 			}
 		}
@@ -307,24 +190,9 @@ func TestStoreUserEvents(t *testing.T) {
 
 		// The relay publishes them all, in commit order per user, and
 		// empties the outbox.
-		b := memory.New(slog.Default())
-		t.Cleanup(func() { _ = b.Close(context.Background()) })
-		pub := recordUserEvents(t, b)
-		rctx, cancel := context.WithCancel(context.Background())
-		relay := outbox.NewRelay(b, st.Outbox(), slog.Default())
-		done := make(chan error, 1)
-		go func() { done <- relay.Run(rctx) }()
-		relay.Notify()
-		got := pub.wait(t, len(want))
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("relay: %v", err)
-		}
+		got := decode(t, relay.Publish(t))
 		if labels := eventLabels(got); !sameMultiset(labels, want) || !versionOrdered(got) {
 			t.Fatalf("published %q, want %q, each user's in version order", labels, want)
-		}
-		if left := pending(t, st); len(left) != 0 {
-			t.Fatalf("left in the outbox after the relay: %q", eventLabels(left))
 		}
 	})
 }

@@ -1,10 +1,8 @@
 package category
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -14,77 +12,34 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/bus/bustest"
-	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/moduletest"
-	"github.com/shopengine/shop/internal/store"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
 
-// harness is a running category module on an in-process bus, with a
-// recorder of its events.
-type harness struct {
-	bus    bus.Bus
-	events *bustest.Recorder[contract.CategoryEvent]
-	st     Store
-}
+// module is the category module as moduletest starts it.
+var module = moduletest.Spec[Store, *Module]{Open: OpenStore, New: New,
+	Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
 
-// settle waits until the module's relay has published every event
-// committed so far, then for their deliveries, and returns all recorded:
-// events arrive after the write that commits them has answered.
-func (h *harness) settle(t *testing.T) []bustest.Recorded[contract.CategoryEvent] {
-	t.Helper()
-	moduletest.AwaitOutbox(t, outboxDB(h.st))
-	return h.events.Settle()
-}
-
-// outboxDB is the database st keeps its outbox in.
-func outboxDB(st Store) any {
-	switch s := st.(type) {
-	case *sqlStore:
-		return s.db
-	case *mongoStore:
-		return s.db
-	}
-	return nil
-}
-
-func start(t *testing.T, db *store.DB) *harness {
-	t.Helper()
-	st, err := OpenStore(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := memory.New(slog.Default())
-	h := &harness{bus: b, events: bustest.Record[contract.CategoryEvent](t, b, "category.*"), st: st}
-	m := New(b, st, slog.Default())
-	if err := m.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = m.Stop(ctx)
-		_ = b.Close(ctx)
-	})
-	return h
-}
+// harness is a running category module (moduletest.Start).
+type harness = moduletest.Harness[*Module]
 
 func call[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req) Resp {
 	t.Helper()
-	return bustest.Call(t, h.bus, e, req)
+	return bustest.Call(t, h.Bus, e, req)
 }
 
 func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
 	t.Helper()
-	bustest.CallErr(t, h.bus, e, req, code, mention)
+	bustest.CallErr(t, h.Bus, e, req, code, mention)
 }
 
 func ptr[T any](v T) *T { return &v }
 
 func TestCategoryModule(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
+	moduletest.ForEach(t, module, func(t *testing.T, h *harness) {
+		events := bustest.Record[contract.CategoryEvent](t, h.Bus, "category.*")
 		shoes := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "  Men's Shoes ", Description: "All of them"})
 		if shoes.Slug != "mens-shoes" || shoes.Name != "Men's Shoes" || shoes.ParentID != "" || shoes.Position != 0 {
 			t.Fatalf("created %+v", shoes)
@@ -170,7 +125,7 @@ func TestCategoryModule(t *testing.T) {
 		}
 
 		// Events: one per write, with ancestors root first.
-		evs := h.events.Wait(t, 12)
+		evs := events.Wait(t, 12)
 		byTopic := map[string][]contract.CategoryEvent{}
 		for _, e := range evs {
 			byTopic[e.Topic] = append(byTopic[e.Topic], e.Event)
@@ -200,7 +155,7 @@ func names(cs []contract.Category) []string {
 }
 
 func TestCategoryBadInput(t *testing.T) {
-	h := start(t, storetest.Backends(t)[0].Open(t))
+	h := moduletest.Start(t, storetest.SQLite(t), module)
 	root := call(t, h, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Root"})
 	missing := uuid.Must(uuid.NewV7()).String()
 	tests := []struct {
@@ -210,52 +165,52 @@ func TestCategoryBadInput(t *testing.T) {
 		mention string
 	}{
 		{"empty name", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "  "}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "  "}))
 		}, bus.CodeInvalid, "name"},
 		{"long name", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: strings.Repeat("x", maxNameLen+1)}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: strings.Repeat("x", maxNameLen+1)}))
 		}, bus.CodeInvalid, "name"},
 		{"control chars", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "a\x00b"}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "a\x00b"}))
 		}, bus.CodeInvalid, "control"},
 		{"bad slug", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", Slug: "Not A Slug"}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", Slug: "Not A Slug"}))
 		}, bus.CodeInvalid, "slug"},
 		{"parent not a uuid", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", ParentID: "42"}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", ParentID: "42"}))
 		}, bus.CodeInvalid, "parent_id"},
 		{"parent missing", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", ParentID: missing}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", ParentID: missing}))
 		}, bus.CodeInvalid, "no such category"},
 		{"negative position", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", Position: ptr(-1)}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", Position: ptr(-1)}))
 		}, bus.CodeInvalid, "position"},
 		{"get bad id", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.GetCategory, contract.CategoryID{ID: "x"}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.GetCategory, contract.CategoryID{ID: "x"}))
 		}, bus.CodeInvalid, "UUID"},
 		{"get missing", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.GetCategory, contract.CategoryID{ID: missing}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.GetCategory, contract.CategoryID{ID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"slug injection", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.GetCategoryBySlug, contract.CategorySlug{Slug: `{"$gt":""}`}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.GetCategoryBySlug, contract.CategorySlug{Slug: `{"$gt":""}`}))
 		}, bus.CodeInvalid, "slug"},
 		{"empty update", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID, Version: 1}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID, Version: 1}))
 		}, bus.CodeInvalid, "nothing to update"},
 		{"update without version", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID, Name: ptr("x")}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID, Name: ptr("x")}))
 		}, bus.CodeInvalid, "version is required"},
 		{"negative version", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: root.ID, Version: -1}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: root.ID, Version: -1}))
 		}, bus.CodeInvalid, "version -1"},
 		{"move missing", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: missing}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"children of missing", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.ListChildren, contract.ListChildrenRequest{ParentID: missing}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.ListChildren, contract.ListChildrenRequest{ParentID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"delete missing", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: missing}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: missing}))
 		}, bus.CodeNotFound, missing},
 	}
 	for _, tt := range tests {
@@ -282,8 +237,8 @@ func errOf[T any](_ T, err error) error { return err }
 // one is a conflict that changes nothing and publishes nothing, the right
 // one bumps the version, which the event carries.
 func TestCategoryVersions(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
+	moduletest.ForEach(t, module, func(t *testing.T, h *harness) {
+		events := bustest.Record[contract.CategoryEvent](t, h.Bus, "category.*")
 		tests := []struct {
 			name  string
 			write func(c, sib contract.Category, version int64) error
@@ -294,25 +249,25 @@ func TestCategoryVersions(t *testing.T) {
 			topic   string
 		}{
 			{"update stale", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: c.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: c.ID, Version: v, Name: ptr("New")}))
 			}, -1, false, ""},
 			{"update", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: c.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: c.ID, Version: v, Name: ptr("New")}))
 			}, 1, true, "category.updated"},
 			{"move stale", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
 			}, -1, false, ""},
 			{"move", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
 			}, 1, true, "category.moved"},
 			{"move without version", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
 			}, 0, true, "category.moved"},
 			{"delete stale", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: c.ID, Version: v}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: c.ID, Version: v}))
 			}, -1, false, ""},
 			{"delete", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: c.ID, Version: v}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: c.ID, Version: v}))
 			}, 1, true, "category.deleted"},
 		}
 		for _, tt := range tests {
@@ -324,7 +279,7 @@ func TestCategoryVersions(t *testing.T) {
 				if c.Version != 2 {
 					t.Fatalf("after one update: version %d", c.Version)
 				}
-				seen := len(h.settle(t))
+				seen := len(moduletest.Settle(t, h.Outbox, events))
 				want := c.Version
 				switch tt.version {
 				case -1:
@@ -333,7 +288,7 @@ func TestCategoryVersions(t *testing.T) {
 					want = 0
 				}
 				err := tt.write(c, sib, want)
-				after, aerr := bus.Call(t.Context(), h.bus, contract.GetCategory, contract.CategoryID{ID: c.ID})
+				after, aerr := bus.Call(t.Context(), h.Bus, contract.GetCategory, contract.CategoryID{ID: c.ID})
 				sibAfter := call(t, h, contract.GetCategory, contract.CategoryID{ID: sib.ID})
 				if !tt.ok {
 					if !contract.IsVersionConflict(err) || !strings.Contains(err.Error(), fmt.Sprintf("is at version %d, not %d", c.Version, want)) {
@@ -342,7 +297,7 @@ func TestCategoryVersions(t *testing.T) {
 					if aerr != nil || after.Version != c.Version || after.Name != c.Name || after.Position != c.Position || sibAfter.Version != sib.Version {
 						t.Fatalf("a stale write changed data: %+v → %+v (%v)", c, after, aerr)
 					}
-					if evs := h.settle(t); len(evs) != seen {
+					if evs := moduletest.Settle(t, h.Outbox, events); len(evs) != seen {
 						t.Fatalf("a stale write published %v", evs[seen:])
 					}
 					return
@@ -350,7 +305,7 @@ func TestCategoryVersions(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				evs := h.events.Wait(t, seen+1)
+				evs := events.Wait(t, seen+1)
 				last := evs[len(evs)-1]
 				if last.Topic != tt.topic || last.Event.ID != c.ID || last.Event.Version != c.Version+1 {
 					t.Fatalf("event %s %+v, want %s at version %d", last.Topic, last.Event, tt.topic, c.Version+1)

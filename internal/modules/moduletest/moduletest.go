@@ -3,20 +3,28 @@
 // in-process bus, and stopped with the bus when the test ends. It also
 // serves stubs of the other modules it talks to, so that a module's tests,
 // like its code, reach other modules only through internal/contract and
-// the bus (TestModulesDoNotImportEachOther holds for _test.go files too).
+// the bus (TestModulesDoNotImportEachOther holds for _test.go files too),
+// and it stands between the module's store and its outbox relay, so that a
+// test can see what is pending, hold the relay back and wait for it.
 //
-// It is the part every module's test harness repeated:
+// It is the part every module's test harness repeated. A module's tests
+// declare the module once (Spec), then start it per backend:
 //
-//	moduletest.ForEach(t, cart.OpenStore, cart.New, func(t *testing.T, h *moduletest.Harness[*cart.Module]) {
+//	var module = moduletest.Spec[Store, *Module]{Open: OpenStore, New: New,
+//		Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
+//
+//	moduletest.ForEach(t, module, func(t *testing.T, h *moduletest.Harness[*Module]) {
 //		products := moduletest.NewStub(t, h.Bus, contract.ProductQueue)
 //		moduletest.Handle(products, contract.GetProducts, fakeProducts)
+//		events := bustest.Record[contract.CartEvent](t, h.Bus, "cart.*")
 //		got := bustest.Call(t, h.Bus, contract.AddLine, req)
+//		evs := moduletest.Settle(t, h.Outbox, events) // the relay has published
 //		...
 //	})
 //
-// Outbox is the check every module's outbox test makes: writes leave their
-// events in the store's outbox, and the module's relay publishes exactly
-// those.
+// A module's outbox test is its writes and the events they announce, with
+// the relay held back (HoldOutbox) until the test has seen them pending:
+// see Outbox.
 //
 // Like storetest (which it uses for the backends: SQLite always, an
 // embedded FerretDB, MongoDB at SHOP_TEST_MONGO_URI), it is for tests
@@ -31,6 +39,7 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/bus/memory"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
@@ -41,41 +50,85 @@ type Module interface {
 	Stop(ctx context.Context) error
 }
 
+// Store is what moduletest needs of a module's store: the outbox its
+// writes leave their events in, which every module's Store interface has
+// (DESIGN.md, Events and read models).
+type Store interface {
+	Outbox() outbox.Source
+}
+
+// Spec is a module as its tests start it, declared once in the module's
+// package:
+//
+//	var module = moduletest.Spec[Store, *Module]{Open: OpenStore, New: New,
+//		Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
+type Spec[S Store, M Module] struct {
+	// Open opens the module's store on a database: its OpenStore.
+	Open func(context.Context, *store.DB) (S, error)
+	// New builds the module on a bus with a store, not started: its New
+	// (or a closure over it, for a module that takes more).
+	New func(bus.Bus, S, *slog.Logger) M
+	// Relay hands the module built by New the relay to run in place of
+	// the one New made. moduletest makes it as every module's New does
+	// (outbox.NewRelay on the module's bus and logger), but over the
+	// store's Outbox seen through Harness.Outbox, which then knows what
+	// the relay has claimed and can hold it back. The relay is the only
+	// reader of a module's outbox, so this is the one seam a test needs:
+	// moduletest cannot wrap a store whose type it does not know, and
+	// reading the outbox's tables and collections would tie the tests to
+	// their layout.
+	Relay func(m M, r *outbox.Relay)
+}
+
 // StopTimeout bounds a module's Stop and the bus's Close at the end of a
-// test, so a handler that hangs fails the test instead of the test binary.
+// test, so a handler that hangs fails the test instead of the test binary;
+// it also bounds the waits for the relay.
 const StopTimeout = 5 * time.Second
 
 // Harness is one running module under test.
 type Harness[M Module] struct {
-	// Bus is the in-process bus the module serves on: call its endpoints
+	// Bus is the bus the module serves on: an in-process one from
+	// NewBus unless OnBus gave another. Call the module's endpoints
 	// through it (bustest.Call), record its events (bustest.Record), and
-	// stub its peers on it (NewStub). Bus.Peer() is a second "process".
-	Bus *memory.Bus
+	// stub its peers on it (NewStub).
+	Bus bus.Bus
 	// Module is the started module, for a test that calls its methods.
 	Module M
 	// DB is the store the module's data is in, for storetest.BackendOf,
 	// storetest.Require or a second instance.
 	DB *store.DB
+	// Outbox is the module's outbox as its relay reads it: what is
+	// pending, a wait until the relay has published it (Wait, Settle)
+	// and, with HoldOutbox, the relay held until Publish.
+	Outbox *Outbox
 }
 
 // Option changes how Start runs the module.
 type Option func(*config)
 
 type config struct {
-	bus *memory.Bus
-	log *slog.Logger
+	bus  bus.Bus
+	log  *slog.Logger
+	hold bool
 }
 
-// OnBus starts the module on b (from NewBus, or another Harness's Bus)
-// instead of a bus of its own: for stubs that must be in place before the
-// module starts, and for a second instance competing for the same queue.
-// The bus then belongs to whoever made it and is not closed by this
-// harness.
-func OnBus(b *memory.Bus) Option { return func(c *config) { c.bus = b } }
+// OnBus starts the module on b (from NewBus, another Harness's Bus, or a
+// RabbitMQ connection) instead of a bus of its own: for stubs that must be
+// in place before the module starts, and for a second instance competing
+// for the same queue. The bus then belongs to whoever made it and is not
+// closed by this harness.
+func OnBus(b bus.Bus) Option { return func(c *config) { c.bus = b } }
 
 // WithLogger gives the module log instead of the test's log (the default,
 // which is shown with -v or when the test fails).
 func WithLogger(log *slog.Logger) Option { return func(c *config) { c.log = log } }
+
+// HoldOutbox starts the module with its relay held back: the module
+// serves requests and its writes commit their events, but nothing is
+// published until the test calls Outbox.Publish (or Outbox.Let). It is
+// how an outbox test sees each write's events waiting in the store, and
+// that a failed write left none.
+func HoldOutbox() Option { return func(c *config) { c.hold = true } }
 
 // TestLogger is a logger writing to t's output: shown with -v or when the
 // test fails, and attributed to the test that logged.
@@ -97,13 +150,11 @@ func NewBus(t testing.TB) *memory.Bus {
 	return b
 }
 
-// Start opens the module's store on db with open (the module's OpenStore),
-// builds the module with build (its New) on a memory bus, and starts it.
-// When t ends the module is stopped, then the bus closed; a failing Stop
-// fails the test.
-func Start[S any, M Module](t testing.TB, db *store.DB,
-	open func(context.Context, *store.DB) (S, error), build func(bus.Bus, S, *slog.Logger) M, opts ...Option,
-) *Harness[M] {
+// Start opens the module's store on db with spec.Open, builds the module
+// with spec.New on a memory bus, gives it a relay through the harness's
+// Outbox (spec.Relay), and starts it. When t ends the module is stopped, then the bus closed; a
+// failing Stop fails the test.
+func Start[S Store, M Module](t testing.TB, db *store.DB, spec Spec[S, M], opts ...Option) *Harness[M] {
 	t.Helper()
 	cfg := config{}
 	for _, o := range opts {
@@ -115,25 +166,41 @@ func Start[S any, M Module](t testing.TB, db *store.DB,
 	if cfg.log == nil {
 		cfg.log = TestLogger(t)
 	}
-	ctx := context.Background()
-	st, err := open(ctx, db)
+	if spec.Open == nil || spec.New == nil || spec.Relay == nil {
+		t.Fatal("moduletest: a Spec needs Open, New and Relay")
+	}
+	st, err := spec.Open(context.Background(), db)
 	if err != nil {
 		t.Fatalf("moduletest: open store: %v", err)
 	}
-	m := build(cfg.bus, st, cfg.log)
-	Run(t, m)
-	return &Harness[M]{Bus: cfg.bus, Module: m, DB: db}
+	ob := newOutbox(t, cfg.bus, st.Outbox(), cfg.hold)
+	m := spec.New(cfg.bus, st, cfg.log)
+	spec.Relay(m, outbox.NewRelay(cfg.bus, ob.source(), cfg.log))
+	run(t, m)
+	return &Harness[M]{Bus: cfg.bus, Module: m, DB: db, Outbox: ob}
 }
 
 // ForEach runs fn as a subtest per backend storetest reaches, each with the
 // module started by Start on a fresh store and a fresh bus (OnBus is
 // ignored here: a bus is never shared between backends).
-func ForEach[S any, M Module](t *testing.T,
-	open func(context.Context, *store.DB) (S, error), build func(bus.Bus, S, *slog.Logger) M,
-	fn func(t *testing.T, h *Harness[M]), opts ...Option,
-) {
+func ForEach[S Store, M Module](t *testing.T, spec Spec[S, M], fn func(t *testing.T, h *Harness[M]), opts ...Option) {
 	t.Helper()
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		fn(t, Start(t, db, open, build, append(opts[:len(opts):len(opts)], func(c *config) { c.bus = nil })...))
+		fn(t, Start(t, db, spec, append(opts[:len(opts):len(opts)], func(c *config) { c.bus = nil })...))
+	})
+}
+
+// run starts m and stops it when t ends; a failing Stop fails the test.
+func run(t testing.TB, m Module) {
+	t.Helper()
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatalf("moduletest: start %T: %v", m, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
+		defer cancel()
+		if err := m.Stop(ctx); err != nil {
+			t.Errorf("moduletest: stop %T: %v", m, err)
+		}
 	})
 }

@@ -20,6 +20,7 @@ type Stub struct {
 	t     testing.TB
 	queue string
 	svc   *bus.Service
+	stop  func() error // takes the stub off the bus, once
 
 	mu    sync.Mutex
 	calls map[string]int
@@ -35,14 +36,28 @@ func NewStub(t testing.TB, b bus.Bus, queue string) *Stub {
 	if err != nil {
 		t.Fatalf("moduletest: serve stub %s: %v", queue, err)
 	}
-	t.Cleanup(func() {
+	s.stop = sync.OnceValue(func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
 		defer cancel()
-		if err := c.Stop(ctx); err != nil {
+		return c.Stop(ctx)
+	})
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
 			t.Errorf("moduletest: stop stub %s: %v", queue, err)
 		}
 	})
 	return s
+}
+
+// Stop takes the stub off the bus, as if the module it stands in for
+// were down: calls to it then fail as calls to a missing module do
+// (unavailable at their deadline), for a test of what the module under
+// test does without its peer.
+func (s *Stub) Stop() {
+	s.t.Helper()
+	if err := s.stop(); err != nil {
+		s.t.Fatalf("moduletest: stop stub %s: %v", s.queue, err)
+	}
 }
 
 // Handle makes s answer e with fn. An endpoint of another queue than the

@@ -1,96 +1,38 @@
 package option
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/bus/bustest"
-	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/moduletest"
-	"github.com/shopengine/shop/internal/store"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
 
-// harness is a running option module on an in-process bus, with a
-// recorder of its events.
-type harness struct {
-	bus    *memory.Bus
-	events *bustest.Recorder[contract.OptionGroupEvent]
-	st     Store
-}
+// module is the option module as moduletest starts it.
+var module = moduletest.Spec[Store, *Module]{Open: OpenStore, New: New,
+	Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
 
-// settle waits until the module's relay has published every event
-// committed so far, then for their deliveries, and returns all recorded:
-// events arrive after the write that commits them has answered.
-func (h *harness) settle(t *testing.T) []bustest.Recorded[contract.OptionGroupEvent] {
-	t.Helper()
-	moduletest.AwaitOutbox(t, outboxDB(h.st))
-	return h.events.Settle()
-}
-
-// outboxDB is the database st keeps its outbox in.
-func outboxDB(st Store) any {
-	switch s := st.(type) {
-	case *sqlStore:
-		return s.db
-	case *mongoStore:
-		return s.db
-	}
-	return nil
-}
-
-func start(t *testing.T, db *store.DB) *harness {
-	t.Helper()
-	b := memory.New(slog.Default())
-	h := &harness{bus: b, events: bustest.Record[contract.OptionGroupEvent](t, b, "option.#")}
-	h.st = serve(t, b, db)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = b.Close(ctx)
-	})
-	return h
-}
-
-// serve starts a module instance on b with db's store, and returns the
-// store.
-func serve(t *testing.T, b bus.Bus, db *store.DB) Store {
-	t.Helper()
-	st, err := OpenStore(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := New(b, st, slog.Default())
-	if err := m.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = m.Stop(ctx)
-	})
-	return st
-}
+// harness is a running option module (moduletest.Start).
+type harness = moduletest.Harness[*Module]
 
 func call[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req) Resp {
 	t.Helper()
-	return bustest.Call(t, h.bus, e, req)
+	return bustest.Call(t, h.Bus, e, req)
 }
 
 func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
 	t.Helper()
-	bustest.CallErr(t, h.bus, e, req, code, mention)
+	bustest.CallErr(t, h.Bus, e, req, code, mention)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -124,8 +66,8 @@ func positionsOK(t *testing.T, g contract.OptionGroup) {
 }
 
 func TestOptionModule(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
+	moduletest.ForEach(t, module, func(t *testing.T, h *harness) {
+		events := bustest.Record[contract.OptionGroupEvent](t, h.Bus, "option.#")
 		size := call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "size", Name: "  Size ", Values: values("s", "m", "l")})
 		if size.Name != "Size" || size.Code != "size" || !slices.Equal(valueCodes(size), []string{"s", "m", "l"}) || size.Values[1].Label != "M" {
 			t.Fatalf("created %+v", size)
@@ -210,7 +152,7 @@ func TestOptionModule(t *testing.T) {
 		call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "size", Name: "Size"})
 
 		// Events: one per write, carrying the group as it then was.
-		evs := h.events.Wait(t, 13)
+		evs := events.Wait(t, 13)
 		byTopic := map[string][]contract.OptionGroupEvent{}
 		for _, e := range evs {
 			byTopic[e.Topic] = append(byTopic[e.Topic], e.Event)
@@ -246,8 +188,7 @@ func suffixes(r contract.GenerateVariantsReply) []string {
 }
 
 func TestGenerateVariants(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
+	moduletest.ForEach(t, module, func(t *testing.T, h *harness) {
 		size := call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "size", Name: "Size", Values: values("s", "m", "l")})
 		colour := call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "colour", Name: "Colour", Values: values("red", "blue")})
 		gen := func(sel ...contract.VariantSelection) contract.GenerateVariantsReply {
@@ -334,7 +275,8 @@ func TestGenerateVariants(t *testing.T) {
 }
 
 func TestOptionBadInput(t *testing.T) {
-	h := start(t, storetest.Backends(t)[0].Open(t))
+	h := moduletest.Start(t, storetest.SQLite(t), module)
+	events := bustest.Record[contract.OptionGroupEvent](t, h.Bus, "option.#")
 	size := call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "size", Name: "Size", Values: values("s", "m")})
 	missing := newID()
 	tests := []struct {
@@ -344,26 +286,26 @@ func TestOptionBadInput(t *testing.T) {
 		mention string
 	}{
 		{"no code", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Name: "X"}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Name: "X"}))
 		}, bus.CodeInvalid, "code"},
 		{"bad code", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "Big Size", Name: "X"}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "Big Size", Name: "X"}))
 		}, bus.CodeInvalid, "code"},
 		{"empty name", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: " "}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: " "}))
 		}, bus.CodeInvalid, "name"},
 		{"long name", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: strings.Repeat("x", maxNameLen+1)}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: strings.Repeat("x", maxNameLen+1)}))
 		}, bus.CodeInvalid, "name"},
 		{"bad value code", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X",
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X",
 				Values: []contract.NewOptionValue{{Code: "a", Label: "A"}, {Code: "B", Label: "B"}}}))
 		}, bus.CodeInvalid, "values[1].code"},
 		{"duplicate value code", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X", Values: values("a", "a")}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X", Values: values("a", "a")}))
 		}, bus.CodeInvalid, "values[1].code"},
 		{"value without label", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X",
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X",
 				Values: []contract.NewOptionValue{{Code: "a"}}}))
 		}, bus.CodeInvalid, "values[0].label"},
 		{"too many values", func() error {
@@ -371,65 +313,65 @@ func TestOptionBadInput(t *testing.T) {
 			for i := range vs {
 				vs[i] = contract.NewOptionValue{Code: fmt.Sprint("v", i), Label: "V"}
 			}
-			return errOf(bus.Call(t.Context(), h.bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X", Values: vs}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X", Values: vs}))
 		}, bus.CodeInvalid, "values"},
 		{"control chars", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: size.ID, Code: "l", Label: "a\x00b"}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: size.ID, Code: "l", Label: "a\x00b"}))
 		}, bus.CodeInvalid, "label"},
 		{"get bad id", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.GetOptionGroup, contract.OptionGroupID{ID: "x"}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.GetOptionGroup, contract.OptionGroupID{ID: "x"}))
 		}, bus.CodeInvalid, "UUID"},
 		{"get missing", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.GetOptionGroup, contract.OptionGroupID{ID: missing}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.GetOptionGroup, contract.OptionGroupID{ID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"code injection", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.GetOptionGroupByCode, contract.OptionGroupCode{Code: `{"$gt":""}`}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.GetOptionGroupByCode, contract.OptionGroupCode{Code: `{"$gt":""}`}))
 		}, bus.CodeInvalid, "code"},
 		{"empty update", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: 1}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: 1}))
 		}, bus.CodeInvalid, "nothing to update"},
 		{"update bad code", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: 1, Code: ptr("")}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: 1, Code: ptr("")}))
 		}, bus.CodeInvalid, "code"},
 		{"update missing", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: missing, Version: 1, Name: ptr("x")}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: missing, Version: 1, Name: ptr("x")}))
 		}, bus.CodeNotFound, missing},
 		{"add value bad group id", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: "1", Code: "l", Label: "L"}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: "1", Code: "l", Label: "L"}))
 		}, bus.CodeInvalid, "group_id"},
 		{"add value negative position", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: size.ID, Code: "l", Label: "L", Position: ptr(-1)}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: size.ID, Code: "l", Label: "L", Position: ptr(-1)}))
 		}, bus.CodeInvalid, "position"},
 		{"update value bad id", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: "v", Label: ptr("x")}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: "v", Label: ptr("x")}))
 		}, bus.CodeInvalid, "value_id"},
 		{"empty value update", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: size.Values[0].ID}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: size.Values[0].ID}))
 		}, bus.CodeInvalid, "nothing to update"},
 		{"update value bad code", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: size.Values[0].ID, Code: ptr("X-L")}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: size.Values[0].ID, Code: ptr("X-L")}))
 		}, bus.CodeInvalid, "code"},
 		{"remove missing value", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: size.ID, ValueID: missing}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: size.ID, ValueID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"delete missing", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: missing}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"too many groups", func() error {
 			sel := make([]contract.VariantSelection, maxVariantGroups+1)
 			for i := range sel {
 				sel[i].GroupID = newID()
 			}
-			return errOf(bus.Call(t.Context(), h.bus, contract.GenerateVariants, contract.GenerateVariantsRequest{Groups: sel}))
+			return errOf(bus.Call(t.Context(), h.Bus, contract.GenerateVariants, contract.GenerateVariantsRequest{Groups: sel}))
 		}, bus.CodeInvalid, "groups"},
 		{"unknown field", func() error {
-			return errOf(h.bus.Request(t.Context(), contract.OptionQueue, "create", []byte(`{"code":"x","name":"X","admin":true}`)))
+			return errOf(h.Bus.Request(t.Context(), contract.OptionQueue, "create", []byte(`{"code":"x","name":"X","admin":true}`)))
 		}, bus.CodeInvalid, "admin"},
 		{"operator injection", func() error {
-			return errOf(h.bus.Request(t.Context(), contract.OptionQueue, "get_by_code", []byte(`{"code":{"$gt":""}}`)))
+			return errOf(h.Bus.Request(t.Context(), contract.OptionQueue, "get_by_code", []byte(`{"code":{"$gt":""}}`)))
 		}, bus.CodeInvalid, "code"},
 		{"unknown op", func() error {
-			return errOf(h.bus.Request(t.Context(), contract.OptionQueue, "drop", []byte(`{}`)))
+			return errOf(h.Bus.Request(t.Context(), contract.OptionQueue, "drop", []byte(`{}`)))
 		}, bus.CodeNotFound, "drop"},
 	}
 	for _, tt := range tests {
@@ -447,7 +389,7 @@ func TestOptionBadInput(t *testing.T) {
 	}
 	// Nor published: after one good write, its event is the second one.
 	call(t, h, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: ver(t, h, size.ID), Name: ptr("Sizes")})
-	if evs := h.events.Wait(t, 2); len(evs) != 2 || evs[1].Event.Name != "Sizes" {
+	if evs := events.Wait(t, 2); len(evs) != 2 || evs[1].Event.Name != "Sizes" {
 		t.Fatalf("bad input published events: %+v", evs)
 	}
 }
@@ -466,10 +408,9 @@ func ver(t *testing.T, h *harness, id string) int64 {
 // independent clients, requests go to two module instances with their own
 // store handles, as two processes would.
 func TestConcurrentValueAdds(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
-		if storetest.BackendOf(t, db).Has(storetest.MultiClient) {
-			serve(t, h.bus.Peer(), storetest.Another(t, db))
+	moduletest.ForEach(t, module, func(t *testing.T, h *harness) {
+		if storetest.BackendOf(t, h.DB).Has(storetest.MultiClient) {
+			moduletest.Start(t, storetest.Another(t, h.DB), module, moduletest.OnBus(h.Bus))
 		}
 		g := call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "colour", Name: "Colour"})
 		const n = 20
@@ -477,7 +418,7 @@ func TestConcurrentValueAdds(t *testing.T) {
 		errs := make(chan error, n)
 		for i := range n {
 			wg.Go(func() {
-				_, err := bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Code: fmt.Sprint("c", i), Label: fmt.Sprint("Colour ", i)})
+				_, err := bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Code: fmt.Sprint("c", i), Label: fmt.Sprint("Colour ", i)})
 				errs <- err
 			})
 		}
@@ -508,8 +449,8 @@ func TestConcurrentValueAdds(t *testing.T) {
 // nothing and publishes nothing, the right one (or none, where optional)
 // bumps the version, which the reply and the event carry.
 func TestOptionVersions(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
+	moduletest.ForEach(t, module, func(t *testing.T, h *harness) {
+		events := bustest.Record[contract.OptionGroupEvent](t, h.Bus, "option.#")
 		tests := []struct {
 			name string
 			// write gets the group (at version 2, values a and b) and
@@ -520,37 +461,37 @@ func TestOptionVersions(t *testing.T) {
 			topic string
 		}{
 			{"update stale", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
 			}, -1, false, ""},
 			{"update", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
 			}, 0, true, "option.group.updated"},
 			{"add value stale", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
 			}, -1, false, ""},
 			{"add value", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
 			}, 0, true, "option.group.updated"},
 			{"add value without version", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
 			}, 1, true, "option.group.updated"},
 			{"update value stale", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v, Label: ptr("X")}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v, Label: ptr("X")}))
 			}, -1, false, ""},
 			{"update value", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v, Label: ptr("X")}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v, Label: ptr("X")}))
 			}, 0, true, "option.group.updated"},
 			{"remove value stale", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v}))
 			}, -1, false, ""},
 			{"remove value", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v}))
 			}, 0, true, "option.group.updated"},
 			{"delete stale", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: g.ID, Version: v}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: g.ID, Version: v}))
 			}, -1, false, ""},
 			{"delete", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: g.ID, Version: v}))
+				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: g.ID, Version: v}))
 			}, 0, true, "option.group.deleted"},
 		}
 		for i, tt := range tests {
@@ -560,11 +501,11 @@ func TestOptionVersions(t *testing.T) {
 				if g.Version != 2 {
 					t.Fatalf("set-up: version %d", g.Version)
 				}
-				seen := len(h.settle(t))
+				seen := len(moduletest.Settle(t, h.Outbox, events))
 				v := map[int64]int64{0: g.Version, -1: g.Version - 1, 1: 0}[tt.give]
 				err := tt.write(g, v)
-				evs := h.settle(t)
-				got, gerr := bus.Call(t.Context(), h.bus, contract.GetOptionGroup, contract.OptionGroupID{ID: g.ID})
+				evs := moduletest.Settle(t, h.Outbox, events)
+				got, gerr := bus.Call(t.Context(), h.Bus, contract.GetOptionGroup, contract.OptionGroupID{ID: g.ID})
 				if !tt.ok {
 					if !contract.IsVersionConflict(err) || !strings.Contains(err.Error(), fmt.Sprintf("is at version 2, not %d", v)) {
 						t.Fatalf("stale write: %v, want a version conflict", err)
@@ -602,10 +543,9 @@ func TestOptionVersions(t *testing.T) {
 // expecting the same version: exactly one gets through, the others get a
 // version conflict, and nothing is lost or doubled.
 func TestConcurrentCheckedAdds(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
-		if storetest.BackendOf(t, db).Has(storetest.MultiClient) {
-			serve(t, h.bus.Peer(), storetest.Another(t, db))
+	moduletest.ForEach(t, module, func(t *testing.T, h *harness) {
+		if storetest.BackendOf(t, h.DB).Has(storetest.MultiClient) {
+			moduletest.Start(t, storetest.Another(t, h.DB), module, moduletest.OnBus(h.Bus))
 		}
 		g := call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "colour", Name: "Colour"})
 		const n = 10
@@ -613,7 +553,7 @@ func TestConcurrentCheckedAdds(t *testing.T) {
 		errs := make(chan error, n)
 		for i := range n {
 			wg.Go(func() {
-				_, err := bus.Call(t.Context(), h.bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: g.Version, Code: fmt.Sprint("c", i), Label: "C"})
+				_, err := bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: g.Version, Code: fmt.Sprint("c", i), Label: "C"})
 				errs <- err
 			})
 		}
@@ -637,8 +577,7 @@ func TestConcurrentCheckedAdds(t *testing.T) {
 
 // TestListPages walks the option groups in keyset pages.
 func TestListPages(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		h := start(t, db)
+	moduletest.ForEach(t, module, func(t *testing.T, h *harness) {
 		var want []string
 		for _, code := range []string{"e", "a", "d", "b", "c"} {
 			call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: code, Name: code, Values: values("x", "y")})

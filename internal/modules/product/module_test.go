@@ -16,6 +16,7 @@ import (
 	"github.com/shopengine/shop/internal/bus/bustest"
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/moduletest"
+	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 	"github.com/shopengine/shop/internal/validate"
@@ -193,10 +194,14 @@ func (c *categoryStub) tree(context.Context, contract.Empty) (contract.CategoryT
 	return contract.CategoryTree{Roots: children(""), Count: len(c.cats)}, nil
 }
 
+// module is the product module as moduletest starts it.
+var module = moduletest.Spec[Store, *Module]{Open: OpenStore, New: New,
+	Relay: func(m *Module, r *outbox.Relay) { m.relay = r }}
+
 // start runs the product module on db with its peers stubbed.
 func start(t testing.TB, db *store.DB) *harness {
 	t.Helper()
-	return withPeers(t, moduletest.Start(t, db, OpenStore, New))
+	return withPeers(t, moduletest.Start(t, db, module))
 }
 
 // withPeers stubs the modules product asks and records its events.
@@ -240,7 +245,7 @@ func makeCatalog(h *harness) catalog {
 func variantSKUs(p contract.Product) []string { return skus(p.Variants) }
 
 func TestProductModule(t *testing.T) {
-	moduletest.ForEach(t, OpenStore, New, func(t *testing.T, mt *moduletest.Harness[*Module]) {
+	moduletest.ForEach(t, module, func(t *testing.T, mt *moduletest.Harness[*Module]) {
 		h, db := withPeers(t, mt), mt.DB
 		c := makeCatalog(h)
 

@@ -1,63 +1,32 @@
 package product
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/moduletest"
-	"github.com/shopengine/shop/internal/outbox"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
 
-// gatedSource is a relay's source that yields nothing until opened: the
-// module's relay runs, but publishes only once the test lets it, so the
-// test sees what each write left in the store in the meantime.
-type gatedSource struct {
-	outbox.Source
-	open atomic.Bool
-}
-
-func (g *gatedSource) Claim(ctx context.Context, n int, lease time.Duration) ([]outbox.Claimed, error) {
-	if !g.open.Load() {
-		return nil, nil
-	}
-	return g.Source.Claim(ctx, n, lease)
-}
-
-// withGatedRelay builds the module as New does, with its relay on a gated
-// source, which it stores in *gate.
-func withGatedRelay(gate **gatedSource) func(bus.Bus, Store, *slog.Logger) *Module {
-	return func(b bus.Bus, st Store, log *slog.Logger) *Module {
-		m := New(b, st, log)
-		*gate = &gatedSource{Source: st.Outbox()}
-		m.relay = outbox.NewRelay(b, *gate, log)
-		return m
-	}
-}
-
 // announced is one product event as pending or as published.
-type announced struct {
-	ID, Topic string
-	Event     contract.ProductEvent
-}
+type announced = moduletest.Decoded[contract.ProductEvent]
+
+// decode reads product events from the outbox (moduletest.Decode).
+var decode = moduletest.Decode[contract.ProductEvent]
 
 // label names an event by what consumers order it by: topic, product,
 // version and, for stock, the variant's stock version and level.
-func (a announced) label(names map[string]string) string {
+func label(a announced, names map[string]string) string {
 	name := names[a.Event.ID]
 	if name == "" {
 		name = a.Event.ID
@@ -69,68 +38,10 @@ func (a announced) label(names map[string]string) string {
 	return l
 }
 
-// pendingEvents returns the events waiting in st's outbox, in the order a
-// relay would claim them (leaving them unclaimed).
-func pendingEvents(t *testing.T, st Store) []announced {
-	t.Helper()
-	ctx := t.Context()
-	src := st.Outbox()
-	claimed, err := src.Claim(ctx, 100_000, time.Minute)
-	if err != nil {
-		t.Fatalf("claim pending events: %v", err)
-	}
-	if err := src.Release(ctx, claimed); err != nil {
-		t.Fatalf("release pending events: %v", err)
-	}
-	out := make([]announced, len(claimed))
-	for i, c := range claimed {
-		out[i] = announced{ID: c.ID, Topic: c.Topic}
-		if err := json.Unmarshal(c.Body, &out[i].Event); err != nil {
-			t.Fatalf("pending event %s %s: %v", c.Topic, c.ID, err)
-		}
-		if c.Key != out[i].Event.ID {
-			t.Fatalf("pending event %s keyed %s, about product %s", c.Topic, c.Key, out[i].Event.ID)
-		}
-	}
-	return out
-}
-
-// published records product events with their ids, as a consumer sees them.
-type published struct {
-	mu  sync.Mutex
-	evs []announced
-}
-
-func recordPublished(t *testing.T, b bus.Bus) *published {
-	t.Helper()
-	p := &published{}
-	c, err := b.Subscribe("product.*", "outbox-test", func(_ context.Context, ev *bus.Event) error {
-		a := announced{ID: ev.ID, Topic: ev.Topic}
-		if err := bus.DecodeStrict(ev.Body, &a.Event); err != nil {
-			t.Errorf("event %s: %v", ev.Topic, err)
-		}
-		p.mu.Lock()
-		p.evs = append(p.evs, a)
-		p.mu.Unlock()
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	return p
-}
-
-func (p *published) all() []announced {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.evs)
-}
-
 func labels(evs []announced, names map[string]string) []string {
 	out := make([]string, len(evs))
 	for i, e := range evs {
-		out[i] = e.label(names)
+		out[i] = label(e, names)
 	}
 	return out
 }
@@ -158,11 +69,8 @@ func byProduct(evs []announced) map[string][]announced {
 // variant's stock events by stock version), and the outbox is empty
 // after.
 func TestWritesCommitTheirEvents(t *testing.T) {
-	var gate *gatedSource
-	moduletest.ForEach(t, OpenStore, withGatedRelay(&gate), func(t *testing.T, mt *moduletest.Harness[*Module]) {
+	moduletest.ForEach(t, module, func(t *testing.T, mt *moduletest.Harness[*Module]) {
 		h := withPeers(t, mt)
-		st := mt.Module.store
-		pub := recordPublished(t, h.bus)
 		c := makeCatalog(h)
 		names := map[string]string{} // product id → name in the labels
 		var want []string            // the pending events, as labels
@@ -170,7 +78,7 @@ func TestWritesCommitTheirEvents(t *testing.T) {
 			t.Helper()
 			want = append(want, add...)
 			slices.Sort(want)
-			if got := sortedLabels(pendingEvents(t, st), names); !slices.Equal(got, want) {
+			if got := sortedLabels(decode(t, mt.Outbox.Pending(t)), names); !slices.Equal(got, want) {
 				t.Fatalf("after %s: pending %q, want %q", what, got, want)
 			}
 		}
@@ -255,29 +163,10 @@ func TestWritesCommitTheirEvents(t *testing.T) {
 		}
 		step("delete_many", "deleted Boot again@2", "deleted Cap 2@2")
 
-		// Nothing was published while the relay held back.
-		time.Sleep(50 * time.Millisecond)
-		if got := pub.all(); len(got) != 0 {
-			t.Fatalf("published before the relay ran: %q", labels(got, names))
-		}
-		pending := pendingEvents(t, st)
-		gate.open.Store(true)
-		mt.Module.relay.Notify()
-		waitFor(t, func() bool { return len(pub.all()) >= len(pending) })
-		waitFor(t, func() bool { return len(pendingEvents(t, st)) == 0 })
-		time.Sleep(50 * time.Millisecond)
-		got := pub.all()
-		ids := func(evs []announced) []string {
-			out := make([]string, len(evs))
-			for i, e := range evs {
-				out[i] = e.ID
-			}
-			slices.Sort(out)
-			return out
-		}
-		if !slices.Equal(ids(got), ids(pending)) {
-			t.Fatalf("published %q\nwant exactly the pending %q", labels(got, names), labels(pending, names))
-		}
+		// The relay, let run, publishes exactly the pending events (nothing
+		// before), each once, and empties the outbox.
+		pending := decode(t, mt.Outbox.Pending(t))
+		got := decode(t, mt.Outbox.Publish(t))
 		for id, evs := range byProduct(got) {
 			if storetest.BackendOf(t, mt.DB).Kind == store.KindSQLite {
 				// One table, one sequence: the commit order itself.
@@ -318,7 +207,7 @@ func TestWritesCommitTheirEvents(t *testing.T) {
 				t.Fatalf("deleted event %+v", e.Event)
 			}
 		}
-	})
+	}, moduletest.HoldOutbox())
 }
 
 // TestStoreStockEventsExact: under concurrent adjustments of one variant
@@ -329,24 +218,11 @@ func TestWritesCommitTheirEvents(t *testing.T) {
 func TestStoreStockEventsExact(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		s, err := OpenStore(ctx, db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := newProduct("Hot", "hot", "HOT", contract.ProductPublished, []string{newID()}, 100)
-		if r := insertOne(t, s, p, nil); r.Err != nil {
-			t.Fatal(r.Err)
-		}
+		s, p := openHot(t, db)
 		vid := p.Variants[0].ID // stock 10
 		stores := []Store{s}
 		if storetest.BackendOf(t, db).Has(storetest.MultiClient) {
-			for range 2 {
-				other, err := OpenStore(ctx, storetest.Another(t, db))
-				if err != nil {
-					t.Fatal(err)
-				}
-				stores = append(stores, other)
-			}
+			stores = clients(t, s, db, 2)
 		}
 		var ok, refused atomic.Int64
 		var wg sync.WaitGroup
@@ -374,7 +250,7 @@ func TestStoreStockEventsExact(t *testing.T) {
 		if t.Failed() {
 			t.FailNow()
 		}
-		evs := pendingEvents(t, s)
+		evs := decode(t, moduletest.Pending(t, s.Outbox()))
 		if int64(len(evs)) != ok.Load() {
 			t.Fatalf("%d events for %d adjustments (%d refused)", len(evs), ok.Load(), refused.Load())
 		}
@@ -422,7 +298,7 @@ func TestStoreStockWithoutVersion(t *testing.T) {
 				t.Fatalf("adjust: %+v, %v; want stock version %d", l, err, want)
 			}
 		}
-		if evs := pendingEvents(t, s); len(evs) != 2 {
+		if evs := decode(t, moduletest.Pending(t, s.Outbox())); len(evs) != 2 {
 			t.Fatalf("%d events pending, want 2", len(evs))
 		}
 	})

@@ -359,19 +359,42 @@ func sorted(xs ...string) []string {
 	return out
 }
 
+// openHot opens the store on db with one published product, "Hot", whose
+// one variant has stock 10: what the stock tests adjust.
+func openHot(t *testing.T, db *store.DB) (Store, contract.Product) {
+	t.Helper()
+	s, err := OpenStore(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProduct("Hot", "hot", "HOT", contract.ProductPublished, []string{newID()}, 100)
+	if r := insertOne(t, s, p, nil); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	return s, p
+}
+
+// clients returns s and n more handles on db's store, each with its own
+// client, as n more processes would hold.
+func clients(t *testing.T, s Store, db *store.DB, n int) []Store {
+	t.Helper()
+	stores := []Store{s}
+	for range n {
+		other, err := OpenStore(t.Context(), storetest.Another(t, db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores = append(stores, other)
+	}
+	return stores
+}
+
 // TestStoreStockConcurrency: 50 goroutines adjusting one variant's stock
 // end at the exact total, and takes beyond the stock fail without loss.
 func TestStoreStockConcurrency(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		s, err := OpenStore(ctx, db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := newProduct("Hot", "hot", "HOT", contract.ProductPublished, []string{newID()}, 100)
-		if r := insertOne(t, s, p, nil); r.Err != nil {
-			t.Fatal(r.Err)
-		}
+		s, p := openHot(t, db)
 		vid := p.Variants[0].ID // stock 10
 		race := func(t *testing.T, stores []Store) {
 			const workers, each = 50, 4
@@ -411,15 +434,7 @@ func TestStoreStockConcurrency(t *testing.T) {
 		})
 		t.Run("many_clients", func(t *testing.T) {
 			storetest.Require(t, db, storetest.MultiClient)
-			stores := []Store{s}
-			for range 3 {
-				other, err := OpenStore(ctx, storetest.Another(t, db))
-				if err != nil {
-					t.Fatal(err)
-				}
-				stores = append(stores, other)
-			}
-			race(t, stores)
+			race(t, clients(t, s, db, 3))
 			check(t, 10+2*50*4*2)
 		})
 		t.Run("takes_bounded", func(t *testing.T) {
