@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -32,10 +33,16 @@ CREATE INDEX outbox_key ON outbox (key, seq);
 CREATE INDEX outbox_lease ON outbox (lease_until);
 `}}
 
-// OpenSQLite opens module's SQLite file with the module's migrations and
-// its outbox table, returning the handle and the relay's source over it:
-// what every module's SQLite store does when it opens.
-func OpenSQLite(ctx context.Context, db *store.DB, module string, migrations []store.Migration) (*sql.DB, Source, error) {
+// OpenSQLite opens module's SQLite file with the module's schema — the
+// migrations in schema's "schema" directory, one <version>_<name>.sql file
+// each (store.MigrationsFrom) — and its outbox table, returning the handle
+// and the relay's source over it: what every module's SQLite store does
+// when it opens.
+func OpenSQLite(ctx context.Context, db *store.DB, module string, schema fs.FS) (*sql.DB, Source, error) {
+	migrations, err := store.MigrationsFrom(schema, "schema")
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s schema: %w", module, err)
+	}
 	s, err := db.SQLite(ctx, module, migrations)
 	if err != nil {
 		return nil, nil, err

@@ -32,11 +32,7 @@ type sqlStore struct {
 }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	migrations, err := store.MigrationsFrom(schema, "schema")
-	if err != nil {
-		return nil, err
-	}
-	s, src, err := outbox.OpenSQLite(ctx, db, contract.AuthQueue, migrations)
+	s, src, err := outbox.OpenSQLite(ctx, db, contract.AuthQueue, schema)
 	if err != nil {
 		return nil, err
 	}

@@ -30,11 +30,7 @@ type sqlStore struct {
 }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	migrations, err := store.MigrationsFrom(schema, "schema")
-	if err != nil {
-		return nil, err
-	}
-	s, src, err := outbox.OpenSQLite(ctx, db, contract.CategoryQueue, migrations)
+	s, src, err := outbox.OpenSQLite(ctx, db, contract.CategoryQueue, schema)
 	if err != nil {
 		return nil, err
 	}

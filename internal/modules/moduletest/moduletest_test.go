@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -124,7 +125,9 @@ type sqlNotes struct {
 }
 
 func openSQLNotes(ctx context.Context, db *store.DB) (*sqlNotes, error) {
-	s, src, err := outbox.OpenSQLite(ctx, db, "notes", []store.Migration{{Version: 1, SQL: `CREATE TABLE notes (key TEXT PRIMARY KEY, text TEXT NOT NULL, version INTEGER NOT NULL)`}})
+	s, src, err := outbox.OpenSQLite(ctx, db, "notes", fstest.MapFS{
+		"schema/001_notes.sql": {Data: []byte(`CREATE TABLE notes (key TEXT PRIMARY KEY, text TEXT NOT NULL, version INTEGER NOT NULL)`)},
+	})
 	return &sqlNotes{s, src}, err
 }
 

@@ -29,11 +29,7 @@ type sqlStore struct {
 }
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	migrations, err := store.MigrationsFrom(schema, "schema")
-	if err != nil {
-		return nil, err
-	}
-	s, src, err := outbox.OpenSQLite(ctx, db, contract.OptionQueue, migrations)
+	s, src, err := outbox.OpenSQLite(ctx, db, contract.OptionQueue, schema)
 	if err != nil {
 		return nil, err
 	}

@@ -60,11 +60,7 @@ type sqlStore struct {
 var writerPragmas = []string{`PRAGMA cache_size = -65536`, `PRAGMA wal_autocheckpoint = 10000`, `PRAGMA temp_store = MEMORY`}
 
 func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
-	migrations, err := store.MigrationsFrom(schema, "schema")
-	if err != nil {
-		return nil, err
-	}
-	s, src, err := outbox.OpenSQLite(ctx, db, contract.ProductQueue, migrations)
+	s, src, err := outbox.OpenSQLite(ctx, db, contract.ProductQueue, schema)
 	if err != nil {
 		return nil, err
 	}
