@@ -102,6 +102,24 @@ func Open(ctx context.Context, db *store.DB, module, name string) (Log, error) {
 
 func table(name string) string { return "feed_" + name }
 
+// checkedWrite is Put and Delete on every backend: the input checked, then
+// the backend's one write, its errors named after the feed and the key.
+func checkedWrite(ctx context.Context, name string, write func(ctx context.Context, key string, version int64, deleted bool, body []byte) (bool, error),
+	key string, version int64, deleted bool, body []byte) (bool, error) {
+	what := "put"
+	if deleted {
+		what = "delete"
+	}
+	if err := checkPut(key, version, body, deleted); err != nil {
+		return false, fmt.Errorf("feed %s: %s %q: %w", name, what, key, err)
+	}
+	ok, err := write(ctx, key, version, deleted, body)
+	if err != nil {
+		return false, fmt.Errorf("feed %s: %s %s: %w", name, what, key, err)
+	}
+	return ok, nil
+}
+
 // checkPut validates a write before it reaches the store.
 func checkPut(key string, version int64, body []byte, tombstone bool) error {
 	switch {

@@ -74,25 +74,11 @@ func (l *sqliteLog) Name() string  { return l.name }
 func (l *sqliteLog) gapless() bool { return true }
 
 func (l *sqliteLog) Put(ctx context.Context, key string, version int64, body []byte) (bool, error) {
-	if err := checkPut(key, version, body, false); err != nil {
-		return false, fmt.Errorf("feed %s: put %q: %w", l.name, key, err)
-	}
-	ok, err := l.write(ctx, key, version, false, body)
-	if err != nil {
-		return false, fmt.Errorf("feed %s: put %s: %w", l.name, key, err)
-	}
-	return ok, nil
+	return checkedWrite(ctx, l.name, l.write, key, version, false, body)
 }
 
 func (l *sqliteLog) Delete(ctx context.Context, key string, version int64) (bool, error) {
-	if err := checkPut(key, version, nil, true); err != nil {
-		return false, fmt.Errorf("feed %s: delete %q: %w", l.name, key, err)
-	}
-	ok, err := l.write(ctx, key, version, true, nil)
-	if err != nil {
-		return false, fmt.Errorf("feed %s: delete %s: %w", l.name, key, err)
-	}
-	return ok, nil
+	return checkedWrite(ctx, l.name, l.write, key, version, true, nil)
 }
 
 func (l *sqliteLog) write(ctx context.Context, key string, version int64, deleted bool, body []byte) (bool, error) {
