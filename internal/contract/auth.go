@@ -329,6 +329,21 @@ func RequireUser(ctx context.Context) (Principal, error) {
 	return p, nil
 }
 
+// AdminOnly wraps the handler of an op only admins may call (a catalogue
+// write): the module authorises from the caller's principal — the bus's
+// caller-principal header, set by web from the session or the admin token,
+// or a trusted machine's — never from a body field, so a process on the bus
+// that is not web cannot write as nobody.
+func AdminOnly[Req, Resp any](fn func(context.Context, Req) (Resp, error)) func(context.Context, Req) (Resp, error) {
+	return func(ctx context.Context, req Req) (Resp, error) {
+		if _, err := RequireAdmin(ctx); err != nil {
+			var zero Resp
+			return zero, err
+		}
+		return fn(ctx, req)
+	}
+}
+
 // RequireAdmin returns the admin principal a request acts for, or
 // unauthorized (nobody) or forbidden (not an admin).
 func RequireAdmin(ctx context.Context) (Principal, error) {

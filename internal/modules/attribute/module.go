@@ -55,14 +55,14 @@ type Module struct {
 func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	m := &Module{Server: bus.NewServer(b, contract.AttributeQueue, log), store: st, log: log, now: store.Now,
 		relay: outbox.NewRelay(b, st.Outbox(), log)}
-	bus.Handle(m.Service, contract.CreateAttributeGroup, m.createGroup)
-	bus.Handle(m.Service, contract.UpdateAttributeGroup, m.updateGroup)
-	bus.Handle(m.Service, contract.DeleteAttributeGroup, m.deleteGroup)
+	bus.Handle(m.Service, contract.CreateAttributeGroup, contract.AdminOnly(m.createGroup))
+	bus.Handle(m.Service, contract.UpdateAttributeGroup, contract.AdminOnly(m.updateGroup))
+	bus.Handle(m.Service, contract.DeleteAttributeGroup, contract.AdminOnly(m.deleteGroup))
 	bus.Handle(m.Service, contract.GetAttributeGroup, m.getGroup)
 	bus.Handle(m.Service, contract.ListAttributeGroups, m.listGroups)
-	bus.Handle(m.Service, contract.CreateAttributeDefinition, m.create)
-	bus.Handle(m.Service, contract.UpdateAttributeDefinition, m.update)
-	bus.Handle(m.Service, contract.DeleteAttributeDefinition, m.delete)
+	bus.Handle(m.Service, contract.CreateAttributeDefinition, contract.AdminOnly(m.create))
+	bus.Handle(m.Service, contract.UpdateAttributeDefinition, contract.AdminOnly(m.update))
+	bus.Handle(m.Service, contract.DeleteAttributeDefinition, contract.AdminOnly(m.delete))
 	bus.Handle(m.Service, contract.GetAttributeDefinition, m.get)
 	bus.Handle(m.Service, contract.GetAttributeByCode, m.getByCode)
 	bus.Handle(m.Service, contract.ListAttributes, m.list)

@@ -91,12 +91,12 @@ func (u *usage) answer(_ context.Context, req contract.AttributeUsageRequest) (c
 
 func call[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req) Resp {
 	t.Helper()
-	return bustest.Call(t, h.Bus, e, req)
+	return bustest.CallAs(t, moduletest.AdminMeta, h.Bus, e, req)
 }
 
 func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
 	t.Helper()
-	bustest.CallErr(t, h.Bus, e, req, code, mention)
+	bustest.CallErrAs(t, moduletest.AdminMeta, h.Bus, e, req, code, mention)
 }
 
 func topics(rs []bustest.Recorded[json.RawMessage]) []string {
@@ -353,7 +353,7 @@ func TestProductUsageTimeout(t *testing.T) {
 	})
 	g := call(t, h, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "G"})
 	d := call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{Code: "c", Name: "C", GroupID: g.ID, Type: contract.AttributeText})
-	ctx, cancel := context.WithTimeout(t.Context(), 400*time.Millisecond)
+	ctx, cancel := context.WithTimeout(moduletest.Admin(t.Context()), 400*time.Millisecond)
 	defer cancel()
 	_, err := bus.Call(ctx, h.Bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID})
 	if bus.CodeOf(err) != bus.CodeTimeout || !strings.Contains(err.Error(), "cannot tell") {
@@ -451,7 +451,7 @@ func TestValidate(t *testing.T) {
 			t.Fatalf("injection: %+v", r)
 		}
 		// A body that is not a map of values is invalid.
-		_, err := h.Bus.Request(t.Context(), contract.AttributeQueue, "validate_values", []byte(`{"values":[1,2]}`))
+		_, err := h.Bus.Request(moduletest.Admin(t.Context()), contract.AttributeQueue, "validate_values", []byte(`{"values":[1,2]}`))
 		if bus.CodeOf(err) != bus.CodeInvalid || !strings.Contains(err.Error(), "values") {
 			t.Fatalf("values not an object: %v", err)
 		}
@@ -467,10 +467,14 @@ func TestAttributeBadInput(t *testing.T) {
 		def := func(mod func(*contract.CreateAttributeDefinitionRequest)) func() error {
 			req := contract.CreateAttributeDefinitionRequest{Code: "ok", Name: "OK", GroupID: g.ID, Type: contract.AttributeText}
 			mod(&req)
-			return func() error { return errOf(bus.Call(t.Context(), h.Bus, contract.CreateAttributeDefinition, req)) }
+			return func() error {
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateAttributeDefinition, req))
+			}
 		}
 		upd := func(req contract.UpdateAttributeDefinitionRequest) func() error {
-			return func() error { return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeDefinition, req)) }
+			return func() error {
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateAttributeDefinition, req))
+			}
 		}
 		tests := []struct {
 			name    string
@@ -479,25 +483,25 @@ func TestAttributeBadInput(t *testing.T) {
 			mention string
 		}{
 			{"group empty name", func() error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: " "}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: " "}))
 			}, bus.CodeInvalid, "name"},
 			{"group bad slug", func() error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "A", Slug: "Not A Slug"}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "A", Slug: "Not A Slug"}))
 			}, bus.CodeInvalid, "slug"},
 			{"group negative position", func() error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "A", Position: ptr(-1)}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateAttributeGroup, contract.CreateAttributeGroupRequest{Name: "A", Position: ptr(-1)}))
 			}, bus.CodeInvalid, "position"},
 			{"group empty update", func() error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: 1}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: 1}))
 			}, bus.CodeInvalid, "nothing to update"},
 			{"group update control chars", func() error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: 1, Name: ptr("a\x00b")}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: 1, Name: ptr("a\x00b")}))
 			}, bus.CodeInvalid, "control"},
 			{"group get bad id", func() error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.GetAttributeGroup, contract.AttributeGroupID{ID: "x"}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetAttributeGroup, contract.AttributeGroupID{ID: "x"}))
 			}, bus.CodeInvalid, "UUID"},
 			{"group delete missing", func() error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: missing}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: missing}))
 			}, bus.CodeNotFound, missing},
 			{"code empty", def(func(r *contract.CreateAttributeDefinitionRequest) { r.Code = "" }), bus.CodeInvalid, "code: required"},
 			{"code bad", def(func(r *contract.CreateAttributeDefinitionRequest) { r.Code = "Weight-KG" }), bus.CodeInvalid, "code"},
@@ -532,25 +536,25 @@ func TestAttributeBadInput(t *testing.T) {
 			{"update to missing group", upd(contract.UpdateAttributeDefinitionRequest{ID: sel.ID, Version: 1, GroupID: ptr(missing)}), bus.CodeInvalid, "group_id"},
 			{"update missing", upd(contract.UpdateAttributeDefinitionRequest{ID: missing, Version: 1, Name: ptr("x")}), bus.CodeNotFound, missing},
 			{"get bad id", func() error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: "nope"}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: "nope"}))
 			}, bus.CodeInvalid, "id"},
 			{"by code injection", func() error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.GetAttributeByCode, contract.AttributeCode{Code: `{"$ne":null}`}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetAttributeByCode, contract.AttributeCode{Code: `{"$ne":null}`}))
 			}, bus.CodeInvalid, "code"},
 			{"by code missing", func() error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.GetAttributeByCode, contract.AttributeCode{Code: "nope"}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetAttributeByCode, contract.AttributeCode{Code: "nope"}))
 			}, bus.CodeNotFound, "nope"},
 			{"delete missing", func() error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: missing}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: missing}))
 			}, bus.CodeNotFound, missing},
 			{"unknown field", func() error {
-				return errOf(h.Bus.Request(t.Context(), contract.AttributeQueue, "create", []byte(`{"code":"x","name":"X","group_id":"`+g.ID+`","type":"text","admin":true}`)))
+				return errOf(h.Bus.Request(moduletest.Admin(t.Context()), contract.AttributeQueue, "create", []byte(`{"code":"x","name":"X","group_id":"`+g.ID+`","type":"text","admin":true}`)))
 			}, bus.CodeInvalid, "admin"},
 			{"wrong JSON type", func() error {
-				return errOf(h.Bus.Request(t.Context(), contract.AttributeQueue, "create", []byte(`{"code":"x","name":"X","group_id":"`+g.ID+`","type":"text","required":"yes"}`)))
+				return errOf(h.Bus.Request(moduletest.Admin(t.Context()), contract.AttributeQueue, "create", []byte(`{"code":"x","name":"X","group_id":"`+g.ID+`","type":"text","required":"yes"}`)))
 			}, bus.CodeInvalid, "required"},
 			{"unknown op", func() error {
-				return errOf(h.Bus.Request(t.Context(), contract.AttributeQueue, "drop_everything", nil))
+				return errOf(h.Bus.Request(moduletest.Admin(t.Context()), contract.AttributeQueue, "drop_everything", nil))
 			}, bus.CodeNotFound, "drop_everything"},
 		}
 		for _, tt := range tests {
@@ -592,28 +596,28 @@ func TestAttributeVersions(t *testing.T) {
 			after   state                                                                 // versions after a successful write; 0: deleted
 		}{
 			{"group update stale", func(g contract.AttributeGroup, _ contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: v - 1, Name: ptr("New")}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: v - 1, Name: ptr("New")}))
 			}, true, "", nil, state{}},
 			{"group update", func(g contract.AttributeGroup, _ contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateAttributeGroup, contract.UpdateAttributeGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
 			}, false, "attribute.group.updated", func(g contract.AttributeGroup, _ contract.AttributeDefinition) int64 { return g.Version + 1 }, state{3, 2, 1}},
 			{"group delete stale", func(g contract.AttributeGroup, _ contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: g.ID, Version: v - 1}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.DeleteAttributeGroup, contract.DeleteAttributeGroupRequest{ID: g.ID, Version: v - 1}))
 			}, true, "", nil, state{}},
 			{"definition update stale", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v - 1, Name: ptr("New")}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v - 1, Name: ptr("New")}))
 			}, true, "", nil, state{}},
 			{"definition update", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v, Name: ptr("New")}))
 			}, false, "attribute.definition.updated", func(_ contract.AttributeGroup, d contract.AttributeDefinition) int64 { return d.Version + 1 }, state{2, 3, 1}},
 			{"definition move", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v, Position: ptr(0)}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateAttributeDefinition, contract.UpdateAttributeDefinitionRequest{ID: d.ID, Version: v, Position: ptr(0)}))
 			}, false, "attribute.definition.updated", func(_ contract.AttributeGroup, d contract.AttributeDefinition) int64 { return d.Version + 1 }, state{2, 3, 2}},
 			{"definition delete stale", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID, Version: v - 1}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID, Version: v - 1}))
 			}, true, "", nil, state{}},
 			{"definition delete", func(_ contract.AttributeGroup, d contract.AttributeDefinition, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID, Version: v}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.DeleteAttributeDefinition, contract.DeleteAttributeDefinitionRequest{ID: d.ID, Version: v}))
 			}, false, "attribute.definition.deleted", func(_ contract.AttributeGroup, d contract.AttributeDefinition) int64 { return d.Version + 1 }, state{2, 0, 1}},
 		}
 		for i, tt := range tests {
@@ -635,7 +639,7 @@ func TestAttributeVersions(t *testing.T) {
 				evs := h.settle(t)
 				gotG := call(t, h, contract.GetAttributeGroup, contract.AttributeGroupID{ID: g.ID})
 				gotS := call(t, h, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: sib.ID})
-				gotD, derr := bus.Call(t.Context(), h.Bus, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: d.ID})
+				gotD, derr := bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetAttributeDefinition, contract.AttributeDefinitionID{ID: d.ID})
 				if tt.stale {
 					if !contract.IsVersionConflict(err) || !strings.Contains(err.Error(), fmt.Sprintf("is at version 2, not %d", v-1)) {
 						t.Fatalf("stale write: %v, want a version conflict", err)

@@ -25,7 +25,7 @@ func TestAttributeOutbox(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := h.Module.store.UpdateGroup(t.Context(), tech, 1, evs...); err == nil { // tech is at 2 now
+		if err := h.Module.store.UpdateGroup(moduletest.Admin(t.Context()), tech, 1, evs...); err == nil { // tech is at 2 now
 			t.Fatal("a stale group update succeeded")
 		}
 		weight := call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{Code: "weight", Name: "Weight", GroupID: tech.ID, Type: contract.AttributeNumber})

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/shopengine/shop/internal/modules/moduletest"
+
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/store/storetest"
@@ -18,7 +20,7 @@ import (
 func BenchmarkTree(b *testing.B) {
 	for _, be := range storetest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
-			ctx := b.Context()
+			ctx := moduletest.Admin(b.Context())
 			st, err := OpenStore(ctx, be.Open(b))
 			if err != nil {
 				b.Fatal(err)

@@ -55,10 +55,10 @@ type Module struct {
 func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	m := &Module{Server: bus.NewServer(b, contract.CategoryQueue, log), store: st, log: log, now: store.Now,
 		relay: outbox.NewRelay(b, st.Outbox(), log)}
-	bus.Handle(m.Service, contract.CreateCategory, m.create)
-	bus.Handle(m.Service, contract.UpdateCategory, m.update)
-	bus.Handle(m.Service, contract.MoveCategory, m.move)
-	bus.Handle(m.Service, contract.DeleteCategory, m.delete)
+	bus.Handle(m.Service, contract.CreateCategory, contract.AdminOnly(m.create))
+	bus.Handle(m.Service, contract.UpdateCategory, contract.AdminOnly(m.update))
+	bus.Handle(m.Service, contract.MoveCategory, contract.AdminOnly(m.move))
+	bus.Handle(m.Service, contract.DeleteCategory, contract.AdminOnly(m.delete))
 	bus.Handle(m.Service, contract.GetCategory, m.get)
 	bus.Handle(m.Service, contract.GetCategoryBySlug, m.getBySlug)
 	bus.Handle(m.Service, contract.GetCategoryTree, m.getTree)

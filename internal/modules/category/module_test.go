@@ -27,12 +27,12 @@ type harness = moduletest.Harness[*Module]
 
 func call[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req) Resp {
 	t.Helper()
-	return bustest.Call(t, h.Bus, e, req)
+	return bustest.CallAs(t, moduletest.AdminMeta, h.Bus, e, req)
 }
 
 func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
 	t.Helper()
-	bustest.CallErr(t, h.Bus, e, req, code, mention)
+	bustest.CallErrAs(t, moduletest.AdminMeta, h.Bus, e, req, code, mention)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -165,52 +165,52 @@ func TestCategoryBadInput(t *testing.T) {
 		mention string
 	}{
 		{"empty name", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "  "}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "  "}))
 		}, bus.CodeInvalid, "name"},
 		{"long name", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: strings.Repeat("x", maxNameLen+1)}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: strings.Repeat("x", maxNameLen+1)}))
 		}, bus.CodeInvalid, "name"},
 		{"control chars", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "a\x00b"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "a\x00b"}))
 		}, bus.CodeInvalid, "control"},
 		{"bad slug", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", Slug: "Not A Slug"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", Slug: "Not A Slug"}))
 		}, bus.CodeInvalid, "slug"},
 		{"parent not a uuid", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", ParentID: "42"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", ParentID: "42"}))
 		}, bus.CodeInvalid, "parent_id"},
 		{"parent missing", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", ParentID: missing}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", ParentID: missing}))
 		}, bus.CodeInvalid, "no such category"},
 		{"negative position", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", Position: ptr(-1)}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateCategory, contract.CreateCategoryRequest{Name: "A", Position: ptr(-1)}))
 		}, bus.CodeInvalid, "position"},
 		{"get bad id", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.GetCategory, contract.CategoryID{ID: "x"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetCategory, contract.CategoryID{ID: "x"}))
 		}, bus.CodeInvalid, "UUID"},
 		{"get missing", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.GetCategory, contract.CategoryID{ID: missing}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetCategory, contract.CategoryID{ID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"slug injection", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.GetCategoryBySlug, contract.CategorySlug{Slug: `{"$gt":""}`}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetCategoryBySlug, contract.CategorySlug{Slug: `{"$gt":""}`}))
 		}, bus.CodeInvalid, "slug"},
 		{"empty update", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID, Version: 1}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID, Version: 1}))
 		}, bus.CodeInvalid, "nothing to update"},
 		{"update without version", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID, Name: ptr("x")}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: root.ID, Name: ptr("x")}))
 		}, bus.CodeInvalid, "version is required"},
 		{"negative version", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: root.ID, Version: -1}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: root.ID, Version: -1}))
 		}, bus.CodeInvalid, "version -1"},
 		{"move missing", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: missing}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"children of missing", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.ListChildren, contract.ListChildrenRequest{ParentID: missing}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.ListChildren, contract.ListChildrenRequest{ParentID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"delete missing", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: missing}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: missing}))
 		}, bus.CodeNotFound, missing},
 	}
 	for _, tt := range tests {
@@ -249,25 +249,25 @@ func TestCategoryVersions(t *testing.T) {
 			topic   string
 		}{
 			{"update stale", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: c.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: c.ID, Version: v, Name: ptr("New")}))
 			}, -1, false, ""},
 			{"update", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: c.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateCategory, contract.UpdateCategoryRequest{ID: c.ID, Version: v, Name: ptr("New")}))
 			}, 1, true, "category.updated"},
 			{"move stale", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
 			}, -1, false, ""},
 			{"move", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
 			}, 1, true, "category.moved"},
 			{"move without version", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.MoveCategory, contract.MoveCategoryRequest{ID: c.ID, ParentID: c.ParentID, Version: v, Position: ptr(0)}))
 			}, 0, true, "category.moved"},
 			{"delete stale", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: c.ID, Version: v}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: c.ID, Version: v}))
 			}, -1, false, ""},
 			{"delete", func(c, _ contract.Category, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: c.ID, Version: v}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.DeleteCategory, contract.DeleteCategoryRequest{ID: c.ID, Version: v}))
 			}, 1, true, "category.deleted"},
 		}
 		for _, tt := range tests {
@@ -288,7 +288,7 @@ func TestCategoryVersions(t *testing.T) {
 					want = 0
 				}
 				err := tt.write(c, sib, want)
-				after, aerr := bus.Call(t.Context(), h.Bus, contract.GetCategory, contract.CategoryID{ID: c.ID})
+				after, aerr := bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetCategory, contract.CategoryID{ID: c.ID})
 				sibAfter := call(t, h, contract.GetCategory, contract.CategoryID{ID: sib.ID})
 				if !tt.ok {
 					if !contract.IsVersionConflict(err) || !strings.Contains(err.Error(), fmt.Sprintf("is at version %d, not %d", c.Version, want)) {

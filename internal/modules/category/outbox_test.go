@@ -26,7 +26,7 @@ func TestCategoryOutbox(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := h.Module.store.Update(t.Context(), shoes, 1, ev); err == nil {
+		if err := h.Module.store.Update(moduletest.Admin(t.Context()), shoes, 1, ev); err == nil {
 			t.Fatal("a stale update succeeded")
 		}
 		boots = call(t, h, contract.MoveCategory, contract.MoveCategoryRequest{ID: boots.ID}) // to the root, at no expected version

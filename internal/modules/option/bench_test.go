@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/shopengine/shop/internal/modules/moduletest"
+
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/contract"
@@ -17,7 +19,7 @@ import (
 func BenchmarkGenerateVariants(b *testing.B) {
 	for _, be := range storetest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
-			ctx := b.Context()
+			ctx := moduletest.Admin(b.Context())
 			st, err := OpenStore(ctx, be.Open(b))
 			if err != nil {
 				b.Fatal(err)

@@ -47,15 +47,15 @@ type Module struct {
 func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	m := &Module{Server: bus.NewServer(b, contract.OptionQueue, log), store: st, log: log, now: store.Now,
 		relay: outbox.NewRelay(b, st.Outbox(), log)}
-	bus.Handle(m.Service, contract.CreateOptionGroup, m.create)
-	bus.Handle(m.Service, contract.UpdateOptionGroup, m.update)
-	bus.Handle(m.Service, contract.DeleteOptionGroup, m.delete)
+	bus.Handle(m.Service, contract.CreateOptionGroup, contract.AdminOnly(m.create))
+	bus.Handle(m.Service, contract.UpdateOptionGroup, contract.AdminOnly(m.update))
+	bus.Handle(m.Service, contract.DeleteOptionGroup, contract.AdminOnly(m.delete))
 	bus.Handle(m.Service, contract.GetOptionGroup, m.get)
 	bus.Handle(m.Service, contract.GetOptionGroupByCode, m.getByCode)
 	bus.Handle(m.Service, contract.ListOptionGroups, m.list)
-	bus.Handle(m.Service, contract.AddOptionValue, m.addValue)
-	bus.Handle(m.Service, contract.UpdateOptionValue, m.updateValue)
-	bus.Handle(m.Service, contract.RemoveOptionValue, m.removeValue)
+	bus.Handle(m.Service, contract.AddOptionValue, contract.AdminOnly(m.addValue))
+	bus.Handle(m.Service, contract.UpdateOptionValue, contract.AdminOnly(m.updateValue))
+	bus.Handle(m.Service, contract.RemoveOptionValue, contract.AdminOnly(m.removeValue))
 	bus.Handle(m.Service, contract.GenerateVariants, m.generateVariants)
 	return m
 }

@@ -27,12 +27,12 @@ type harness = moduletest.Harness[*Module]
 
 func call[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req) Resp {
 	t.Helper()
-	return bustest.Call(t, h.Bus, e, req)
+	return bustest.CallAs(t, moduletest.AdminMeta, h.Bus, e, req)
 }
 
 func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
 	t.Helper()
-	bustest.CallErr(t, h.Bus, e, req, code, mention)
+	bustest.CallErrAs(t, moduletest.AdminMeta, h.Bus, e, req, code, mention)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -286,26 +286,26 @@ func TestOptionBadInput(t *testing.T) {
 		mention string
 	}{
 		{"no code", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Name: "X"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Name: "X"}))
 		}, bus.CodeInvalid, "code"},
 		{"bad code", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "Big Size", Name: "X"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "Big Size", Name: "X"}))
 		}, bus.CodeInvalid, "code"},
 		{"empty name", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: " "}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: " "}))
 		}, bus.CodeInvalid, "name"},
 		{"long name", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: strings.Repeat("x", maxNameLen+1)}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: strings.Repeat("x", maxNameLen+1)}))
 		}, bus.CodeInvalid, "name"},
 		{"bad value code", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X",
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X",
 				Values: []contract.NewOptionValue{{Code: "a", Label: "A"}, {Code: "B", Label: "B"}}}))
 		}, bus.CodeInvalid, "values[1].code"},
 		{"duplicate value code", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X", Values: values("a", "a")}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X", Values: values("a", "a")}))
 		}, bus.CodeInvalid, "values[1].code"},
 		{"value without label", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X",
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X",
 				Values: []contract.NewOptionValue{{Code: "a"}}}))
 		}, bus.CodeInvalid, "values[0].label"},
 		{"too many values", func() error {
@@ -313,65 +313,65 @@ func TestOptionBadInput(t *testing.T) {
 			for i := range vs {
 				vs[i] = contract.NewOptionValue{Code: fmt.Sprint("v", i), Label: "V"}
 			}
-			return errOf(bus.Call(t.Context(), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X", Values: vs}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "x", Name: "X", Values: vs}))
 		}, bus.CodeInvalid, "values"},
 		{"control chars", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: size.ID, Code: "l", Label: "a\x00b"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: size.ID, Code: "l", Label: "a\x00b"}))
 		}, bus.CodeInvalid, "label"},
 		{"get bad id", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.GetOptionGroup, contract.OptionGroupID{ID: "x"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetOptionGroup, contract.OptionGroupID{ID: "x"}))
 		}, bus.CodeInvalid, "UUID"},
 		{"get missing", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.GetOptionGroup, contract.OptionGroupID{ID: missing}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetOptionGroup, contract.OptionGroupID{ID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"code injection", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.GetOptionGroupByCode, contract.OptionGroupCode{Code: `{"$gt":""}`}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetOptionGroupByCode, contract.OptionGroupCode{Code: `{"$gt":""}`}))
 		}, bus.CodeInvalid, "code"},
 		{"empty update", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: 1}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: 1}))
 		}, bus.CodeInvalid, "nothing to update"},
 		{"update bad code", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: 1, Code: ptr("")}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: size.ID, Version: 1, Code: ptr("")}))
 		}, bus.CodeInvalid, "code"},
 		{"update missing", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: missing, Version: 1, Name: ptr("x")}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: missing, Version: 1, Name: ptr("x")}))
 		}, bus.CodeNotFound, missing},
 		{"add value bad group id", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: "1", Code: "l", Label: "L"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: "1", Code: "l", Label: "L"}))
 		}, bus.CodeInvalid, "group_id"},
 		{"add value negative position", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: size.ID, Code: "l", Label: "L", Position: ptr(-1)}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: size.ID, Code: "l", Label: "L", Position: ptr(-1)}))
 		}, bus.CodeInvalid, "position"},
 		{"update value bad id", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: "v", Label: ptr("x")}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: "v", Label: ptr("x")}))
 		}, bus.CodeInvalid, "value_id"},
 		{"empty value update", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: size.Values[0].ID}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: size.Values[0].ID}))
 		}, bus.CodeInvalid, "nothing to update"},
 		{"update value bad code", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: size.Values[0].ID, Code: ptr("X-L")}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: size.ID, Version: 1, ValueID: size.Values[0].ID, Code: ptr("X-L")}))
 		}, bus.CodeInvalid, "code"},
 		{"remove missing value", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: size.ID, ValueID: missing}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: size.ID, ValueID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"delete missing", func() error {
-			return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: missing}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: missing}))
 		}, bus.CodeNotFound, missing},
 		{"too many groups", func() error {
 			sel := make([]contract.VariantSelection, maxVariantGroups+1)
 			for i := range sel {
 				sel[i].GroupID = newID()
 			}
-			return errOf(bus.Call(t.Context(), h.Bus, contract.GenerateVariants, contract.GenerateVariantsRequest{Groups: sel}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GenerateVariants, contract.GenerateVariantsRequest{Groups: sel}))
 		}, bus.CodeInvalid, "groups"},
 		{"unknown field", func() error {
-			return errOf(h.Bus.Request(t.Context(), contract.OptionQueue, "create", []byte(`{"code":"x","name":"X","admin":true}`)))
+			return errOf(h.Bus.Request(moduletest.Admin(t.Context()), contract.OptionQueue, "create", []byte(`{"code":"x","name":"X","admin":true}`)))
 		}, bus.CodeInvalid, "admin"},
 		{"operator injection", func() error {
-			return errOf(h.Bus.Request(t.Context(), contract.OptionQueue, "get_by_code", []byte(`{"code":{"$gt":""}}`)))
+			return errOf(h.Bus.Request(moduletest.Admin(t.Context()), contract.OptionQueue, "get_by_code", []byte(`{"code":{"$gt":""}}`)))
 		}, bus.CodeInvalid, "code"},
 		{"unknown op", func() error {
-			return errOf(h.Bus.Request(t.Context(), contract.OptionQueue, "drop", []byte(`{}`)))
+			return errOf(h.Bus.Request(moduletest.Admin(t.Context()), contract.OptionQueue, "drop", []byte(`{}`)))
 		}, bus.CodeNotFound, "drop"},
 	}
 	for _, tt := range tests {
@@ -418,7 +418,7 @@ func TestConcurrentValueAdds(t *testing.T) {
 		errs := make(chan error, n)
 		for i := range n {
 			wg.Go(func() {
-				_, err := bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Code: fmt.Sprint("c", i), Label: fmt.Sprint("Colour ", i)})
+				_, err := bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Code: fmt.Sprint("c", i), Label: fmt.Sprint("Colour ", i)})
 				errs <- err
 			})
 		}
@@ -461,37 +461,37 @@ func TestOptionVersions(t *testing.T) {
 			topic string
 		}{
 			{"update stale", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
 			}, -1, false, ""},
 			{"update", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateOptionGroup, contract.UpdateOptionGroupRequest{ID: g.ID, Version: v, Name: ptr("New")}))
 			}, 0, true, "option.group.updated"},
 			{"add value stale", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
 			}, -1, false, ""},
 			{"add value", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
 			}, 0, true, "option.group.updated"},
 			{"add value without version", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: v, Code: "c", Label: "C"}))
 			}, 1, true, "option.group.updated"},
 			{"update value stale", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v, Label: ptr("X")}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v, Label: ptr("X")}))
 			}, -1, false, ""},
 			{"update value", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v, Label: ptr("X")}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.UpdateOptionValue, contract.UpdateOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v, Label: ptr("X")}))
 			}, 0, true, "option.group.updated"},
 			{"remove value stale", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v}))
 			}, -1, false, ""},
 			{"remove value", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.RemoveOptionValue, contract.RemoveOptionValueRequest{GroupID: g.ID, ValueID: g.Values[0].ID, Version: v}))
 			}, 0, true, "option.group.updated"},
 			{"delete stale", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: g.ID, Version: v}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: g.ID, Version: v}))
 			}, -1, false, ""},
 			{"delete", func(g contract.OptionGroup, v int64) error {
-				return errOf(bus.Call(t.Context(), h.Bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: g.ID, Version: v}))
+				return errOf(bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.DeleteOptionGroup, contract.DeleteOptionGroupRequest{ID: g.ID, Version: v}))
 			}, 0, true, "option.group.deleted"},
 		}
 		for i, tt := range tests {
@@ -505,7 +505,7 @@ func TestOptionVersions(t *testing.T) {
 				v := map[int64]int64{0: g.Version, -1: g.Version - 1, 1: 0}[tt.give]
 				err := tt.write(g, v)
 				evs := moduletest.Settle(t, h.Outbox, events)
-				got, gerr := bus.Call(t.Context(), h.Bus, contract.GetOptionGroup, contract.OptionGroupID{ID: g.ID})
+				got, gerr := bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.GetOptionGroup, contract.OptionGroupID{ID: g.ID})
 				if !tt.ok {
 					if !contract.IsVersionConflict(err) || !strings.Contains(err.Error(), fmt.Sprintf("is at version 2, not %d", v)) {
 						t.Fatalf("stale write: %v, want a version conflict", err)
@@ -553,7 +553,7 @@ func TestConcurrentCheckedAdds(t *testing.T) {
 		errs := make(chan error, n)
 		for i := range n {
 			wg.Go(func() {
-				_, err := bus.Call(t.Context(), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: g.Version, Code: fmt.Sprint("c", i), Label: "C"})
+				_, err := bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Version: g.Version, Code: fmt.Sprint("c", i), Label: "C"})
 				errs <- err
 			})
 		}

@@ -25,7 +25,7 @@ func TestOptionOutbox(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := h.Module.store.Update(t.Context(), size, 1, ev); err == nil {
+		if err := h.Module.store.Update(moduletest.Admin(t.Context()), size, 1, ev); err == nil {
 			t.Fatal("a stale update succeeded")
 		}
 		colour := call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "colour", Name: "Colour", Values: values("red")})

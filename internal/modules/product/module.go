@@ -67,19 +67,19 @@ type Module struct {
 // New returns the module with its handlers registered; Start serves them.
 func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	m := &Module{Server: bus.NewServer(b, contract.ProductQueue, log), store: st, log: log, now: store.Now, relay: outbox.NewRelay(b, st.Outbox(), log)}
-	bus.Handle(m.Service, contract.CreateProduct, m.create)
-	bus.Handle(m.Service, contract.CreateProducts, m.createMany)
-	bus.Handle(m.Service, contract.UpdateProduct, m.update)
-	bus.Handle(m.Service, contract.SetProductStatus, m.setStatus)
-	bus.Handle(m.Service, contract.DeleteProduct, m.delete)
-	bus.Handle(m.Service, contract.DeleteProducts, m.deleteMany)
+	bus.Handle(m.Service, contract.CreateProduct, contract.AdminOnly(m.create))
+	bus.Handle(m.Service, contract.CreateProducts, contract.AdminOnly(m.createMany))
+	bus.Handle(m.Service, contract.UpdateProduct, contract.AdminOnly(m.update))
+	bus.Handle(m.Service, contract.SetProductStatus, contract.AdminOnly(m.setStatus))
+	bus.Handle(m.Service, contract.DeleteProduct, contract.AdminOnly(m.delete))
+	bus.Handle(m.Service, contract.DeleteProducts, contract.AdminOnly(m.deleteMany))
 	bus.Handle(m.Service, contract.GetProduct, m.get)
 	bus.Handle(m.Service, contract.GetProductBySlug, m.getBySlug)
 	bus.Handle(m.Service, contract.GetProducts, m.getMany)
 	bus.Handle(m.Service, contract.GetProductsBySlugs, m.getManyBySlugs)
 	bus.Handle(m.Service, contract.ListProducts, m.list)
-	bus.Handle(m.Service, contract.RegenerateVariants, m.regenerate)
-	bus.Handle(m.Service, contract.AdjustStock, m.adjustStock)
+	bus.Handle(m.Service, contract.RegenerateVariants, contract.AdminOnly(m.regenerate))
+	bus.Handle(m.Service, contract.AdjustStock, contract.AdminOnly(m.adjustStock))
 	bus.Handle(m.Service, contract.ProductsUsingAttribute, m.countUsingAttribute)
 	return m
 }

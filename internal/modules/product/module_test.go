@@ -173,7 +173,7 @@ func (c *categoryStub) move(t testing.TB, id, parentID string) {
 	}
 	c.mu.Unlock()
 	ev := contract.CategoryEvent{ID: id, Slug: cat.Slug, Name: cat.Name, ParentID: parentID, AncestorIDs: ancestors}
-	if err := bus.Emit(t.Context(), c.bus, contract.CategoryMoved, ev); err != nil {
+	if err := bus.Emit(moduletest.Admin(t.Context()), c.bus, contract.CategoryMoved, ev); err != nil {
 		t.Fatalf("publish %s: %v", contract.CategoryMoved.Topic, err)
 	}
 }
@@ -220,12 +220,12 @@ func withPeers(t testing.TB, mt *moduletest.Harness[*Module]) *harness {
 
 func call[Req, Resp any](t testing.TB, h *harness, e bus.Endpoint[Req, Resp], req Req) Resp {
 	t.Helper()
-	return bustest.Call(t, h.bus, e, req)
+	return bustest.CallAs(t, moduletest.AdminMeta, h.bus, e, req)
 }
 
 func callErr[Req, Resp any](t *testing.T, h *harness, e bus.Endpoint[Req, Resp], req Req, code bus.Code, mention string) {
 	t.Helper()
-	bustest.CallErr(t, h.bus, e, req, code, mention)
+	bustest.CallErrAs(t, moduletest.AdminMeta, h.bus, e, req, code, mention)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -560,7 +560,9 @@ func TestProductBadInput(t *testing.T) {
 		return r
 	}
 	create := func(edit func(r *contract.CreateProductRequest)) func() error {
-		return func() error { return errOf(bus.Call(t.Context(), h.bus, contract.CreateProduct, valid(edit))) }
+		return func() error {
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.CreateProduct, valid(edit)))
+		}
 	}
 	tests := []struct {
 		name    string
@@ -603,73 +605,73 @@ func TestProductBadInput(t *testing.T) {
 		{"image not http", create(func(r *contract.CreateProductRequest) { r.Images = []contract.Image{{URL: "javascript:alert(1)"}} }), bus.CodeInvalid, "images[0].url"},
 		{"image relative", create(func(r *contract.CreateProductRequest) { r.Images = []contract.Image{{URL: "/x.jpg"}} }), bus.CodeInvalid, "images[0].url"},
 		{"update without version", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateProduct, contract.UpdateProductRequest{ID: p.ID, Name: ptr("x")}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.UpdateProduct, contract.UpdateProductRequest{ID: p.ID, Name: ptr("x")}))
 		}, bus.CodeInvalid, "version"},
 		{"empty update", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateProduct, contract.UpdateProductRequest{ID: p.ID, Version: 1}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.UpdateProduct, contract.UpdateProductRequest{ID: p.ID, Version: 1}))
 		}, bus.CodeInvalid, "nothing to update"},
 		{"update foreign variant", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateProduct, contract.UpdateProductRequest{ID: p.ID, Version: 1, Variants: []contract.VariantPatch{{ID: missing, Price: ptr(int64(1))}}}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.UpdateProduct, contract.UpdateProductRequest{ID: p.ID, Version: 1, Variants: []contract.VariantPatch{{ID: missing, Price: ptr(int64(1))}}}))
 		}, bus.CodeInvalid, "variants[0].id"},
 		{"update compare-at below", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateProduct, contract.UpdateProductRequest{ID: p.ID, Version: 1, Variants: []contract.VariantPatch{{ID: p.Variants[0].ID, CompareAtPrice: ptr(int64(99))}}}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.UpdateProduct, contract.UpdateProductRequest{ID: p.ID, Version: 1, Variants: []contract.VariantPatch{{ID: p.Variants[0].ID, CompareAtPrice: ptr(int64(99))}}}))
 		}, bus.CodeInvalid, "compare_at_price"},
 		{"update missing", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.UpdateProduct, contract.UpdateProductRequest{ID: missing, Version: 1, Name: ptr("x")}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.UpdateProduct, contract.UpdateProductRequest{ID: missing, Version: 1, Name: ptr("x")}))
 		}, bus.CodeNotFound, missing},
 		{"status unknown", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.SetProductStatus, contract.SetProductStatusRequest{ID: p.ID, Status: "gone"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.SetProductStatus, contract.SetProductStatusRequest{ID: p.ID, Status: "gone"}))
 		}, bus.CodeInvalid, "status"},
 		{"get bad id", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.GetProduct, contract.ProductID{ID: "x"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.GetProduct, contract.ProductID{ID: "x"}))
 		}, bus.CodeInvalid, "UUID"},
 		{"slug injection", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.GetProductBySlug, contract.ProductSlug{Slug: `{"$gt":""}`}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.GetProductBySlug, contract.ProductSlug{Slug: `{"$gt":""}`}))
 		}, bus.CodeInvalid, "slug"},
 		{"get_many empty", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.GetProducts, contract.ProductIDs{}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.GetProducts, contract.ProductIDs{}))
 		}, bus.CodeInvalid, "ids"},
 		{"list page 0 size", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{PageSize: 101}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.ListProducts, contract.ListProductsRequest{PageSize: 101}))
 		}, bus.CodeInvalid, "page_size"},
 		{"list bad page", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Page: -1}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.ListProducts, contract.ListProductsRequest{Page: -1}))
 		}, bus.CodeInvalid, "page"},
 		{"list bad sort", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Sort: "random"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.ListProducts, contract.ListProductsRequest{Sort: "random"}))
 		}, bus.CodeInvalid, "sort"},
 		{"list bad cursor", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: `{"$gt":""}`}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: `{"$gt":""}`}))
 		}, bus.CodeInvalid, "cursor"},
 		{"list forged cursor", func() error {
 			forged := base64.RawURLEncoding.EncodeToString([]byte(`{"s":"created","d":true,"id":"' OR 1=1 --"}`))
-			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: forged}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: forged}))
 		}, bus.CodeInvalid, "cursor"},
 		{"list oversize cursor", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: strings.Repeat("A", 5000)}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.ListProducts, contract.ListProductsRequest{Cursor: strings.Repeat("A", 5000)}))
 		}, bus.CodeInvalid, "cursor"},
 		{"list bad order", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{Order: "up"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.ListProducts, contract.ListProductsRequest{Order: "up"}))
 		}, bus.CodeInvalid, "order"},
 		{"list bad category", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.ListProducts, contract.ListProductsRequest{CategoryID: "shoes"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.ListProducts, contract.ListProductsRequest{CategoryID: "shoes"}))
 		}, bus.CodeInvalid, "category_id"},
 		{"adjust zero", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.AdjustStock, contract.AdjustStockRequest{VariantID: p.Variants[0].ID}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.AdjustStock, contract.AdjustStockRequest{VariantID: p.Variants[0].ID}))
 		}, bus.CodeInvalid, "delta"},
 		{"usage bad code", func() error {
-			return errOf(bus.Call(t.Context(), h.bus, contract.ProductsUsingAttribute, contract.AttributeUsageRequest{Code: "Color!"}))
+			return errOf(bus.Call(moduletest.Admin(t.Context()), h.bus, contract.ProductsUsingAttribute, contract.AttributeUsageRequest{Code: "Color!"}))
 		}, bus.CodeInvalid, "code"},
 		{"unknown field", func() error {
-			_, err := h.bus.Request(t.Context(), contract.ProductQueue, "create", []byte(`{"name":"x","admin":true}`))
+			_, err := h.bus.Request(moduletest.Admin(t.Context()), contract.ProductQueue, "create", []byte(`{"name":"x","admin":true}`))
 			return err
 		}, bus.CodeInvalid, "admin"},
 		{"wrong type", func() error {
-			_, err := h.bus.Request(t.Context(), contract.ProductQueue, "create", []byte(`{"name":{"$gt":""}}`))
+			_, err := h.bus.Request(moduletest.Admin(t.Context()), contract.ProductQueue, "create", []byte(`{"name":{"$gt":""}}`))
 			return err
 		}, bus.CodeInvalid, "name"},
 		{"unknown op", func() error {
-			_, err := h.bus.Request(t.Context(), contract.ProductQueue, "drop_all", nil)
+			_, err := h.bus.Request(moduletest.Admin(t.Context()), contract.ProductQueue, "drop_all", nil)
 			return err
 		}, bus.CodeNotFound, "drop_all"},
 	}
@@ -704,7 +706,7 @@ func TestAdjustStockConcurrent(t *testing.T) {
 					if (w+i)%2 == 0 {
 						d = -1
 					}
-					if _, err := bus.Call(t.Context(), h.bus, contract.AdjustStock, contract.AdjustStockRequest{VariantID: vid, Delta: d}); err != nil {
+					if _, err := bus.Call(moduletest.Admin(t.Context()), h.bus, contract.AdjustStock, contract.AdjustStockRequest{VariantID: vid, Delta: d}); err != nil {
 						t.Errorf("adjust: %v", err)
 					}
 				}

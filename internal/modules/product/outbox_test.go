@@ -217,7 +217,7 @@ func TestWritesCommitTheirEvents(t *testing.T) {
 // gap or a repeat, and each level is the previous one plus the delta.
 func TestStoreStockEventsExact(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		ctx := t.Context()
+		ctx := moduletest.Admin(t.Context())
 		s, p := openHot(t, db)
 		vid := p.Variants[0].ID // stock 10
 		stores := []Store{s}
@@ -280,7 +280,7 @@ func TestStoreStockWithoutVersion(t *testing.T) {
 		if db.Kind() != store.KindMongo {
 			t.Skip("a MongoDB document's missing field")
 		}
-		ctx := t.Context()
+		ctx := moduletest.Admin(t.Context())
 		s, err := OpenStore(ctx, db)
 		if err != nil {
 			t.Fatal(err)

@@ -14,7 +14,12 @@ import (
 // callTimeout bounds each bus call of a run.
 const callTimeout = 60 * time.Second
 
+// principal is who the seeder's writes act for: a trusted machine, since
+// modules authorise their writes from the caller's principal.
+var principal = contract.Principal{Machine: "seeder"}
+
 func call[Req, Resp any](ctx context.Context, b bus.Bus, e bus.Endpoint[Req, Resp], req Req) (Resp, error) {
+	ctx = contract.WithPrincipal(ctx, principal)
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	resp, err := bus.Call(ctx, b, e, req)
