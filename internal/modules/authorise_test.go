@@ -50,3 +50,41 @@ func TestModulesAuthoriseWritesFromThePrincipal(t *testing.T) {
 		}
 	}
 }
+
+// TestDraftsAreShownToAdminsOnly: product reads decide from the caller's
+// principal, not from the request's published_only field or status filter.
+func TestDraftsAreShownToAdminsOnly(t *testing.T) {
+	b := startModules(t, store.SQLiteURL(t.TempDir()))
+	admin := contract.WithPrincipal(t.Context(), contract.Principal{Machine: "test"})
+	cat, err := bus.Call(admin, b, contract.CreateCategory, contract.CreateCategoryRequest{Name: "Lamps"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	draft, err := bus.Call(admin, b, contract.CreateProduct, contract.CreateProductRequest{
+		Name: "Secret lamp", Status: contract.ProductDraft, CategoryIDs: []string{cat.ID}, Currency: "EUR", Price: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := t.Context()
+	if _, err := bus.Call(nobody, b, contract.GetProduct, contract.ProductID{ID: draft.ID}); bus.CodeOf(err) != bus.CodeNotFound {
+		t.Fatalf("a draft read by nobody without published_only: %v, want not_found", err)
+	}
+	if _, err := bus.Call(nobody, b, contract.GetProductBySlug, contract.ProductSlug{Slug: draft.Slug}); bus.CodeOf(err) != bus.CodeNotFound {
+		t.Fatalf("a draft read by slug by nobody: %v, want not_found", err)
+	}
+	if l, err := bus.Call(nobody, b, contract.GetProducts, contract.ProductIDs{IDs: []string{draft.ID}}); err != nil || len(l.Items) != 0 {
+		t.Fatalf("get_many of a draft by nobody: %+v %v, want none", l, err)
+	}
+	if _, err := bus.Call(nobody, b, contract.ListProducts, contract.ListProductsRequest{Status: contract.ProductDraft}); bus.CodeOf(err) != bus.CodeForbidden {
+		t.Fatalf("listing drafts as nobody: %v, want forbidden", err)
+	}
+	if p, err := bus.Call(nobody, b, contract.ListProducts, contract.ListProductsRequest{}); err != nil || p.Total != 0 {
+		t.Fatalf("list by nobody: %+v %v, want no published product", p, err)
+	}
+	if _, err := bus.Call(admin, b, contract.GetProduct, contract.ProductID{ID: draft.ID}); err != nil {
+		t.Fatalf("the draft read by an admin: %v", err)
+	}
+	if p, err := bus.Call(admin, b, contract.ListProducts, contract.ListProductsRequest{Status: contract.ProductDraft}); err != nil || p.Total != 1 {
+		t.Fatalf("drafts listed by an admin: %+v %v", p, err)
+	}
+}

@@ -27,7 +27,17 @@ func (m *Module) load(ctx context.Context, id string) (contract.Product, error) 
 	return p, nil
 }
 
+// publishedOnly is whether a read shows published products only: when the
+// request asks, and always for a caller who is not an admin — whom the
+// caller's principal says, not the request's published_only field, so a
+// draft is never shown to the public by a body that leaves the flag out.
+func publishedOnly(ctx context.Context, asked bool) bool {
+	p, err := contract.PrincipalFrom(ctx)
+	return asked || err != nil || !p.IsAdmin()
+}
+
 func (m *Module) get(ctx context.Context, req contract.ProductID) (contract.Product, error) {
+	req.PublishedOnly = publishedOnly(ctx, req.PublishedOnly)
 	if err := validate.ID("id", req.ID); err != nil {
 		return contract.Product{}, err
 	}
@@ -42,6 +52,7 @@ func (m *Module) get(ctx context.Context, req contract.ProductID) (contract.Prod
 }
 
 func (m *Module) getBySlug(ctx context.Context, req contract.ProductSlug) (contract.Product, error) {
+	req.PublishedOnly = publishedOnly(ctx, req.PublishedOnly)
 	if err := slugs.Validate(req.Slug); err != nil {
 		return contract.Product{}, invalid("%v", err)
 	}
@@ -95,6 +106,7 @@ func checkIDs(ids []string) error {
 }
 
 func (m *Module) getMany(ctx context.Context, req contract.ProductIDs) (contract.ProductList, error) {
+	req.PublishedOnly = publishedOnly(ctx, req.PublishedOnly)
 	if err := checkIDs(req.IDs); err != nil {
 		return contract.ProductList{}, err
 	}
@@ -106,6 +118,7 @@ func (m *Module) getMany(ctx context.Context, req contract.ProductIDs) (contract
 }
 
 func (m *Module) getManyBySlugs(ctx context.Context, req contract.ProductSlugs) (contract.ProductList, error) {
+	req.PublishedOnly = publishedOnly(ctx, req.PublishedOnly)
 	if err := checkBatch("slugs", len(req.Slugs)); err != nil {
 		return contract.ProductList{}, err
 	}
@@ -188,6 +201,15 @@ func listQuery(req contract.ListProductsRequest) (Query, error) {
 // and again when the tree changes; see onCategoryChanged).
 func (m *Module) list(ctx context.Context, req contract.ListProductsRequest) (contract.Page[contract.ProductSummary], error) {
 	page := contract.Page[contract.ProductSummary]{Items: []contract.ProductSummary{}}
+	if publishedOnly(ctx, false) {
+		switch req.Status {
+		case "":
+			req.Status = contract.ProductPublished
+		case contract.ProductPublished:
+		default:
+			return page, bus.Errorf(bus.CodeForbidden, "status %q: only admins list products that are not published", req.Status)
+		}
+	}
 	q, err := listQuery(req)
 	if err != nil {
 		return page, err
