@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -212,15 +213,14 @@ func fromOptionalBody[Req any](binds func(req *Req) []binder) func(http.Response
 // (?version=3 on a route that takes If-Match) must not let the request
 // through as if it had not been sent.
 func bind(r *http.Request, binders []binder) error {
-	query := r.URL.Query()
-	for name, vs := range query {
-		known := slices.ContainsFunc(binders, func(b binder) bool { return b.query != "" && b.query == name })
-		switch {
-		case !known:
-			return bus.Errorf(bus.CodeInvalid, "query parameter %.40q: not one this route takes", name)
-		case len(vs) > 1:
-			return bus.Errorf(bus.CodeInvalid, "query parameter %.40q: given %d times", name, len(vs))
+	var known []string
+	for _, b := range binders {
+		if b.query != "" {
+			known = append(known, b.query)
 		}
+	}
+	if err := onlyQuery(r.URL.Query(), known...); err != nil {
+		return err
 	}
 	for _, b := range binders {
 		if err := b.bind(r); err != nil {
@@ -280,17 +280,9 @@ func queryString(name string, dst *string) binder {
 
 // queryInt sets *dst from an optional integer query parameter.
 func queryInt(name string, dst *int) binder {
-	return binder{query: name, bind: func(r *http.Request) error {
-		v := r.URL.Query().Get(name)
-		if v == "" {
-			return nil
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return bus.Errorf(bus.CodeInvalid, "query %s=%q: want an integer", name, v)
-		}
-		*dst = n
-		return nil
+	return binder{query: name, bind: func(r *http.Request) (err error) {
+		*dst, err = intQuery(r.URL.Query(), name, *dst)
+		return err
 	}}
 }
 
@@ -340,4 +332,33 @@ func (m *Module) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	var body apiError
 	body.Error.Code, body.Error.Message = bus.CodeInvalid, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)
 	writeJSON(w, http.StatusMethodNotAllowed, body)
+}
+
+// onlyQuery refuses query parameters other than known, and repeated ones.
+func onlyQuery(q url.Values, known ...string) error {
+	for k, vs := range q {
+		if !slices.Contains(known, k) {
+			if len(known) == 0 {
+				return bus.Errorf(bus.CodeInvalid, "query parameter %.40q: this route takes none", k)
+			}
+			return bus.Errorf(bus.CodeInvalid, "query parameter %.40q: not one this route takes (known: %s)", k, strings.Join(known, ", "))
+		}
+		if len(vs) > 1 {
+			return bus.Errorf(bus.CodeInvalid, "query parameter %.40q: given %d times", k, len(vs))
+		}
+	}
+	return nil
+}
+
+// intQuery reads an optional whole-number query parameter.
+func intQuery(q url.Values, name string, def int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || len(v) > 9 {
+		return 0, bus.Errorf(bus.CodeInvalid, "query %s=%.20q: want a whole number", name, v)
+	}
+	return n, nil
 }

@@ -3,9 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -114,33 +111,4 @@ func listProductsRequest(q url.Values, admin bool) (contract.ListProductsRequest
 		return req, bus.Errorf(bus.CodeInvalid, "query page_size=%d: want 1 to %d", req.PageSize, contract.MaxPageSize)
 	}
 	return req, nil
-}
-
-// onlyQuery refuses query parameters other than known, and repeated ones.
-func onlyQuery(q url.Values, known ...string) error {
-	for k, vs := range q {
-		if !slices.Contains(known, k) {
-			if len(known) == 0 {
-				return bus.Errorf(bus.CodeInvalid, "query %s: unknown parameter; this route takes none", k)
-			}
-			return bus.Errorf(bus.CodeInvalid, "query %s: unknown parameter; known: %s", k, strings.Join(known, ", "))
-		}
-		if len(vs) > 1 {
-			return bus.Errorf(bus.CodeInvalid, "query %s: given %d times", k, len(vs))
-		}
-	}
-	return nil
-}
-
-// intQuery reads an optional whole-number query parameter.
-func intQuery(q url.Values, name string, def int) (int, error) {
-	v := q.Get(name)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || len(v) > 9 {
-		return 0, bus.Errorf(bus.CodeInvalid, "query %s=%.20q: want a whole number", name, v)
-	}
-	return n, nil
 }
