@@ -76,21 +76,9 @@ func (s *sqlStore) withEvents(ctx context.Context, events []outbox.Event, write 
 	if len(events) == 0 {
 		return write(s.db)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
-	if err := write(tx); err != nil {
-		return err
-	}
-	if err := outbox.Add(ctx, tx, events...); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return outbox.InTx(ctx, s.db, "user write", func(tx *sql.Tx) ([]outbox.Event, error) {
+		return events, write(tx)
+	})
 }
 
 func (s *sqlStore) InsertUser(ctx context.Context, u UserRecord, events ...outbox.Event) error {
