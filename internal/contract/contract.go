@@ -20,6 +20,10 @@ const (
 	CategoryQueue  = "category"
 	AttributeQueue = "attribute"
 	OptionQueue    = "option"
+	CartQueue      = "cart"
+	FilterQueue    = "filter"
+	ArticleQueue   = "article"
+	SEOQueue       = "seo"
 )
 
 // Empty is the request or reply of an endpoint that carries nothing.
