@@ -17,6 +17,7 @@ import (
 
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/attribute"
+	"github.com/shopengine/shop/internal/modules/cart"
 	"github.com/shopengine/shop/internal/modules/category"
 	"github.com/shopengine/shop/internal/modules/option"
 	"github.com/shopengine/shop/internal/modules/product"
@@ -72,12 +73,13 @@ var table = map[string]module{
 	contract.OptionQueue:    {deps: []string{BusConn, Store}, init: domain(option.OpenStore, option.New)},
 	contract.ProductQueue:   {deps: []string{BusConn, Store}, init: domain(product.OpenStore, product.New)},
 	contract.AuthQueue:      {deps: []string{BusConn, Store}, init: (*App).initAuth},
+	contract.CartQueue:      {deps: []string{BusConn, Store}, init: domain(cart.OpenStore, cart.New)},
 	Web:                     {deps: []string{BusConn, Server}, init: (*App).initWeb},
 
 	Seeder: {kind: job, command: "seed", init: (*App).initSeeder,
 		deps: []string{BusConn, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue}},
 
-	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, Web}},
+	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, contract.CartQueue, Web}},
 }
 
 // Info describes a module for `shop modules`.
