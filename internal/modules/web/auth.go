@@ -274,6 +274,7 @@ func (m *Module) signIn(register bool) http.HandlerFunc {
 		if previous != "" {
 			m.sessions.forget(sha256.Sum256([]byte(previous)))
 		}
+		m.mergeAtLogin(w, r, g)
 		reply := grantReply{SessionID: g.SessionID, ExpiresAt: g.ExpiresAt, User: g.User}
 		if body.Bearer {
 			reply.Token = g.Token
