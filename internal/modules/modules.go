@@ -17,7 +17,6 @@ import (
 
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/attribute"
-	"github.com/shopengine/shop/internal/modules/cart"
 	"github.com/shopengine/shop/internal/modules/category"
 	"github.com/shopengine/shop/internal/modules/option"
 	"github.com/shopengine/shop/internal/modules/product"
@@ -73,7 +72,7 @@ var table = map[string]module{
 	contract.OptionQueue:    {deps: []string{BusConn, Store}, init: domain(option.OpenStore, option.New)},
 	contract.ProductQueue:   {deps: []string{BusConn, Store}, init: domain(product.OpenStore, product.New)},
 	contract.AuthQueue:      {deps: []string{BusConn, Store}, init: (*App).initAuth},
-	contract.CartQueue:      {deps: []string{BusConn, Store}, init: domain(cart.OpenStore, cart.New)},
+	contract.CartQueue:      {deps: []string{BusConn, Store}, init: (*App).initCart},
 	Web:                     {deps: []string{BusConn, Server}, init: (*App).initWeb},
 
 	Seeder: {kind: job, command: "seed", init: (*App).initSeeder,
