@@ -61,6 +61,10 @@ func TestCartAPIGuest(t *testing.T) {
 	if c := cartOf(t, s.send(t, "GET", "/api/v1/cart", "")); c.ID != "" {
 		t.Fatalf("the cart without its cookie: %+v", c)
 	}
+	// A mangled cookie is dropped, not an error.
+	if r := s.send(t, "GET", "/api/v1/cart", "", cartCookie("garbage")...); r.StatusCode != 200 || r.cookie(contract.CartTokenCookie) == nil || r.cookie(contract.CartTokenCookie).MaxAge >= 0 {
+		t.Fatalf("mangled cookie: %d %s %v", r.StatusCode, r.body, r.Cookies())
+	}
 	if c := cartOf(t, s.send(t, "GET", "/api/v1/cart", "", guest...)); c.ID == "" || c.Lines[0].Quantity != 2 {
 		t.Fatalf("the cart with its cookie: %+v", c)
 	}

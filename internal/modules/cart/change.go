@@ -70,11 +70,11 @@ func ownerOf(ctx context.Context, ref contract.CartRef) (owner, error) {
 	if p.IsUser() {
 		return userOwner(p), nil
 	}
-	if ref.Token == "" {
+	if checkToken("token", ref.Token) != nil {
+		// No token, or one that cannot be a token (a mangled cookie): a
+		// guest without a cart, as with a token whose cart is gone, so a
+		// bad cookie never breaks shopping (the first add issues a new one).
 		return owner{display: "guest", guest: true}, nil
-	}
-	if err := checkToken("token", ref.Token); err != nil {
-		return owner{}, err
 	}
 	return owner{key: guestKey(ref.Token), display: "guest", guest: true}, nil
 }
