@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -76,10 +75,7 @@ func (m *Module) cartRef(w http.ResponseWriter, r *http.Request) contract.CartRe
 // for another try: the login, or the cart request, goes on with the
 // user's cart.
 func (m *Module) mergeGuestCart(w http.ResponseWriter, r *http.Request, p contract.Principal, token string) {
-	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
-	defer cancel()
-	ctx = bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: p.String()})
-	_, err := bus.Call(ctx, m.cfg.Bus, contract.MergeCarts, contract.MergeCartsRequest{GuestToken: token, Strategy: contract.MergeSum})
+	_, err := callAs(m, r, p.String(), contract.MergeCarts, contract.MergeCartsRequest{GuestToken: token, Strategy: contract.MergeSum})
 	switch bus.CodeOf(err) {
 	case "":
 		m.clearCartCookie(w, r)
@@ -101,16 +97,11 @@ func (m *Module) mergeAtLogin(w http.ResponseWriter, r *http.Request, g contract
 }
 
 func (m *Module) setCartCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{
-		Name: contract.CartTokenCookie, Value: token, Path: "/", Expires: expires,
-		MaxAge: max(1, int(time.Until(expires).Seconds())), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: m.cfg.SecureCookies || r.TLS != nil,
-	})
+	m.setCookie(w, r, contract.CartTokenCookie, token, expires)
 }
 
 func (m *Module) clearCartCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: contract.CartTokenCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: m.cfg.SecureCookies || r.TLS != nil})
+	m.clearCookie(w, r, contract.CartTokenCookie)
 }
 
 // lineBody is the body of POST /cart/lines; quantityBody of PATCH
