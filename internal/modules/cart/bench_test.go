@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,6 +52,9 @@ func benchShop(b *testing.B, server, client bus.Bus) *shop {
 	h := moduletest.Start(b, storetest.SQLite(b), spec(Config{LineLimit: contract.MaxStock}, nil), moduletest.OnBus(server), moduletest.WithLogger(quiet))
 	return &shop{Harness: h, bus: client, products: newCatalogue(b, server)}
 }
+
+// callers is how many callers the throughput benchmarks run.
+const callers = 16
 
 func benchCart(b *testing.B, s *shop) {
 	variants := make([]contract.VariantInfo, 20)
@@ -115,9 +119,16 @@ func benchCart(b *testing.B, s *shop) {
 			op = ops[name]
 		}
 		b.Run(name+"/throughput", func(b *testing.B) {
-			b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
+			par := max(1, callers/runtime.GOMAXPROCS(0))
+			ctxs := make([]context.Context, par*runtime.GOMAXPROCS(0))
+			for i := range ctxs {
+				ctxs[i] = newUser()
+			}
+			var next atomic.Int64
+			b.SetParallelism(par)
+			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
-				ctx := newUser()
+				ctx := ctxs[int(next.Add(1)-1)%len(ctxs)]
 				i := 0
 				for pb.Next() {
 					if err := op(ctx, i); err != nil {

@@ -4,7 +4,7 @@
 // the product module, over the bus, for every variant's price, stock and
 // status (contract.GetVariants): the client never sends a price.
 //
-// Policy (the one place it is written down; DESIGN.md refers here):
+// The cart policy (the same text as DESIGN.md's, in short):
 //
 //   - Every reply is repriced: one get_variants call for all the cart's
 //     variants. A line shows the price now (unit_price, line_total) and
