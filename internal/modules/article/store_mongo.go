@@ -17,10 +17,10 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-// fields are what a write of an article sets: every field but _id,
+// Fields are what a write of an article sets: every field but _id,
 // created_at and the outbox. Nil times and cover are written as null
 // (no omitempty), so that a $set of them clears what was there.
-type fields struct {
+type Fields struct {
 	Title          string     `bson:"title"`
 	Slug           string     `bson:"slug"`
 	Excerpt        string     `bson:"excerpt"`
@@ -50,13 +50,13 @@ type coverDoc struct {
 // filter, carrying the events the relay has not published yet.
 type doc struct {
 	ID        string `bson:"_id"`
-	fields    `bson:",inline"`
+	Fields    `bson:",inline"`
 	CreatedAt time.Time      `bson:"created_at"`
 	Outbox    outbox.Pending `bson:"outbox,omitempty"`
 }
 
-func fieldsOf(a contract.Article) fields {
-	f := fields{Title: a.Title, Slug: a.Slug, Excerpt: a.Excerpt, CustomExcerpt: a.CustomExcerpt,
+func fieldsOf(a contract.Article) Fields {
+	f := Fields{Title: a.Title, Slug: a.Slug, Excerpt: a.Excerpt, CustomExcerpt: a.CustomExcerpt,
 		BodyMarkdown: a.BodyMarkdown, BodyHTML: a.BodyHTML, Tags: tagsOf(a), AuthorName: a.AuthorName,
 		Status: string(a.Status), PublishAt: a.PublishAt, PublishedAt: a.PublishedAt, ReadingMinutes: a.ReadingMinutes,
 		Featured: a.Featured, SortAt: sortAt(a), Version: a.Version, UpdatedAt: a.UpdatedAt}
@@ -113,7 +113,7 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 func (s *mongoStore) Outbox() outbox.Source { return outbox.Mongo(s.db, s.coll.Name()) }
 
 func (s *mongoStore) Insert(ctx context.Context, a contract.Article, events ...outbox.Event) error {
-	_, err := s.coll.InsertOne(ctx, doc{ID: a.ID, fields: fieldsOf(a), CreatedAt: a.CreatedAt, Outbox: events})
+	_, err := s.coll.InsertOne(ctx, doc{ID: a.ID, Fields: fieldsOf(a), CreatedAt: a.CreatedAt, Outbox: events})
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("insert article %s: %w", a.ID, store.ErrDuplicate)
 	}
