@@ -124,9 +124,8 @@ func endpoint[Req, Resp any](m *Module, e bus.Endpoint[Req, Resp], status int, b
 			m.writeError(w, r, err)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+		ctx, cancel := callContext(r)
 		defer cancel()
-		ctx = bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: principal(r.Context())})
 		resp, err := bus.Call(ctx, m.cfg.Bus, e, req)
 		if err != nil {
 			m.writeError(w, r, err)
@@ -137,6 +136,13 @@ func endpoint[Req, Resp any](m *Module, e bus.Endpoint[Req, Resp], status int, b
 		}
 		writeJSON(w, status, resp)
 	}
+}
+
+// callContext is the context of the bus calls r makes: bounded by
+// callTimeout, with r's request id as trace id and its caller's principal.
+func callContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+	return bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: principal(r.Context())}), cancel
 }
 
 // entityTag is the strong ETag of version v: the number, quoted.
@@ -281,6 +287,19 @@ func ifMatch(dst *int64) binder {
 func queryFlag(name string, dst *bool) binder {
 	return binder{query: name, bind: func(r *http.Request) (err error) {
 		*dst, err = boolQuery(r, name)
+		return err
+	}}
+}
+
+// queryOptionalFlag sets *dst from a true/false query parameter, and
+// leaves it nil when the parameter is not given (a filter that is off).
+func queryOptionalFlag(name string, dst **bool) binder {
+	return binder{query: name, bind: func(r *http.Request) error {
+		if !r.URL.Query().Has(name) {
+			return nil
+		}
+		v, err := boolQuery(r, name)
+		*dst = &v
 		return err
 	}}
 }
