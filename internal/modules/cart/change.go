@@ -189,9 +189,12 @@ func (m *Module) write(ctx context.Context, o owner, ch change) (contract.Cart, 
 		}
 		retry := errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrNotFound)
 		if !retry || ch.expected > 0 {
-			if errors.Is(err, store.ErrStale) {
+			switch {
+			case errors.Is(err, store.ErrStale):
 				now, _, lerr := m.load(ctx, o)
 				return contract.Cart{}, errors.Join(contract.VersionConflict("cart", now.Version, ch.expected), lerr)
+			case errors.Is(err, store.ErrNotFound): // deleted meanwhile (merged, swept)
+				return contract.Cart{}, ch.missing()
 			}
 			return contract.Cart{}, fmt.Errorf("write cart %s: %w", c.ID, err)
 		}
