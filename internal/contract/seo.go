@@ -99,8 +99,8 @@ type MetaRequest struct {
 
 // Robots values of a page.
 const (
-	RobotsIndex          = "index, follow"
-	RobotsNoindexFollow  = "noindex, follow"
+	RobotsIndex           = "index, follow"
+	RobotsNoindexFollow   = "noindex, follow"
 	RobotsNoindexNofollow = "noindex, nofollow"
 )
 
