@@ -117,15 +117,20 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // entity type gets an ETagVersion method in contract, and the request's
 // Version field is bound (see categoryRoutes).
 func endpoint[Req, Resp any](m *Module, e bus.Endpoint[Req, Resp], status int, build func(w http.ResponseWriter, r *http.Request) (Req, error)) http.HandlerFunc {
+	return endpointStatus(m, e, func(Resp) int { return status }, build)
+}
+
+// endpointStatus is endpoint for a route whose success status depends on
+// the reply (seo's resolve: 410 for a gone path).
+func endpointStatus[Req, Resp any](m *Module, e bus.Endpoint[Req, Resp], status func(Resp) int, build func(w http.ResponseWriter, r *http.Request) (Req, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, err := build(w, r)
 		if err != nil {
 			m.writeError(w, r, err)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+		ctx, cancel := callContext(r)
 		defer cancel()
-		ctx = bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: principal(r.Context())})
 		resp, err := bus.Call(ctx, m.cfg.Bus, e, req)
 		if err != nil {
 			m.writeError(w, r, err)
@@ -134,8 +139,15 @@ func endpoint[Req, Resp any](m *Module, e bus.Endpoint[Req, Resp], status int, b
 		if v, ok := any(resp).(contract.Versioned); ok {
 			w.Header().Set("ETag", entityTag(v.ETagVersion()))
 		}
-		writeJSON(w, status, resp)
+		writeJSON(w, status(resp), resp)
 	}
+}
+
+// callContext is the context of a bus call made for r: bounded by
+// callTimeout, with r's request id as trace id and its caller's principal.
+func callContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+	return bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: principal(r.Context())}), cancel
 }
 
 // entityTag is the strong ETag of version v: the number, quoted.

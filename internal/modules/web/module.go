@@ -77,6 +77,7 @@ func (m *Module) Routes(r chi.Router) {
 	m.attributeRoutes(api, admin)
 	m.optionRoutes(api, admin)
 	m.authRoutes(api, admin)
+	m.seoRoutes(r, api, admin)
 	api.Mount("/admin", admin)
 	r.Mount(apiPrefix, api)
 	m.track(apiPrefix, api)
