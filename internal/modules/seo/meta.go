@@ -129,7 +129,7 @@ func (m *Module) entityMeta(ctx context.Context, meta *contract.Meta, res contra
 		trail := make([]crumb, 0, len(crumbs.Items))
 		for _, cc := range crumbs.Items {
 			cr := crumb{name: cc.Name}
-			if _, path, ok := m.reg.entity(contract.SEOCategory, cc.ID); ok && path != "" {
+			if path, _, ok := m.reg.entity(contract.SEOCategory, cc.ID); ok && path != "" {
 				cr.url = base + path
 			}
 			trail = append(trail, cr)
@@ -137,11 +137,11 @@ func (m *Module) entityMeta(ctx context.Context, meta *contract.Meta, res contra
 		meta.JSONLD, err = encodeLD(breadcrumbsLD(trail))
 		return err
 	case contract.SEOArticle:
-		e, _, ok := m.reg.entity(contract.SEOArticle, res.ID)
-		if !ok || e.Article == nil {
+		_, info, ok := m.reg.entity(contract.SEOArticle, res.ID)
+		if !ok || info == nil {
 			return bus.Errorf(bus.CodeNotFound, "article %s is not in the registry", res.ID)
 		}
-		a := *e.Article
+		a := *info
 		meta.Title, meta.Description, meta.OGImage = a.Title, summary(a.Excerpt, descriptionLength), a.CoverURL
 		var err error
 		meta.JSONLD, err = encodeLD(articleLD(a, url))

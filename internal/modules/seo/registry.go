@@ -27,15 +27,37 @@ type registry struct {
 	sitemap sitemapCache
 }
 
-// node is an entity placed in the URL space.
+// node is an entity placed in the URL space: its entry, kept compact
+// because there is one per path of the shop (a million products are a
+// million nodes): the id is the key's tail, lastmod is unix seconds, and
+// a product's or article's slug is the tail of its path.
 type node struct {
-	key  string
-	e    entry
-	path string   // current path; "" when it has none (a category under a missing or reserved ancestor)
-	old  []string // the old paths it claims
+	key     string // "<type>:<id>"
+	typ     contract.SEOEntityType
+	public  bool
+	deleted bool
+	lastmod int64
+	slug    string
+	parent  string  // a category's parent id
+	hist    []place // the places it had before (entry.Old)
+	article *articleInfo
+	path    string   // current path; "" when it has none (a category under a missing or reserved ancestor)
+	old     []string // the old paths it claims
 }
 
-func (n *node) live() bool { return !n.e.Deleted }
+func (n *node) live() bool { return !n.deleted }
+
+// id is the entity's id: the key after "<type>:".
+func (n *node) id() string { return n.key[len(n.typ)+1:] }
+
+// set replaces n's entry.
+func (n *node) set(e entry) {
+	n.typ, n.public, n.deleted, n.lastmod = e.Type, e.Public, e.Deleted, e.LastMod.Unix()
+	n.slug, n.parent, n.hist, n.article = e.Slug, e.Parent, e.Old, e.Article
+	if len(n.hist) == 0 {
+		n.hist = nil
+	}
+}
 
 // claim is a node's hold on a path: its current path, or an old one.
 type claim struct {
@@ -64,8 +86,8 @@ func better(a, b claim) bool {
 	if ra, rb := a.rank(), b.rank(); ra != rb {
 		return ra > rb
 	}
-	if !a.n.e.LastMod.Equal(b.n.e.LastMod) {
-		return a.n.e.LastMod.After(b.n.e.LastMod)
+	if a.n.lastmod != b.n.lastmod {
+		return a.n.lastmod > b.n.lastmod
 	}
 	return a.n.key < b.n.key
 }
@@ -75,23 +97,12 @@ func newRegistry(log *slog.Logger) *registry {
 }
 
 // apply is the feed.Tailer callback: a snapshot (reset) or changes in seq
-// order.
+// order. The entries are decoded before the lock is taken, so resolve
+// waits only for the map updates.
 func (r *registry) apply(changes []feed.Change, reset bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if reset {
-		r.nodes, r.paths, r.shadow, r.rev = map[string]*node{}, map[string]claim{}, map[string][]claim{}, 0
-	}
-	categories := reset
-	for _, c := range changes {
-		r.rev = max(r.rev, c.Seq)
-		n := r.nodes[c.Key]
-		if n != nil {
-			r.unplace(n)
-		}
-		if c.Deleted { // a feed tombstone: seo writes none, but a key may be dropped by hand
-			delete(r.nodes, c.Key)
-			categories = categories || n != nil && n.e.Type == contract.SEOCategory
+	entries := make([]*entry, len(changes))
+	for i, c := range changes {
+		if c.Deleted {
 			continue
 		}
 		e, err := decodeEntry(c.Body)
@@ -99,16 +110,42 @@ func (r *registry) apply(changes []feed.Change, reset bool) {
 			r.log.Error("seo: skipping a registry entry that does not decode", "key", c.Key, "err", err)
 			continue
 		}
+		entries[i] = &e
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if reset {
+		r.nodes, r.paths, r.shadow, r.rev = make(map[string]*node, len(changes)), make(map[string]claim, len(changes)), map[string][]claim{}, 0
+	}
+	categories := reset
+	for i, c := range changes {
+		r.rev = max(r.rev, c.Seq)
+		n := r.nodes[c.Key]
+		if n != nil {
+			r.unplace(n)
+		}
+		if c.Deleted { // a feed tombstone: seo writes none, but a key may be dropped by hand
+			delete(r.nodes, c.Key)
+			categories = categories || n != nil && n.typ == contract.SEOCategory
+			continue
+		}
+		e := entries[i]
+		if e == nil {
+			continue
+		}
 		if n == nil {
 			n = &node{key: c.Key}
 			r.nodes[c.Key] = n
 		}
-		n.e = e
-		if e.Type == contract.SEOCategory {
+		n.set(*e)
+		if n.typ == contract.SEOCategory {
 			categories = true // placed below, with every other category
 			continue
 		}
 		cur, old := r.pathsOf(n, nil)
+		if cur != "" {
+			n.slug = cur[len(cur)-len(n.slug):] // share the path's bytes
+		}
 		r.place(n, cur, old)
 	}
 	if categories {
@@ -122,15 +159,15 @@ func (r *registry) apply(changes []feed.Change, reset bool) {
 // category).
 func (r *registry) pathsOf(n *node, catPaths map[string]string) (string, []string) {
 	var prefix string
-	switch n.e.Type {
+	switch n.typ {
 	case contract.SEOProduct:
 		prefix = contract.ProductPathPrefix
 	case contract.SEOArticle:
 		prefix = contract.ArticlePathPrefix
 	case contract.SEOCategory:
-		cur := underParent(catPaths, n.e.Parent, n.e.Slug)
+		cur := underParent(catPaths, n.parent, n.slug)
 		var old []string
-		for _, p := range n.e.Old {
+		for _, p := range n.hist {
 			if o := underParent(catPaths, p.Parent, p.Slug); o != "" && o != cur {
 				old = append(old, o)
 			}
@@ -140,15 +177,15 @@ func (r *registry) pathsOf(n *node, catPaths map[string]string) (string, []strin
 		return "", nil
 	}
 	var old []string
-	for _, p := range n.e.Old {
-		if p.Slug != "" && p.Slug != n.e.Slug {
+	for _, p := range n.hist {
+		if p.Slug != "" && p.Slug != n.slug {
 			old = append(old, prefix+p.Slug)
 		}
 	}
-	if n.e.Slug == "" {
+	if n.slug == "" {
 		return "", old
 	}
-	return prefix + n.e.Slug, old
+	return prefix + n.slug, old
 }
 
 // underParent is the path of slug under the category parent ("" a root):
@@ -178,8 +215,8 @@ func (r *registry) placeCategories() {
 	parents := map[string]string{}
 	slugs := map[string]string{}
 	for _, n := range r.nodes {
-		if n.e.Type == contract.SEOCategory {
-			parents[n.e.ID], slugs[n.e.ID] = n.e.Parent, n.e.Slug
+		if n.typ == contract.SEOCategory {
+			parents[n.id()], slugs[n.id()] = n.parent, n.slug
 		}
 	}
 	catPaths := make(map[string]string, len(slugs))
@@ -211,11 +248,11 @@ func (r *registry) placeCategories() {
 	}
 	reserved := 0
 	for _, n := range r.nodes {
-		if n.e.Type != contract.SEOCategory {
+		if n.typ != contract.SEOCategory {
 			continue
 		}
 		cur, old := r.pathsOf(n, catPaths)
-		if cur == "" && n.e.Parent == "" && n.live() {
+		if cur == "" && n.parent == "" && n.live() {
 			reserved++
 		}
 		if cur == n.path && equal(old, n.old) {
@@ -342,11 +379,11 @@ func redirect(sub contract.Resolution) contract.Resolution {
 func (r *registry) lookup(path string, hops int) contract.Resolution {
 	if c, ok := r.paths[path]; ok {
 		n := c.n
-		res := contract.Resolution{Path: path, Type: n.e.Type, ID: n.e.ID}
+		res := contract.Resolution{Path: path, Type: n.typ, ID: n.id()}
 		switch {
 		case !n.live():
 			res.Kind = contract.ResolveGone
-		case !n.e.Public || c.old && n.path == "":
+		case !n.public || c.old && n.path == "":
 			return contract.Resolution{Kind: contract.ResolveNotFound, Path: path}
 		case c.old:
 			res.Kind, res.Target = contract.ResolveRedirect, n.path
@@ -362,7 +399,7 @@ func (r *registry) lookup(path string, hops int) contract.Resolution {
 		if !ok {
 			continue
 		}
-		if c.old && c.n.e.Type == contract.SEOCategory && c.n.live() && c.n.path != "" && hops < maxHops {
+		if c.old && c.n.typ == contract.SEOCategory && c.n.live() && c.n.path != "" && hops < maxHops {
 			if sub := r.lookup(c.n.path+path[i:], hops+1); sub.Kind == contract.ResolveEntity || sub.Kind == contract.ResolveRedirect {
 				return redirect(sub)
 			}
@@ -372,16 +409,16 @@ func (r *registry) lookup(path string, hops int) contract.Resolution {
 	return contract.Resolution{Kind: contract.ResolveNotFound, Path: path}
 }
 
-// entity returns a copy of the entry of the entity at key, and its current
-// path.
-func (r *registry) entity(t contract.SEOEntityType, id string) (entry, string, bool) {
+// entity returns the current path of an entity and, for an article, what
+// its event said of it.
+func (r *registry) entity(t contract.SEOEntityType, id string) (path string, article *articleInfo, ok bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	n, ok := r.nodes[key(t, id)]
 	if !ok {
-		return entry{}, "", false
+		return "", nil, false
 	}
-	return n.e, n.path, true
+	return n.path, n.article, true
 }
 
 // revision is the highest feed seq the registry has applied.

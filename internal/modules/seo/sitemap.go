@@ -58,9 +58,9 @@ func (r *registry) sitemapURLs() ([]sitemapURL, []time.Time, int64) {
 	r.mu.RLock()
 	urls := make([]sitemapURL, 0, len(r.nodes))
 	for _, n := range r.nodes {
-		if n.path != "" && n.live() && n.e.Public {
+		if n.path != "" && n.live() && n.public {
 			if cl, ok := r.paths[n.path]; ok && cl.n == n {
-				urls = append(urls, sitemapURL{path: n.path, mod: n.e.LastMod.Unix()})
+				urls = append(urls, sitemapURL{path: n.path, mod: n.lastmod})
 			}
 		}
 	}
