@@ -11,23 +11,26 @@ import (
 )
 
 // sitemapCache is the registry's public paths in path order, with their
-// lastmod: what the sitemap chunks are cut from. It is rebuilt on demand
-// when the registry changed, at most once per sitemapRefresh, so that a
-// crawler reading twenty chunks of a changing catalogue does not sort a
-// million paths per page, and a page request never blocks resolve for
-// longer than the copy (the sort runs outside the registry's lock).
+// lastmod: what the sitemap chunks are cut from. Sorting a million paths
+// takes about a second, longer than a page request may wait, so only the
+// first build is waited for; after a change the cache is rebuilt in the
+// background, at most once per sitemapRefresh, and requests meanwhile
+// read the previous one. A crawler reading twenty chunks of a changing
+// catalogue thus never sorts per page, and resolve waits only for the
+// copy of the paths (the sort runs outside the registry's lock).
 //
 // Chunk n is positions [(n-1)·SitemapChunkSize, n·SitemapChunkSize) of
 // the order; a page of it is keyset-paged by path (After), so a rebuild
 // between two pages of one chunk neither repeats nor skips a path that
 // stayed.
 type sitemapCache struct {
-	mu    sync.Mutex
-	built time.Time
-	from  time.Time // registry.changed when built
-	rev   int64
-	urls  []sitemapURL
-	mods  []time.Time // per chunk: the newest lastmod
+	mu       sync.Mutex
+	building chan struct{} // non-nil while a build runs; closed when done
+	built    time.Time
+	from     time.Time // registry.changed when built
+	rev      int64
+	urls     []sitemapURL // nil until the first build
+	mods     []time.Time  // per chunk: the newest lastmod
 }
 
 // sitemapURL is one URL of the cache: 24 bytes per path besides the
@@ -42,20 +45,36 @@ type sitemapURL struct {
 // sorts the paths once a second at most, not once per page.
 var sitemapRefresh = time.Second
 
-// sitemapURLs returns the cache, rebuilt if the registry changed since and
-// the cache is older than sitemapRefresh. The slices are never modified
-// after they are built, so callers read them without a lock.
+// sitemapURLs returns the cache, starting a rebuild if the registry
+// changed since it was built and it is older than sitemapRefresh. The
+// slices are never modified after they are built, so callers read them
+// without a lock.
 func (r *registry) sitemapURLs() ([]sitemapURL, []time.Time, int64) {
 	c := &r.sitemap
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	r.mu.RLock()
 	changed := r.changed
 	r.mu.RUnlock()
-	if c.urls != nil && (changed.Equal(c.from) || time.Since(c.built) < sitemapRefresh) {
-		return c.urls, c.mods, c.rev
+	c.mu.Lock()
+	stale := c.urls == nil || !changed.Equal(c.from) && time.Since(c.built) >= sitemapRefresh
+	if stale && c.building == nil {
+		c.building = make(chan struct{})
+		go r.buildSitemap(c.building)
 	}
+	if c.urls == nil {
+		wait := c.building
+		c.mu.Unlock()
+		<-wait
+		c.mu.Lock()
+	}
+	urls, mods, rev := c.urls, c.mods, c.rev
+	c.mu.Unlock()
+	return urls, mods, rev
+}
+
+// buildSitemap makes the cache from the registry, then closes done.
+func (r *registry) buildSitemap(done chan struct{}) {
 	r.mu.RLock()
+	changed := r.changed
 	urls := make([]sitemapURL, 0, len(r.nodes))
 	for _, n := range r.nodes {
 		if n.path != "" && n.live() && n.public {
@@ -75,10 +94,12 @@ func (r *registry) sitemapURLs() ([]sitemapURL, []time.Time, int64) {
 		}
 		mods = append(mods, time.Unix(newest, 0).UTC())
 	}
-	c.urls, c.mods, c.rev, c.built, c.from = urls, mods, rev, time.Now(), changed
-	return urls, mods, rev
+	c := &r.sitemap
+	c.mu.Lock()
+	c.urls, c.mods, c.rev, c.built, c.from, c.building = urls, mods, rev, time.Now(), changed, nil
+	c.mu.Unlock()
+	close(done)
 }
-
 // sitemapIndex lists the chunks.
 func (r *registry) sitemapIndex() contract.SitemapIndex {
 	urls, mods, rev := r.sitemapURLs()
