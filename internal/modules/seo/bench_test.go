@@ -179,9 +179,10 @@ func (p *liveProbe) probe() {
 // index, then each chunk page by page through the bus, each URL written
 // out as XML as its page arrives.
 func writeSitemap(b *testing.B, bb bus.Bus, w io.Writer, afterPage func()) int {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	call := func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), 30*time.Second) }
+	ctx, cancel := call()
 	idx, err := bus.Call(ctx, bb, contract.GetSitemapIndex, contract.Empty{})
+	cancel()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -190,7 +191,9 @@ func writeSitemap(b *testing.B, bb bus.Bus, w io.Writer, afterPage func()) int {
 	for _, c := range idx.Chunks {
 		after := ""
 		for {
+			ctx, cancel := call()
 			page, err := bus.Call(ctx, bb, contract.GetSitemapPage, contract.SitemapPageRequest{N: c.N, After: after, Limit: contract.MaxSitemapPage})
+			cancel()
 			if err != nil {
 				b.Fatal(err)
 			}
