@@ -179,7 +179,9 @@ func (p *liveProbe) probe() {
 // index, then each chunk page by page through the bus, each URL written
 // out as XML as its page arrives.
 func writeSitemap(b *testing.B, bb bus.Bus, w io.Writer, afterPage func()) int {
-	call := func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), 30*time.Second) }
+	call := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), 30*time.Second)
+	}
 	ctx, cancel := call()
 	idx, err := bus.Call(ctx, bb, contract.GetSitemapIndex, contract.Empty{})
 	cancel()

@@ -85,8 +85,9 @@ func (m *Module) getMeta(ctx context.Context, req contract.MetaRequest) (contrac
 	return meta, nil
 }
 
-// checkBase validates the base URL: an absolute http(s) origin, returned
-// without a trailing slash.
+// checkBase validates the base URL: an absolute http(s) URL, the shop's
+// origin and any path it is mounted under, returned without a trailing
+// slash.
 func checkBase(raw string) (string, error) {
 	if raw == "" {
 		return "", bus.Errorf(bus.CodeInvalid, "base_url is required")
@@ -95,10 +96,10 @@ func checkBase(raw string) (string, error) {
 		return "", err
 	}
 	u, _ := url.Parse(raw)
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", bus.Errorf(bus.CodeInvalid, "base_url must be an origin (scheme and host only)")
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.ForceQuery {
+		return "", bus.Errorf(bus.CodeInvalid, "base_url must be scheme, host and path only")
 	}
-	return u.Scheme + "://" + u.Host, nil
+	return strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
 }
 
 // entityMeta fills the defaults of an entity's page.

@@ -100,6 +100,7 @@ func (r *registry) buildSitemap(done chan struct{}) {
 	c.mu.Unlock()
 	close(done)
 }
+
 // sitemapIndex lists the chunks.
 func (r *registry) sitemapIndex() contract.SitemapIndex {
 	urls, mods, rev := r.sitemapURLs()

@@ -23,7 +23,7 @@ func (m *Module) seoRoutes(root, public, admin chi.Router) {
 	public.Get("/seo/resolve", endpointStatus(m, contract.Resolve, resolveStatus,
 		fromPath(func(q *contract.ResolveRequest) []binder { return []binder{requiredQuery("path", &q.Path)} })))
 	public.Get("/seo/meta", endpoint(m, contract.GetMeta, http.StatusOK,
-		fromPath(func(q *contract.MetaRequest) []binder { return []binder{pageQuery(q), baseURL(&q.BaseURL)} })))
+		fromPath(func(q *contract.MetaRequest) []binder { return []binder{pageQuery(q), m.baseURL(&q.BaseURL)} })))
 
 	byKey := func(k *contract.SEOOverrideKey) []binder {
 		return []binder{queryString("path", &k.Path), queryString("type", (*string)(&k.Type)), queryString("id", &k.ID)}
@@ -82,24 +82,13 @@ func pageQuery(q *contract.MetaRequest) binder {
 	}}
 }
 
-// baseURL sets *dst to the origin the request came to, for the absolute
-// URLs of canonical links, JSON-LD and sitemaps.
-func baseURL(dst *string) binder {
+// baseURL sets *dst to the shop's address (publicURL), for the absolute
+// URLs of canonical links and JSON-LD.
+func (m *Module) baseURL(dst *string) binder {
 	return binder{bind: func(r *http.Request) error {
-		*dst = originOf(r)
+		*dst = m.publicURL(r)
 		return nil
 	}}
-}
-
-// originOf is the scheme and host r was sent to. The host is the
-// request's Host header, which the listener's virtual hosting (or the
-// proxy in front) has accepted.
-func originOf(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }
 
 // sitemapLimit is the page size web asks seo for while streaming a chunk.
@@ -123,7 +112,7 @@ func (m *Module) sitemapIndex(w http.ResponseWriter, r *http.Request) {
 	if notModified(w, r, idx.Rev) {
 		return
 	}
-	base := originOf(r)
+	base := m.publicURL(r)
 	out := startXML(w)
 	fmt.Fprintf(out, `%s<sitemapindex xmlns="%s">`+"\n", xmlHeader, sitemapsNS)
 	for _, c := range idx.Chunks {
@@ -152,7 +141,7 @@ func (m *Module) sitemapChunk(w http.ResponseWriter, r *http.Request) {
 	if notModified(w, r, page.Rev) {
 		return
 	}
-	base := escapeXML(originOf(r))
+	base := escapeXML(m.publicURL(r))
 	out := startXML(w)
 	fmt.Fprintf(out, `%s<urlset xmlns="%s">`+"\n", xmlHeader, sitemapsNS)
 	written := 0
@@ -219,6 +208,6 @@ func (m *Module) robots(w http.ResponseWriter, r *http.Request) {
 	for _, p := range []string{"/api/", "/cart", "/account", "/login", "/register", "/logout", "/search"} {
 		b.WriteString("Disallow: " + p + "\n")
 	}
-	b.WriteString("\nSitemap: " + originOf(r) + "/sitemap.xml\n")
+	b.WriteString("\nSitemap: " + m.publicURL(r) + "/sitemap.xml\n")
 	_, _ = w.Write([]byte(b.String()))
 }
