@@ -171,6 +171,22 @@ func TestSEOAPI(t *testing.T) {
 		t.Fatalf("robots.txt: %d %s", robots.status, robots.body)
 	}
 
+	// An article: public once published, with its Article JSON-LD from
+	// the article module's events.
+	post := created[contract.Article](t, s.admin(t, "POST", "/api/v1/admin/articles",
+		`{"title":"Lighting a garden","body_markdown":"Use *solar* lamps.","cover":{"url":"https://img.example/garden.jpg","alt":"A garden"}}`))
+	s.awaitStatus(t, resolvePath("/blog/"+post.Slug), 404)
+	if r := s.admin(t, "POST", "/api/v1/admin/articles/"+post.ID+"/publish", `{}`); r.status != 200 {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	s.awaitStatus(t, resolvePath("/blog/"+post.Slug), 200)
+	meta = contract.Meta{}
+	s.get(t, "/api/v1/seo/meta?path="+url.QueryEscape("/blog/"+post.Slug)).decode(t, &meta)
+	if meta.Title != "Lighting a garden" || meta.OGImage != "https://img.example/garden.jpg" || len(meta.JSONLD) != 1 ||
+		!strings.Contains(string(meta.JSONLD[0]), `"@type":"Article"`) || !strings.Contains(string(meta.JSONLD[0]), `"datePublished":"`) {
+		t.Fatalf("article meta %+v %s", meta, meta.JSONLD)
+	}
+
 	// Deletion: 410 Gone.
 	if r := s.admin(t, "DELETE", "/api/v1/admin/products/"+lamp.ID, ""); r.status != 200 {
 		t.Fatalf("delete product: %d %s", r.status, r.body)
