@@ -82,6 +82,7 @@ func (m *Module) Routes(r chi.Router) {
 	m.authRoutes(api, admin)
 	m.cartRoutes(api, admin)
 	m.articleRoutes(api, admin)
+	m.seoRoutes(r, api, admin)
 	api.Mount("/admin", admin)
 	r.Mount(apiPrefix, api)
 	m.track(apiPrefix, api)
