@@ -16,10 +16,10 @@ var minorDigits = map[string]int{
 // shown as "CHF 12.00".
 var currencySymbols = map[string]string{"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
 
-// formatMoney shows amount minor units of currency ("EUR", 1250) as
+// FormatMoney shows amount minor units of currency ("EUR", 1250) as
 // "€12.50", with thousands separated: integer arithmetic only, as money is
 // everywhere in the shop.
-func formatMoney(amount int64, currency string) string {
+func FormatMoney(amount int64, currency string) string {
 	digits, ok := minorDigits[currency]
 	if !ok {
 		digits = 2
@@ -59,7 +59,7 @@ func formatMoney(amount int64, currency string) string {
 // priceRange is "€12.50" or, when the variants differ, "€12.50 – €19.00".
 func priceRange(lo, hi int64, currency string) string {
 	if hi <= lo {
-		return formatMoney(lo, currency)
+		return FormatMoney(lo, currency)
 	}
-	return formatMoney(lo, currency) + " – " + formatMoney(hi, currency)
+	return FormatMoney(lo, currency) + " – " + FormatMoney(hi, currency)
 }

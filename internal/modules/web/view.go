@@ -90,7 +90,7 @@ type cartBadge struct{ Items int }
 func templateFuncs(asset func(string) string) template.FuncMap {
 	return template.FuncMap{
 		"asset":      asset,
-		"money":      formatMoney,
+		"money":      FormatMoney,
 		"priceRange": priceRange,
 		"imageOf":    imageOf,
 		"imagesOf":   imagesOf,
