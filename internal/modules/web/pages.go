@@ -45,10 +45,11 @@ func (m *Module) pageRoutes(r chi.Router) {
 
 // layout starts a page's view: the header's parts are gathered with the
 // page's own (the menu and the cart badge are optional: a header without
-// them is still a header).
+// them is still a header), and the notice a redirect asked for is set.
 func (m *Module) layout(g *gatherer, r *http.Request) *view {
 	c := callerOf(r.Context())
 	v := &view{Header: header{SignedIn: c.p.IsUser(), Admin: c.p.IsAdmin() && c.p.IsUser(), Path: r.URL.RequestURI()}}
+	withDone(v, r)
 	g.Optional("menu", "", func(r *http.Request) error {
 		tree, err := m.categoryTree(r)
 		v.Header.Menu = tree.Roots

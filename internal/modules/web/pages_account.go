@@ -99,7 +99,6 @@ func (m *Module) showForm(w http.ResponseWriter, r *http.Request, status int, na
 	v := m.layout(g, r)
 	v.Page = af
 	v.Meta = PageMeta{Title: title, Robots: "noindex"}
-	withDone(v, r)
 	w.Header().Set("Cache-Control", "no-store")
 	m.finishStatus(w, r, g, v, status, name)
 }
@@ -163,7 +162,6 @@ func (m *Module) showAccount(w http.ResponseWriter, r *http.Request, status int,
 	set(av)
 	v.Page = av
 	v.Meta = PageMeta{Title: "Your account", Robots: "noindex"}
-	withDone(v, r)
 	g.Required("me", func(r *http.Request) (err error) {
 		av.User, err = call(m, r, contract.GetMe, contract.Empty{})
 		return err
