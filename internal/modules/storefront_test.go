@@ -28,7 +28,7 @@ type storefront struct {
 }
 
 // startStorefront runs every module with a seeded catalogue of n products.
-func startStorefront(t *testing.T, n int) *storefront {
+func startStorefront(t testing.TB, n int) *storefront {
 	t.Helper()
 	s := startShop(t, authConfig(t))
 	ctx := contract.WithPrincipal(t.Context(), contract.Principal{Machine: "test"})
