@@ -17,7 +17,7 @@ import (
 
 // The demo shop of `shop serve --demo` (and `make run`).
 const (
-	demoProducts = 2000
+	defaultDemoProducts = 2000
 	demoSeed     = 42
 	demoEmail    = "demo@example.com"
 	// demoPassword is printed at start: a demo login is public by design.
@@ -26,7 +26,7 @@ const (
 )
 
 // seedDemo fills an empty shop before serving it: a sample catalogue of
-// demoProducts products and a demo customer, whose login it prints. A
+// --demo-products products and a demo customer, whose login it prints. A
 // shop that already has products is left as it is (the login is printed
 // all the same: the customer was made with it). It hosts the modules it
 // needs in this process on the in-process bus, and stops them before the
@@ -57,8 +57,8 @@ func seedDemo(ctx context.Context, f *serveFlags, out io.Writer) error {
 	if page.Total > 0 {
 		fmt.Fprintf(out, "demo: the shop has %d products already; not seeding\n", page.Total)
 	} else {
-		fmt.Fprintf(out, "demo: seeding a sample shop of %d products\n", demoProducts)
-		sum, err := app.Seeder().Seed(ctx, seeder.Options{Products: demoProducts, Seed: demoSeed}, newProgress(out))
+		fmt.Fprintf(out, "demo: seeding a sample shop of %d products\n", f.demoProducts)
+		sum, err := app.Seeder().Seed(ctx, seeder.Options{Products: f.demoProducts, Seed: demoSeed}, newProgress(out))
 		if err != nil {
 			return fmt.Errorf("demo: seed: %w", err)
 		}
@@ -69,5 +69,6 @@ func seedDemo(ctx context.Context, f *serveFlags, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, "\ndemo shop: http://%s/  sign in as %s with password %s\n\n", f.httpAddr, demoEmail, demoPassword)
+	slog.Info("demo shop ready", "email", demoEmail, "password", demoPassword, "products", max(page.Total, f.demoProducts))
 	return nil
 }

@@ -35,6 +35,7 @@ type serveFlags struct {
 	dev             bool
 	devAssets       string
 	demo            bool
+	demoProducts    int
 }
 
 // busFlags select the bus; every command that talks to modules has them.
@@ -106,7 +107,8 @@ within --restart-window, after which serve stops with an error.
 	cmd.Flags().StringVar(&f.auth.MailFrom, "mail-from", "shop <no-reply@localhost>", "sender of the shop's mail")
 	cmd.Flags().StringVar(&f.auth.PublicURL, "public-url", "http://127.0.0.1:8080", "the shop's address as users reach it, for links in mail")
 	cmd.Flags().StringVar(&f.devAssets, "dev-assets", "", "read the storefront's templates and static files from this directory (laid out like the repository's web/) on every request, for live editing; unset uses the embedded copy")
-	cmd.Flags().BoolVar(&f.demo, "demo", false, fmt.Sprintf("on an empty shop, first seed a sample catalogue (%d products) and a demo customer, whose login is printed; plain serve never seeds", demoProducts))
+	cmd.Flags().BoolVar(&f.demo, "demo", false, "on an empty shop, first seed a sample catalogue (--demo-products) and a demo customer, whose login is printed; plain serve never seeds")
+	cmd.Flags().IntVar(&f.demoProducts, "demo-products", defaultDemoProducts, "how many sample products --demo seeds")
 	cmd.Flags().BoolVar(&f.dev, "dev", false, "development mode: /dev/mail shows the mail logged instead of sent (without --smtp-url)")
 	return cmd
 }
@@ -130,6 +132,9 @@ func (f *serveFlags) config() (modules.Config, error) {
 		return modules.Config{}, fmt.Errorf("--shutdown-timeout %v: must be positive", f.shutdownTimeout)
 	case f.auth.BcryptCost < auth.MinCost:
 		return modules.Config{}, fmt.Errorf("--bcrypt-cost %d: at least %d", f.auth.BcryptCost, auth.MinCost)
+	}
+	if f.demoProducts < 1 || f.demoProducts > maxSeedProducts {
+		return modules.Config{}, fmt.Errorf("--demo-products %d: must be 1 to %d", f.demoProducts, maxSeedProducts)
 	}
 	if f.devAssets != "" {
 		if st, err := os.Stat(f.devAssets + "/templates"); err != nil || !st.IsDir() {

@@ -321,8 +321,20 @@ func TestStorefrontAccountForms(t *testing.T) {
 	if login.status != 303 || login.header.Get("Location") != "/account?done=signed-in" {
 		t.Fatalf("login (with a foreign next): %d %q", login.status, login.header.Get("Location"))
 	}
-	if second := sessionCookieOf(t, b); second == first || second == "" {
+	second := sessionCookieOf(t, b)
+	if second == first || second == "" {
 		t.Fatal("login did not give a new session")
+	}
+	// Signing in again while signed in rotates the session: the token
+	// held before is revoked.
+	if p := b.post("/account/login", url.Values{"email": {email}, "password": {goodPW}}); p.status != 303 {
+		t.Fatalf("second login: %d", p.status)
+	}
+	if third := sessionCookieOf(t, b); third == second {
+		t.Fatal("a second login kept the session")
+	}
+	if me := b.do("GET", "/api/v1/auth/me", nil, "Authorization", "Bearer "+second); me.status != http.StatusUnauthorized {
+		t.Fatalf("the session before the login still works: %d", me.status)
 	}
 	b.get("/account?done=signed-in").want(t, "account after login", 200, "You are signed in.", email)
 

@@ -48,7 +48,7 @@ func (m *Module) pageRoutes(r chi.Router) {
 // them is still a header), and the notice a redirect asked for is set.
 func (m *Module) layout(g *gatherer, r *http.Request) *view {
 	c := callerOf(r.Context())
-	v := &view{Header: header{SignedIn: c.p.IsUser(), Admin: c.p.IsAdmin() && c.p.IsUser(), Path: r.URL.RequestURI()}}
+	v := &view{Header: header{SignedIn: c.p.IsUser(), Path: r.URL.RequestURI()}}
 	withDone(v, r)
 	g.Optional("menu", "", func(r *http.Request) error {
 		tree, err := m.categoryTree(r)
@@ -67,6 +67,46 @@ func (m *Module) layout(g *gatherer, r *http.Request) *view {
 	return v
 }
 
+// withSEO asks seo (when wired) for the metadata of entity id as an
+// optional part: what it gives overrides what the page set, field by
+// field, when the page finishes; without it the page's own meta stands.
+func (m *Module) withSEO(g *gatherer, v *view, kind targetKind, id string) {
+	if m.seams.meta == nil {
+		return
+	}
+	g.Optional("seo", "", func(r *http.Request) error {
+		meta, err := m.seams.meta(r, kind, id)
+		if err == nil {
+			g.mu.Lock()
+			v.seo = &meta
+			g.mu.Unlock()
+		}
+		return err
+	})
+}
+
+// mergeMeta lays seo's non-empty fields over the page's.
+func mergeMeta(page PageMeta, seo *PageMeta) PageMeta {
+	if seo == nil {
+		return page
+	}
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&page.Lang, seo.Lang}, {&page.Title, seo.Title}, {&page.Description, seo.Description},
+		{&page.Canonical, seo.Canonical}, {&page.Robots, seo.Robots}, {&page.OGType, seo.OGType}, {&page.OGImage, seo.OGImage},
+	} {
+		if f.src != "" {
+			*f.dst = f.src
+		}
+	}
+	if seo.JSONLD != "" {
+		page.JSONLD = seo.JSONLD
+	}
+	return page
+}
+
 // finish waits for the page's parts and renders it, or the error page of
 // the required part that failed.
 func (m *Module) finish(w http.ResponseWriter, r *http.Request, g *gatherer, v *view, name string) {
@@ -81,7 +121,7 @@ func (m *Module) finishStatus(w http.ResponseWriter, r *http.Request, g *gathere
 		return
 	}
 	v.Degraded, v.Notices = g.degraded, append(v.Notices, g.notices...)
-	v.Meta = v.Meta.withDefaults(r)
+	v.Meta = mergeMeta(v.Meta, v.seo).withDefaults(r)
 	m.render(w, r, status, name, v)
 }
 

@@ -91,6 +91,7 @@ func (m *Module) renderProduct(w http.ResponseWriter, r *http.Request, fetch fun
 		return
 	}
 	p := pv.Product
+	m.withSEO(g, v, targetProduct, p.ID)
 	pv.Images = imagesOf(p)
 	pv.Attributes = attributeGroups(p.Attributes, catalogue.Items)
 	var chosen string
@@ -245,13 +246,17 @@ func attributeText(d contract.AttributeDefinition, v any) string {
 	return fmt.Sprint(v)
 }
 
-// firstSentence is a description's first sentence, for meta description.
+// maxMetaDescription bounds a meta description, in characters.
+const maxMetaDescription = 300
+
+// firstSentence is a description's first sentence (at most
+// maxMetaDescription characters), for the meta description.
 func firstSentence(s string) string {
-	if i := strings.IndexAny(s, ".!?"); i > 0 && i < 300 {
+	if i := strings.IndexAny(s, ".!?"); i > 0 && i < maxMetaDescription {
 		return s[:i+1]
 	}
-	if len(s) > 300 {
-		return s[:300]
+	if r := []rune(s); len(r) > maxMetaDescription {
+		return string(r[:maxMetaDescription]) + "…"
 	}
 	return s
 }

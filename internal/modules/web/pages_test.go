@@ -242,3 +242,15 @@ func TestDevAssetsAreReadPerRequest(t *testing.T) {
 		t.Fatalf("a broken template must fail the start, naming it: %v", err)
 	}
 }
+
+func TestSEOMetaOverridesThePagesFieldByField(t *testing.T) {
+	page := PageMeta{Title: "Boot", Description: "A boot.", Canonical: "/p/boot", OGType: "product"}
+	if got := mergeMeta(page, nil); got != page {
+		t.Fatalf("without seo: %+v", got)
+	}
+	got := mergeMeta(page, &PageMeta{Title: "Waterproof boot", Canonical: "/footwear/boot", JSONLD: `{"@type":"Product"}`})
+	want := PageMeta{Title: "Waterproof boot", Description: "A boot.", Canonical: "/footwear/boot", OGType: "product", JSONLD: `{"@type":"Product"}`}
+	if got != want {
+		t.Fatalf("merged %+v, want %+v", got, want)
+	}
+}

@@ -63,6 +63,7 @@ type view struct {
 	// and tests: a data-degraded attribute on <main>).
 	Degraded []string
 	Page     any
+	seo      *PageMeta // seo's metadata of the page's entity, when it answered
 }
 
 // notice is one message above the content; Kind is info, success or warn.
@@ -75,7 +76,6 @@ type header struct {
 	Menu     []contract.CategoryNode // the roots with their children
 	Query    string                  // the search box's value
 	SignedIn bool
-	Admin    bool
 	// Cart is the badge: nil shows none (no cart module, or it did not
 	// answer in time).
 	Cart *cartBadge
