@@ -18,8 +18,8 @@ import (
 // The demo shop of `shop serve --demo` (and `make run`).
 const (
 	defaultDemoProducts = 2000
-	demoSeed     = 42
-	demoEmail    = "demo@example.com"
+	demoSeed            = 42
+	demoEmail           = "demo@example.com"
 	// demoPassword is printed at start: a demo login is public by design.
 	demoPassword = "plum-kettle-orbit-42"
 	demoName     = "Demo Customer"

@@ -39,9 +39,9 @@ func TestServeDemoSeedsAnEmptyShopOnly(t *testing.T) {
 	}
 
 	dir := store.SQLiteURL(t.TempDir())
-	demo := startServe(t, env, "--workers=0", "--demo", "--demo-products=30", "--database-url="+dir)
-	if n := count(demo); n != 30 {
-		t.Fatalf("demo seeded %d products, want 30", n)
+	demo := startServe(t, env, "--workers=0", "--demo", "--demo-products=5", "--bcrypt-cost=10", "--database-url="+dir)
+	if n := count(demo); n != 5 {
+		t.Fatalf("demo seeded %d products, want 5", n)
 	}
 	if !strings.Contains(demo.logs.String(), "demo shop ready") || !strings.Contains(demo.logs.String(), demoEmail) {
 		t.Fatalf("the demo login is not printed:\n%s", demo.logs)
@@ -62,8 +62,8 @@ func TestServeDemoSeedsAnEmptyShopOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	again := startServe(t, env, "--workers=0", "--demo", "--demo-products=30", "--database-url="+dir)
-	if n := count(again); n != 30 {
+	again := startServe(t, env, "--workers=0", "--demo", "--demo-products=5", "--bcrypt-cost=10", "--database-url="+dir)
+	if n := count(again); n != 5 {
 		t.Fatalf("a second --demo changed the catalogue: %d products", n)
 	}
 }
