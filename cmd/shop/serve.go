@@ -105,7 +105,7 @@ within --restart-window, after which serve stops with an error.
 	cmd.Flags().StringVar(&f.trustedProxies, "trusted-proxies", "", "comma list of CIDR ranges of reverse proxies whose X-Forwarded-For gives the client address (rightmost untrusted entry); unset trusts none")
 	cmd.Flags().StringVar(&f.auth.SMTPURL, "smtp-url", "", "send mail through smtp://user:pass@host:587 or smtps://…:465; unset logs mail instead")
 	cmd.Flags().StringVar(&f.auth.MailFrom, "mail-from", "shop <no-reply@localhost>", "sender of the shop's mail")
-	cmd.Flags().StringVar(&f.auth.PublicURL, "public-url", "http://127.0.0.1:8080", "the shop's address as users reach it, for links in mail")
+	cmd.Flags().StringVar(&f.auth.PublicURL, "public-url", "http://127.0.0.1:8080", "the shop's address as users reach it, for links in mail and feeds")
 	cmd.Flags().StringVar(&f.devAssets, "dev-assets", "", "read the storefront's templates and static files from this directory (laid out like the repository's web/) on every request, for live editing; unset uses the embedded copy")
 	cmd.Flags().BoolVar(&f.demo, "demo", false, "on an empty shop, first seed a sample catalogue (--demo-products) and a demo customer, whose login is printed; plain serve never seeds")
 	cmd.Flags().IntVar(&f.demoProducts, "demo-products", defaultDemoProducts, "how many sample products --demo seeds")

@@ -293,6 +293,10 @@ func (m *Module) signIn(register bool) http.HandlerFunc {
 }
 
 func (m *Module) logout(w http.ResponseWriter, r *http.Request) {
+	if _, err := empty(w, r); err != nil {
+		m.writeError(w, r, err)
+		return
+	}
 	if err := m.endSession(w, r); err != nil {
 		m.writeError(w, r, err)
 		return
@@ -352,9 +356,7 @@ func (m *Module) authRoutes(public, admin chi.Router) {
 			u.Get("/sessions", endpoint(m, contract.ListSessions, http.StatusOK, empty))
 			u.Delete("/sessions", endpoint(m, contract.RevokeOtherSessions, http.StatusOK, empty))
 			u.Delete("/sessions/{id}", endpoint(m, contract.RevokeSession, http.StatusOK,
-				func(_ http.ResponseWriter, r *http.Request) (contract.SessionID, error) {
-					return contract.SessionID{ID: pathParam(r, "id")}, nil
-				}))
+				fromPath(func(req *contract.SessionID) []binder { return []binder{pathID("id", "id", &req.ID)} })))
 		})
 	})
 
@@ -377,8 +379,6 @@ func (m *Module) authRoutes(public, admin chi.Router) {
 			return contract.SetRoleRequest{ID: pathParam(r, "id"), Role: body.Role, Version: body.Version}, err
 		}))
 }
-
-func empty(http.ResponseWriter, *http.Request) (contract.Empty, error) { return contract.Empty{}, nil }
 
 // devMail shows the last messages of the development mailer: only with
 // --dev, where no mail leaves the machine.

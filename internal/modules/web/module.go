@@ -41,6 +41,9 @@ type Config struct {
 	// auth throttles by is then the one they saw. Empty: none, and the
 	// peer's address is the client's.
 	TrustedProxies []netip.Prefix
+	// PublicURL is the shop's address as users reach it, for the absolute
+	// links of the feeds; empty: the scheme and host of each request.
+	PublicURL string
 	// Assets are the storefront's templates and static files: shopweb.FS()
 	// (embedded) unless --dev-assets points at a directory.
 	Assets Assets
@@ -96,10 +99,12 @@ func (m *Module) Routes(r chi.Router) {
 	m.attributeRoutes(api, admin)
 	m.optionRoutes(api, admin)
 	m.authRoutes(api, admin)
+	m.articleRoutes(api, admin)
 	api.Mount("/admin", admin)
 	r.Mount(apiPrefix, api)
 	m.track(apiPrefix, api)
-	m.pageRoutes(r)
+	m.feedRoutes(r)
+	m.pageRoutes(r) // last: its catch-all takes what no route above serves
 }
 
 // track registers every route of routes, under prefix, as an endpoint

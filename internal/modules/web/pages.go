@@ -18,7 +18,7 @@ import (
 // resolves: the shop's own routes, so that no slug can shadow them.
 var reservedPrefixes = map[string]bool{
 	"api": true, "static": true, "media": true, "cart": true, "account": true, "search": true, "p": true,
-	"healthz": true, "readyz": true, "metrics": true, "dev": true, "admin": true,
+	"healthz": true, "readyz": true, "metrics": true, "dev": true, "admin": true, "blog": true,
 }
 
 // pageRoutes mounts the storefront on r beside the API and the process
