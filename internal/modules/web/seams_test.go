@@ -68,7 +68,9 @@ func TestCartBadgeSeam(t *testing.T) {
 	if _, _, body := s.get(t, "/"); !strings.Contains(body, "data-cart-count>3</span>") {
 		t.Fatalf("no badge of 3:\n%.2000s", body)
 	}
-	s.m.seams.cartBadge = func(*http.Request) (cartBadge, error) { return cartBadge{}, bus.Errorf(bus.CodeUnavailable, "cart down") }
+	s.m.seams.cartBadge = func(*http.Request) (cartBadge, error) {
+		return cartBadge{}, bus.Errorf(bus.CodeUnavailable, "cart down")
+	}
 	if code, _, body := s.get(t, "/"); code != 200 || strings.Contains(body, "data-cart-count") || !strings.Contains(body, `data-degraded="cart"`) {
 		t.Fatalf("cart down: %d, badge or no degraded mark:\n%.2000s", code, body)
 	}
