@@ -210,9 +210,10 @@ func (w *walk) flow(sf *storefront, js bool) {
 	w.page("product", "Add to cart", "SKU")
 
 	// The variant: pick the second variant's values. Without JavaScript
-	// the button submits the form; with it, changing a select submits it
-	// (chromedp's SetValue fires change), so the other groups are set
-	// first without events and the last one is changed as a shopper would.
+	// the button submits the form; with it, a select changed with the
+	// pointer submits it (chromedp's SetValue fires change, after a
+	// pointerdown here), so the other groups are set first without events
+	// and the last one is changed as a shopper with a mouse would.
 	w.do("product with variants", chromedp.Navigate(w.base+"/p/"+p.Slug))
 	w.waitPath("/p/" + p.Slug)
 	v := p.Variants[1]
@@ -221,6 +222,9 @@ func (w *walk) flow(sf *storefront, js bool) {
 		if js && i < last {
 			value(w, "preset "+o.GroupCode, chromedp.Evaluate[string](fmt.Sprintf(`document.getElementById(%q).value = %q`, "opt-"+o.GroupCode, o.ValueCode)))
 			continue
+		}
+		if js {
+			value(w, "pointer on "+o.GroupCode, chromedp.Evaluate[bool](fmt.Sprintf(`document.getElementById(%q).dispatchEvent(new PointerEvent("pointerdown", {bubbles: true}))`, "opt-"+o.GroupCode)))
 		}
 		w.do("choose "+o.GroupCode, chromedp.SetValue(chromedp.ID("opt-"+o.GroupCode), o.ValueCode))
 	}
