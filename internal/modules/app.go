@@ -22,6 +22,7 @@ import (
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/metrics"
 	"github.com/shopengine/shop/internal/modules/auth"
+	"github.com/shopengine/shop/internal/modules/cart"
 	"github.com/shopengine/shop/internal/modules/seeder"
 	"github.com/shopengine/shop/internal/modules/web"
 	"github.com/shopengine/shop/internal/redact"
@@ -42,6 +43,8 @@ type Config struct {
 	AdminToken string
 	// Auth configures the auth module (bcrypt cost, session lifetimes, SMTP).
 	Auth auth.Config
+	// Cart configures the cart module (line limit, guest cart lifetime).
+	Cart cart.Config
 	// SecureCookies marks the session cookie Secure on plain HTTP too.
 	SecureCookies bool
 	// Dev serves development pages (/dev/mail).
@@ -273,6 +276,14 @@ func (a *App) initAuth() (Service, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return auth.New(a.bus, st, a.cfg.Auth, a.log.With("module", a.initing))
+}
+
+// initCart builds the cart module with its configuration (the line
+// limit, how long idle guest carts live).
+func (a *App) initCart() (Service, error) {
+	return domain(cart.OpenStore, func(b bus.Bus, st cart.Store, log *slog.Logger) *cart.Module {
+		return cart.NewWithConfig(b, st, a.cfg.Cart, log)
+	})(a)
 }
 
 func (a *App) initServer() (Service, error) {

@@ -188,24 +188,41 @@ func (m *Module) crossOrigin(deny http.Handler) func(http.Handler) http.Handler 
 	return cop.Handler
 }
 
-func (m *Module) setSessionCookie(w http.ResponseWriter, r *http.Request, g contract.SessionGrant) {
+// setCookie sets one of the shop's secret cookies (the session, the
+// guest cart): HttpOnly, so scripts never read it, SameSite=Lax, Secure
+// over TLS or with --secure-cookies, until expires.
+func (m *Module) setCookie(w http.ResponseWriter, r *http.Request, name, value string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: g.Token, Path: "/", Expires: g.ExpiresAt,
-		MaxAge: max(1, int(time.Until(g.ExpiresAt).Seconds())), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Name: name, Value: value, Path: "/", Expires: expires,
+		MaxAge: max(1, int(time.Until(expires).Seconds())), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: m.cfg.SecureCookies || r.TLS != nil,
 	})
 }
 
-func (m *Module) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+func (m *Module) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: m.cfg.SecureCookies || r.TLS != nil})
+}
+
+func (m *Module) setSessionCookie(w http.ResponseWriter, r *http.Request, g contract.SessionGrant) {
+	m.setCookie(w, r, SessionCookie, g.Token, g.ExpiresAt)
+}
+
+func (m *Module) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	m.clearCookie(w, r, SessionCookie)
 }
 
 // call makes one bus call for r, acting for its caller.
 func call[Req, Resp any](m *Module, r *http.Request, e bus.Endpoint[Req, Resp], req Req) (Resp, error) {
+	return callAs(m, r, principal(r.Context()), e, req)
+}
+
+// callAs is call acting for principal p (encoded): the user a login just
+// signed in, before the request carries the session.
+func callAs[Req, Resp any](m *Module, r *http.Request, p string, e bus.Endpoint[Req, Resp], req Req) (Resp, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
-	ctx = bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: principal(r.Context())})
+	ctx = bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: p})
 	return bus.Call(ctx, m.cfg.Bus, e, req)
 }
 
@@ -244,8 +261,9 @@ type grantReply struct {
 
 // startSession registers (register) or logs in, handing auth the token
 // the client presented so that it is revoked: a sign-in always gives a new
-// session (no fixation), and the old one leaves the cache at once.
-func (m *Module) startSession(r *http.Request, register bool, email, password, displayName string) (contract.SessionGrant, error) {
+// session (no fixation), and the old one leaves the cache at once. The
+// guest cart of the cookie, if any, is merged into the user's.
+func (m *Module) startSession(w http.ResponseWriter, r *http.Request, register bool, email, password, displayName string) (contract.SessionGrant, error) {
 	previous := callerOf(r.Context()).token
 	var g contract.SessionGrant
 	var err error
@@ -254,10 +272,14 @@ func (m *Module) startSession(r *http.Request, register bool, email, password, d
 	} else {
 		g, err = call(m, r, contract.Login, contract.LoginRequest{Email: email, Password: password, Client: m.clientOf(r), PreviousToken: previous})
 	}
-	if err == nil && previous != "" {
+	if err != nil {
+		return g, err
+	}
+	if previous != "" {
 		m.sessions.forget(sha256.Sum256([]byte(previous)))
 	}
-	return g, err
+	m.mergeAtLogin(w, r, g)
+	return g, nil
 }
 
 // signIn serves register and login: the new session goes in a cookie or,
@@ -277,7 +299,7 @@ func (m *Module) signIn(register bool) http.HandlerFunc {
 		if register {
 			status = http.StatusCreated
 		}
-		g, err := m.startSession(r, register, body.Email, body.Password, body.Name)
+		g, err := m.startSession(w, r, register, body.Email, body.Password, body.Name)
 		if err != nil {
 			m.writeError(w, r, err)
 			return

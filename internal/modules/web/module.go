@@ -99,6 +99,7 @@ func (m *Module) Routes(r chi.Router) {
 	m.attributeRoutes(api, admin)
 	m.optionRoutes(api, admin)
 	m.authRoutes(api, admin)
+	m.cartRoutes(api, admin)
 	m.articleRoutes(api, admin)
 	api.Mount("/admin", admin)
 	r.Mount(apiPrefix, api)

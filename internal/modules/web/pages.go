@@ -36,7 +36,7 @@ func (m *Module) pageRoutes(r chi.Router) {
 	pages.Get("/", m.homePage)
 	pages.Get("/search", m.searchPage)
 	pages.Get("/p/{slug}", m.productPage)
-	m.cartRoutes(pages)
+	m.cartPageRoutes(pages)
 	m.accountRoutes(pages)
 	pages.Get("/*", m.catchAll)
 	r.Mount("/", pages)

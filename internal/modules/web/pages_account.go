@@ -110,7 +110,7 @@ func (m *Module) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	af := accountForm{Form: newForm(values, "email"), Next: localPath(values.Get("next"), "")}
-	g, err := m.startSession(r, false, values.Get("email"), values.Get("password"), "")
+	g, err := m.startSession(w, r, false, values.Get("email"), values.Get("password"), "")
 	if err != nil {
 		status := af.Form.fail(w, err, "email", "password")
 		m.showForm(w, r, status, "login", "Sign in", af)
@@ -127,7 +127,7 @@ func (m *Module) registerPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	af := accountForm{Form: newForm(values, "email", "display_name")}
-	g, err := m.startSession(r, true, values.Get("email"), values.Get("password"), values.Get("display_name"))
+	g, err := m.startSession(w, r, true, values.Get("email"), values.Get("password"), values.Get("display_name"))
 	if err != nil {
 		status := af.Form.fail(w, err, "email", "password", "display_name")
 		m.showForm(w, r, status, "register", "Create an account", af)
@@ -270,10 +270,10 @@ func (m *Module) resetConfirmPost(w http.ResponseWriter, r *http.Request) {
 	seeOther(w, r, "/account/login?done=reset-done")
 }
 
-// cartRoutes holds the cart's place in the storefront until the cart
+// cartPageRoutes holds the cart's place in the storefront until the cart
 // module is wired: the add-to-cart form posts to /cart/lines, which says
 // in the layout that the cart is not available yet.
-func (m *Module) cartRoutes(r chi.Router) {
+func (m *Module) cartPageRoutes(r chi.Router) {
 	unavailable := func(w http.ResponseWriter, r *http.Request) {
 		m.unavailablePage(w, r, "The cart is not available yet. Please try again later.")
 	}
