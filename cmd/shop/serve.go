@@ -36,6 +36,9 @@ type serveFlags struct {
 	secureCookies   bool
 	trustedProxies  string
 	dev             bool
+	devAssets       string
+	demo            bool
+	demoProducts    int
 }
 
 // busFlags select the bus; every command that talks to modules has them.
@@ -72,6 +75,13 @@ within --restart-window, after which serve stops with an error.
 			if _, err := modules.New(cfg); err != nil {
 				return usageError{err}
 			}
+			// The demo is seeded once, by the process that starts the
+			// shop, before any worker opens the database.
+			if f.demo && !supervisor.IsWorker() {
+				if err := seedDemo(cmd.Context(), &f, cmd.OutOrStdout()); err != nil {
+					return err
+				}
+			}
 			switch {
 			case supervisor.IsWorker():
 				return f.runWorker(cmd.Context(), cfg)
@@ -101,6 +111,9 @@ within --restart-window, after which serve stops with an error.
 	cmd.Flags().StringVar(&f.auth.SMTPURL, "smtp-url", "", "send mail through smtp://user:pass@host:587 or smtps://…:465; unset logs mail instead")
 	cmd.Flags().StringVar(&f.auth.MailFrom, "mail-from", "shop <no-reply@localhost>", "sender of the shop's mail")
 	cmd.Flags().StringVar(&f.auth.PublicURL, "public-url", "http://127.0.0.1:8080", "the shop's address as users reach it, for links in mail and feeds")
+	cmd.Flags().StringVar(&f.devAssets, "dev-assets", "", "read the storefront's templates and static files from this directory (laid out like the repository's web/) on every request, for live editing; unset uses the embedded copy")
+	cmd.Flags().BoolVar(&f.demo, "demo", false, "on an empty shop, first seed a sample catalogue (--demo-products) and a demo customer, whose login is printed; plain serve never seeds")
+	cmd.Flags().IntVar(&f.demoProducts, "demo-products", defaultDemoProducts, "how many sample products --demo seeds")
 	cmd.Flags().BoolVar(&f.dev, "dev", false, "development mode: /dev/mail shows the mail logged instead of sent (without --smtp-url)")
 	return cmd
 }
@@ -129,6 +142,14 @@ func (f *serveFlags) config() (modules.Config, error) {
 	case f.auth.BcryptCost < auth.MinCost:
 		return modules.Config{}, fmt.Errorf("--bcrypt-cost %d: at least %d", f.auth.BcryptCost, auth.MinCost)
 	}
+	if f.demoProducts < 1 || f.demoProducts > maxSeedProducts {
+		return modules.Config{}, fmt.Errorf("--demo-products %d: must be 1 to %d", f.demoProducts, maxSeedProducts)
+	}
+	if f.devAssets != "" {
+		if st, err := os.Stat(f.devAssets + "/templates"); err != nil || !st.IsDir() {
+			return modules.Config{}, fmt.Errorf("--dev-assets %q: want a directory with templates/ and static/ (the repository's web/)", f.devAssets)
+		}
+	}
 	proxies, err := web.ParseTrustedProxies(f.trustedProxies)
 	if err != nil {
 		return modules.Config{}, fmt.Errorf("--trusted-proxies: %w", err)
@@ -145,6 +166,7 @@ func (f *serveFlags) config() (modules.Config, error) {
 		SecureCookies:  f.secureCookies,
 		TrustedProxies: proxies,
 		Dev:            f.dev,
+		DevAssets:      f.devAssets,
 		Worker:         -1,
 		Log:            slog.Default(),
 	}, nil

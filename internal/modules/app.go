@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,10 @@ type Config struct {
 	SecureCookies bool
 	// Dev serves development pages (/dev/mail).
 	Dev bool
+	// DevAssets, when set, is a directory laid out like the repository's
+	// web/ (templates/, static/) that the storefront reads per request
+	// instead of the embedded copy: live editing.
+	DevAssets string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
 	// web module believes (web.ParseTrustedProxies).
 	TrustedProxies []netip.Prefix
@@ -327,8 +332,15 @@ func (a *App) Seeder() *seeder.Module {
 }
 
 func (a *App) initWeb() (Service, error) {
-	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev,
-		TrustedProxies: a.cfg.TrustedProxies, PublicURL: a.cfg.Auth.PublicURL, Log: a.log.With("module", Web)})
+	var assets web.Assets
+	if a.cfg.DevAssets != "" {
+		assets = web.Assets{FS: os.DirFS(a.cfg.DevAssets), Live: true}
+	}
+	m, err := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev,
+		TrustedProxies: a.cfg.TrustedProxies, PublicURL: a.cfg.Auth.PublicURL, Assets: assets, Log: a.log.With("module", Web)})
+	if err != nil {
+		return nil, err
+	}
 	m.Routes(a.router)
 	return m, nil
 }
