@@ -2,17 +2,18 @@ package main
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 )
 
-// TestCatalogueServicesOverAMQP runs the catalogue modules and web as five
-// separate processes on the real RabbitMQ, seeds through the bus with
-// `shop seed`, and reads the products back through the web module.
+// TestCatalogueServicesOverAMQP runs every module and web as separate
+// processes on the real RabbitMQ, seeds through the bus with `shop seed`,
+// and reads the products and articles back through the web module.
 func TestCatalogueServicesOverAMQP(t *testing.T) {
 	url, prefix := brokerPrefix(t)
 	busArgs := []string{"--workers=0", "--bus-url=" + url, "--bus-prefix=" + prefix}
-	for _, m := range []string{"category", "attribute", "option", "product"} {
+	for _, m := range []string{"category", "attribute", "option", "product", "auth", "article", "seo", "cart"} {
 		startServe(t, nil, append(busArgs, "--only="+m)...)
 	}
 	web := startServe(t, nil, append(busArgs, "--only=web")...)
@@ -21,13 +22,21 @@ func TestCatalogueServicesOverAMQP(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("seed: exit %d\n%s\n%s", code, out, stderr)
 	}
-	if !strings.Contains(out, "products") || !strings.Contains(out, "120 created") {
+	if !strings.Contains(out, "products") || !strings.Contains(out, "120 created") || !strings.Contains(out, "demo@example.com") {
 		t.Fatalf("seed summary:\n%s", out)
+	}
+	for _, row := range []string{`users\s+4 created`, `articles\s+8 created`, `seo overrides\s+1 created`, `carts\s+3 created`} {
+		if !regexp.MustCompile(row).MatchString(out) {
+			t.Fatalf("seed summary lacks %q:\n%s", row, out)
+		}
 	}
 	// Seeding again creates nothing.
 	code, out, stderr = run(t, nil, "seed", "--bus-url="+url, "--bus-prefix="+prefix, "--products=120", "--seed=3")
-	if code != 0 || !strings.Contains(out, "120 existing") {
+	if code != 0 || !strings.Contains(out, "120 existing") || !regexp.MustCompile(`carts\s+0 created\s+3 existing`).MatchString(out) {
 		t.Fatalf("second seed: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if status, body := web.get(t, "/api/v1/articles"); status != 200 || strings.Count(body, `"slug"`) != 5 || strings.Contains(body, "the-winter-collection") {
+		t.Fatalf("public articles (5 published, the scheduled hidden): %d %.300s", status, body)
 	}
 
 	status, body := web.get(t, "/api/v1/products?page_size=100")

@@ -19,16 +19,13 @@ import (
 const (
 	defaultDemoProducts = 2000
 	demoSeed            = 42
-	demoEmail           = "demo@example.com"
-	// demoPassword is printed at start: a demo login is public by design.
-	demoPassword = "plum-kettle-orbit-42"
-	demoName     = "Demo Customer"
 )
 
-// seedDemo fills an empty shop before serving it: a sample catalogue of
-// --demo-products products and a demo customer, whose login it prints. A
-// shop that already has products is left as it is (the login is printed
-// all the same: the customer was made with it). It hosts the modules it
+// seedDemo fills an empty shop before serving it: the seeder's sample shop
+// with --demo-products products, whose demo customer's login it prints
+// (seeder.DemoEmail: the login is public by design). A shop that already
+// has products is left as it is (the login is printed all the same: the
+// seeder made the customer with it). It hosts the modules it
 // needs in this process on the in-process bus, and stops them before the
 // shop starts, so that the database files are free for the workers.
 func seedDemo(ctx context.Context, f *serveFlags, out io.Writer) error {
@@ -36,7 +33,7 @@ func seedDemo(ctx context.Context, f *serveFlags, out io.Writer) error {
 		return usageError{errors.New("--demo seeds through the in-process bus against --database-url: leave --bus-url at memory://")}
 	}
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := modules.New(modules.Config{Targets: []string{modules.Seeder, contract.AuthQueue}, BusURL: f.bus.url,
+	app, err := modules.New(modules.Config{Targets: []string{modules.Seeder}, BusURL: f.bus.url,
 		DatabaseURL: f.databaseURL, Auth: f.auth, Worker: -1, Log: quiet, NoServer: true})
 	if err != nil {
 		return usageError{err}
@@ -63,12 +60,8 @@ func seedDemo(ctx context.Context, f *serveFlags, out io.Writer) error {
 			return fmt.Errorf("demo: seed: %w", err)
 		}
 		printSummary(out, sum)
-		_, err = bus.Call(ctx, app.Bus(), contract.CreateUser, contract.CreateUserRequest{Email: demoEmail, Password: demoPassword, Name: demoName, Role: contract.RoleCustomer})
-		if err != nil && bus.CodeOf(err) != bus.CodeConflict {
-			return fmt.Errorf("demo: create the demo customer: %w", err)
-		}
 	}
-	fmt.Fprintf(out, "\ndemo shop: http://%s/  sign in as %s with password %s\n\n", f.httpAddr, demoEmail, demoPassword)
-	slog.Info("demo shop ready", "email", demoEmail, "password", demoPassword, "products", max(page.Total, f.demoProducts))
+	fmt.Fprintf(out, "\ndemo shop: http://%s/  sign in as %s with password %s\n\n", f.httpAddr, seeder.DemoEmail, seeder.DemoPassword)
+	slog.Info("demo shop ready", "email", seeder.DemoEmail, "password", seeder.DemoPassword, "products", max(page.Total, f.demoProducts))
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopengine/shop/internal/modules/seeder"
 	"github.com/shopengine/shop/internal/store"
 )
 
@@ -43,10 +44,10 @@ func TestServeDemoSeedsAnEmptyShopOnly(t *testing.T) {
 	if n := count(demo); n != 5 {
 		t.Fatalf("demo seeded %d products, want 5", n)
 	}
-	if !strings.Contains(demo.logs.String(), "demo shop ready") || !strings.Contains(demo.logs.String(), demoEmail) {
+	if !strings.Contains(demo.logs.String(), "demo shop ready") || !strings.Contains(demo.logs.String(), seeder.DemoEmail) {
 		t.Fatalf("the demo login is not printed:\n%s", demo.logs)
 	}
-	body := `{"email":"` + demoEmail + `","password":"` + demoPassword + `"}`
+	body := `{"email":"` + seeder.DemoEmail + `","password":"` + seeder.DemoPassword + `"}`
 	resp, err := http.Post("http://"+demo.addr+"/api/v1/auth/login", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

@@ -27,11 +27,14 @@ func newSeedCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "seed",
 		Short: "Fill the modules with a consistent sample catalogue",
-		Long: `Create, through the bus, a sample catalogue: a three-level category tree,
+		Long: `Create, through the bus, a sample shop: a three-level category tree,
 attribute groups and definitions, option groups and --products products with
-attribute values, variants, prices and stock. The same --seed gives the same
-data; a second run creates nothing new; --reset first removes what a run with
-these flags creates.
+attribute values, variants, prices and stock; an admin and three customers
+with demo passwords (printed at the end); articles, published, scheduled and
+a draft; the home page's seo override; and a cart for every sample customer.
+The same --seed gives the same data; a second run creates nothing new;
+--reset first removes what a run with these flags creates (the sample users
+stay: their carts are emptied).
 
 With --bus-url=memory:// (the default) the command hosts the modules it
 needs in this process against --database-url; with an amqp:// URL it talks
@@ -151,14 +154,29 @@ func (p *progress) End() {
 func printSummary(out io.Writer, s seeder.Summary) {
 	fmt.Fprintf(out, "\nseeded in %v\n", s.Elapsed.Round(time.Millisecond))
 	row := func(kind string, c seeder.Counts) {
-		fmt.Fprintf(out, "  %-17s %7d created %7d existing %7d deleted\n", kind, c.Created, c.Existing, c.Deleted)
+		fmt.Fprintf(out, "  %-17s %7d created %7d existing %7d updated %7d deleted\n", kind, c.Created, c.Existing, c.Updated, c.Deleted)
 	}
 	row("categories", s.Categories)
 	row("attribute groups", s.AttributeGroups)
 	row("attributes", s.Attributes)
 	row("option groups", s.OptionGroups)
 	row("products", s.Products)
-	if s.Products.Created > 0 && s.Elapsed > 0 {
-		fmt.Fprintf(out, "  %.0f products/s\n", float64(s.Products.Created)/s.Elapsed.Seconds())
+	row("users", s.Users)
+	row("articles", s.Articles)
+	row("seo overrides", s.SEOOverrides)
+	row("carts", s.Carts)
+	fmt.Fprintln(out, "\nstages:")
+	for _, st := range s.Stages {
+		fmt.Fprintf(out, "  %-17s %7d items in %9v  %9.1f items/s\n", st.Name, st.Items, st.Elapsed.Round(time.Millisecond), st.Rate())
+	}
+	if len(s.Logins) > 0 {
+		fmt.Fprintln(out, "\ndemo logins (public sample accounts: never seed a real shop):")
+		for _, l := range s.Logins {
+			note := ""
+			if !l.Created {
+				note = "  (existed: the password is the seeder's unless changed since)"
+			}
+			fmt.Fprintf(out, "  %-8s %-20s %s%s\n", l.Role, l.Email, l.Password, note)
+		}
 	}
 }

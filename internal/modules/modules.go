@@ -80,7 +80,8 @@ var table = map[string]module{
 	Web:                     {deps: []string{BusConn, Server}, init: (*App).initWeb},
 
 	Seeder: {kind: job, command: "seed", init: (*App).initSeeder,
-		deps: []string{BusConn, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue}},
+		deps: []string{BusConn, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue,
+			contract.AuthQueue, contract.ArticleQueue, contract.SEOQueue, contract.CartQueue}},
 
 	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, contract.ArticleQueue, contract.CartQueue, contract.SEOQueue, Web}},
 }

@@ -33,15 +33,63 @@ type Progress interface {
 	End()
 }
 
-// Counts is what one kind of data saw.
+// Counts is what one kind of data saw. Updated counts entities that
+// existed but differed from the sample (the seo override) and were set
+// back to it.
 type Counts struct {
-	Created, Existing, Deleted int
+	Created, Existing, Updated, Deleted int
 }
 
-// Summary is a run's result, per kind.
+// Stage is one stage of a run as the progress saw it: how many items it
+// went through and how long it took.
+type Stage struct {
+	Name    string
+	Items   int
+	Elapsed time.Duration
+}
+
+// Rate is the stage's items per second.
+func (s Stage) Rate() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Items) / s.Elapsed.Seconds()
+}
+
+// Summary is a run's result, per kind, with the time of every stage and
+// the demo logins.
 type Summary struct {
 	Categories, AttributeGroups, Attributes, OptionGroups, Products Counts
+	Users, Articles, SEOOverrides, Carts                            Counts
+	Logins                                                          []Login
+	Stages                                                          []Stage
 	Elapsed                                                         time.Duration
+}
+
+// timed passes progress on and records every stage in the summary.
+// Add may come from several goroutines (product batches): they hold the
+// run's lock, as for the counts.
+type timed struct {
+	Progress
+	sum   *Summary
+	stage Stage
+	start time.Time
+}
+
+func (t *timed) Start(stage string, total int) {
+	t.stage, t.start = Stage{Name: stage}, time.Now()
+	t.Progress.Start(stage, total)
+}
+
+func (t *timed) Add(n int) {
+	t.stage.Items += n
+	t.Progress.Add(n)
+}
+
+func (t *timed) End() {
+	t.stage.Elapsed = time.Since(t.start)
+	t.sum.Stages = append(t.sum.Stages, t.stage)
+	t.Progress.End()
 }
 
 // Module is the seeder.

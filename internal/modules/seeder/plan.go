@@ -101,6 +101,7 @@ func optionGroups() []contract.CreateOptionGroupRequest {
 type catalogue struct {
 	leaves  []string                        // leaf category ids, as leafDepartments
 	options map[string]contract.OptionGroup // by code
+	users   []contract.User                 // the sample users, as sampleUsers
 }
 
 // leafDepartments is the department of every leaf category, in the order

@@ -18,8 +18,20 @@ const callTimeout = 60 * time.Second
 // modules authorise their writes from the caller's principal.
 var principal = contract.Principal{Machine: "seeder"}
 
+// callerKey holds, in a context, the principal the seeder's calls act for
+// instead (a sample customer, for the cart's calls).
+type callerKey struct{}
+
+func withCaller(ctx context.Context, p contract.Principal) context.Context {
+	return context.WithValue(ctx, callerKey{}, p)
+}
+
 func call[Req, Resp any](ctx context.Context, b bus.Bus, e bus.Endpoint[Req, Resp], req Req) (Resp, error) {
-	ctx = contract.WithPrincipal(ctx, principal)
+	caller, ok := ctx.Value(callerKey{}).(contract.Principal)
+	if !ok {
+		caller = principal
+	}
+	ctx = contract.WithPrincipal(ctx, caller)
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	resp, err := bus.Call(ctx, b, e, req)
@@ -32,10 +44,12 @@ func call[Req, Resp any](ctx context.Context, b bus.Bus, e bus.Endpoint[Req, Res
 func isNotFound(err error) bool { return errors.Is(err, bus.ErrNotFound) }
 
 // Seed runs the seeder: optionally reset, then categories, attributes,
-// options and products.
-func (m *Module) Seed(ctx context.Context, opts Options, p Progress) (Summary, error) {
+// options, products, users, articles, the home page's seo override and
+// the customers' carts (last: they hold products).
+func (m *Module) Seed(ctx context.Context, opts Options, progress Progress) (Summary, error) {
 	start := time.Now()
 	var sum Summary
+	p := &timed{Progress: progress, sum: &sum}
 	if opts.Products < 0 {
 		return sum, bus.Errorf(bus.CodeInvalid, "products %d: must be 0 or more", opts.Products)
 	}
@@ -55,6 +69,18 @@ func (m *Module) Seed(ctx context.Context, opts Options, p Progress) (Summary, e
 		}
 	}
 	if err := m.seedProducts(ctx, opts, cat, p, &sum); err != nil {
+		return sum, err
+	}
+	if err := m.seedUsers(ctx, cat, p, &sum); err != nil {
+		return sum, err
+	}
+	if err := m.seedArticles(ctx, opts, p, &sum); err != nil {
+		return sum, err
+	}
+	if err := m.seedSEO(ctx, p, &sum); err != nil {
+		return sum, err
+	}
+	if err := m.seedCarts(ctx, opts, cat, p, &sum); err != nil {
 		return sum, err
 	}
 	sum.Elapsed = time.Since(start)
@@ -227,9 +253,30 @@ func (m *Module) seedProducts(ctx context.Context, opts Options, cat *catalogue,
 	return ctx.Err()
 }
 
-// reset deletes what a run with opts creates: products, then options,
-// attributes and categories (products first: attributes in use cannot go).
+// reset deletes what a run with opts creates: the customers' carts, the
+// articles and the seo override, then products, options, attributes and
+// categories (products first: attributes in use cannot go). The sample
+// users stay (auth cannot delete a user); the next run finds them.
 func (m *Module) reset(ctx context.Context, opts Options, p Progress, sum *Summary) error {
+	p.Start("reset content", 3)
+	customers, err := m.sampleCustomers(ctx)
+	if err != nil {
+		return err
+	}
+	if err := m.resetCarts(ctx, customers, sum); err != nil {
+		return err
+	}
+	p.Add(1)
+	if err := m.resetArticles(ctx, sum); err != nil {
+		return err
+	}
+	p.Add(1)
+	if err := m.resetSEO(ctx, sum); err != nil {
+		return err
+	}
+	p.Add(1)
+	p.End()
+
 	p.Start("reset products", opts.Products)
 	for lo := 0; lo < opts.Products; lo += contract.MaxBatch {
 		hi := min(lo+contract.MaxBatch, opts.Products)
