@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -22,6 +23,7 @@ func newSeedCmd() *cobra.Command {
 	var (
 		bf          busFlags
 		databaseURL string
+		cpuProfile  string
 		opts        seeder.Options
 	)
 	cmd := &cobra.Command{
@@ -45,6 +47,13 @@ to running services.`,
 				return usageError{fmt.Errorf("--products %d: must be 0 to %d", opts.Products, maxSeedProducts)}
 			}
 			ctx := cmd.Context()
+			if cpuProfile != "" {
+				stopProfile, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stopProfile()
+			}
 			sd, stop, err := startSeeder(ctx, bf, databaseURL)
 			if err != nil {
 				return err
@@ -62,9 +71,31 @@ to running services.`,
 	cmd.Flags().IntVar(&opts.Products, "products", 200, "how many sample products")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 42, "random seed: the same seed gives the same catalogue")
 	cmd.Flags().BoolVar(&opts.Reset, "reset", false, "first remove what a run with these flags creates")
+	// --cpuprofile is for measuring the seeder (go tool pprof), not for users.
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
 	addBusFlags(cmd, &bf)
 	addDatabaseFlag(cmd, &databaseURL)
 	return cmd
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			slog.Error("write the cpu profile", "path", path, "err", err)
+		}
+	}, nil
 }
 
 // startSeeder returns the seeder on the bus to seed through: the running
