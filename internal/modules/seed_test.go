@@ -73,6 +73,26 @@ func TestSeedIsDeterministicIdempotentAndResettable(t *testing.T) {
 	if len(one.CategoryIDs) != 1 || one.Attributes["brand"] == nil || len(one.Variants) == 0 || one.PriceMin <= 0 || one.Currency != "EUR" {
 		t.Fatalf("sample product %+v", one)
 	}
+	// seo is hosted while seeding, so its registry takes the product
+	// events: the storefront can resolve the sample products' pages (the
+	// registry follows its feed within a poll).
+	var pub contract.ProductSummary
+	for _, it := range page.Items {
+		if it.Status == contract.ProductPublished && pub.ID == "" {
+			pub = it
+		}
+	}
+	path := contract.ProductPathPrefix + pub.Slug
+	for i := 0; ; i++ {
+		res, err := bus.Call(ctx, b, contract.Resolve, contract.ResolveRequest{Path: path})
+		if err == nil && res.Kind == contract.ResolveEntity && res.ID == pub.ID {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("resolve %s after seeding: %+v, %v", path, res, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	crumbs, err := bus.Call(ctx, b, contract.GetBreadcrumbs, contract.CategoryID{ID: one.CategoryIDs[0]})
 	if err != nil || len(crumbs.Items) != 3 {
 		t.Fatalf("a product sits in a leaf three levels down: %+v, %v", crumbs, err)

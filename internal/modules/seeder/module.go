@@ -1,11 +1,15 @@
-// Package seeder fills every module with a consistent sample catalogue,
-// through the bus only: it owns no data, so it has no store (the one
-// module whose package lacks store files). `shop seed` runs it, against
-// modules hosted in-process (memory bus) or running elsewhere (RabbitMQ).
+// Package seeder fills every module with a consistent sample shop — the
+// catalogue, demo users, articles, the home page's seo override and the
+// customers' carts — through the bus only: it owns no data, so it has no
+// store (the one module whose package lacks store files). `shop seed`
+// runs it, against modules hosted in-process (memory bus) or running
+// elsewhere (RabbitMQ).
 //
 // A run is deterministic for its seed and idempotent: what exists already
-// (found by slug or code) is reused, not created again; Reset removes what
-// a run with the same flags would create.
+// (found by slug, code or email; a cart that has lines) is reused, not
+// created again; Reset removes what a run with the same flags would
+// create, except the users, which auth cannot delete (their carts are
+// emptied instead).
 package seeder
 
 import (
