@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/outbox"
@@ -90,6 +91,11 @@ type Store interface {
 	// it announces nothing (the category module's event that caused it
 	// is the announcement; a read model derives the closures itself).
 	SetClosures(ctx context.Context, closures map[string][]string) error
+	// Sweep removes what a write that died between its steps left behind
+	// before `before` (SKU reservations and stock of no product) and
+	// returns how many: on MongoDB without transactions. SQLite writes in
+	// transactions with foreign keys, so it has nothing to sweep.
+	Sweep(ctx context.Context, before time.Time) (int, error)
 	// Outbox is where the events the writes committed wait for the relay.
 	Outbox() outbox.Source
 }

@@ -35,11 +35,13 @@ import (
 //     product document is written and released after; a failed write
 //     releases what it reserved.
 //
-// Without transactions a product write is several single-document writes,
-// ordered so that readers (who go through "products") never see a product
-// without its SKUs and stock; a crash between them can leave a reserved
-// SKU or a stock document without a product, which only keeps that SKU
-// taken. The write that carries the events is the one that makes the
+// A product write touches several documents: on a replica set they are
+// one transaction; without transactions they are several single-document
+// writes, ordered so that readers (who go through "products") never see a
+// product without its SKUs and stock, and undone on failure (see write in
+// store_mongo_tx.go); a crash between them can leave a reserved SKU or a
+// stock document without a product, which the orphan sweep removes. The
+// write that carries the events is the one that makes the
 // change visible (the product document's insert or update, the stock
 // document's update); a delete records its events with outbox.DeleteWith.
 // The relay's source covers the events in both kinds of document and in
@@ -54,6 +56,12 @@ type mongoStore struct {
 	// sales of one variant would otherwise retry some 50 times each); the
 	// compare-and-set still guards against other processes.
 	stockLocks keyedMutex
+	// tx: the server runs multi-document transactions, and the writes of
+	// several documents use them (see write).
+	tx bool
+	// hook, in tests, is called at named points of a write, to replay
+	// races and failures deterministically.
+	hook func(ctx context.Context, step string) error
 }
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
@@ -82,7 +90,11 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mongoStore{db: mdb, products: mdb.Collection("products"), stock: mdb.Collection("stock"), skus: mdb.Collection("skus")}, nil
+	tx, err := store.MongoTransactions(ctx, mdb)
+	if err != nil {
+		return nil, err
+	}
+	return &mongoStore{db: mdb, products: mdb.Collection("products"), stock: mdb.Collection("stock"), skus: mdb.Collection("skus"), tx: tx}, nil
 }
 
 func (s *mongoStore) Outbox() outbox.Source {
@@ -143,6 +155,10 @@ type doc struct {
 	Version      int64          `bson:"version"`
 	CreatedAt    time.Time      `bson:"created_at"`
 	UpdatedAt    time.Time      `bson:"updated_at"`
+	// Op is the token of the write that made this content (see
+	// reservation): after an unclear error a write reads it back to learn
+	// whether it landed.
+	Op string `bson:"op,omitempty"`
 	// Outbox holds the events of the writes of the document until the
 	// relay has published them: set on insert, pushed to by updates.
 	Outbox outbox.Pending `bson:"outbox,omitempty"`
@@ -207,6 +223,8 @@ type stockDoc struct {
 	Version int64 `bson:"version"`
 	// Outbox holds the stock_changed events until they are published.
 	Outbox outbox.Pending `bson:"outbox,omitempty"`
+	// At is when the document was made, for the orphan sweep.
+	At time.Time `bson:"at,omitempty"`
 }
 
 // stockOf returns the stock of the variants of productIDs.
@@ -228,22 +246,41 @@ func (s *mongoStore) stockOf(ctx context.Context, productIDs []string) (map[stri
 
 func in(ids []string) bson.D { return bson.D{{Key: "$in", Value: ids}} }
 
-// reserve claims skus for productID; on failure it releases what it
-// claimed and answers errSKUTaken for a SKU in use.
-func (s *mongoStore) reserve(ctx context.Context, productID string, skus []string) error {
+// reservation is a SKU in use: the unique _id makes it unique across
+// products. Op is the token of the write that made it, so that the undo
+// of a failed write releases only what that write inserted, never the
+// reservation a concurrent write of the same product made (two updates at
+// one version both adding a SKU: the loser's undo would otherwise delete
+// the winner's). At is when it was made, for the orphan sweep.
+type reservation struct {
+	SKU       string    `bson:"_id"`
+	ProductID string    `bson:"product_id"`
+	Op        string    `bson:"op"`
+	At        time.Time `bson:"at"`
+}
+
+// reserve claims skus for productID under the write's token op; on
+// failure it releases what it claimed (on the compensation context: the
+// request's may be what failed) and answers errSKUTaken for a SKU in use.
+// In a transaction a failure aborts everything, so there is nothing to
+// release.
+func (s *mongoStore) reserve(ctx context.Context, productID, op string, skus []string) error {
 	if len(skus) == 0 {
 		return nil
 	}
+	now := time.Now().UTC()
 	docs := make([]any, len(skus))
 	for i, sku := range skus {
-		docs[i] = bson.D{{Key: "_id", Value: sku}, {Key: "product_id", Value: productID}}
+		docs[i] = reservation{SKU: sku, ProductID: productID, Op: op, At: now}
 	}
 	_, err := s.skus.InsertMany(ctx, docs)
 	if err == nil {
 		return nil
 	}
-	if rerr := s.release(ctx, productID, skus); rerr != nil {
-		return errors.Join(err, rerr)
+	if !inTx(ctx) {
+		if rerr := s.undo(ctx, func(ctx context.Context) error { return s.release(ctx, productID, op, skus) }); rerr != nil {
+			return errors.Join(err, rerr)
+		}
 	}
 	if store.IsDuplicate(err) {
 		return errSKUTaken
@@ -251,13 +288,18 @@ func (s *mongoStore) reserve(ctx context.Context, productID string, skus []strin
 	return fmt.Errorf("reserve SKUs: %w", err)
 }
 
-// release frees those of skus that productID holds.
-func (s *mongoStore) release(ctx context.Context, productID string, skus []string) error {
+// release frees those of skus that productID holds: only those the write
+// with token op reserved, or, with op "", whichever write reserved them
+// (the SKUs a committed write dropped).
+func (s *mongoStore) release(ctx context.Context, productID, op string, skus []string) error {
 	if len(skus) == 0 {
 		return nil
 	}
-	_, err := s.skus.DeleteMany(ctx, bson.D{{Key: "_id", Value: in(skus)}, {Key: "product_id", Value: productID}})
-	if err != nil {
+	filter := bson.D{{Key: "_id", Value: in(skus)}, {Key: "product_id", Value: productID}}
+	if op != "" {
+		filter = append(filter, bson.E{Key: "op", Value: op})
+	}
+	if _, err := s.skus.DeleteMany(ctx, filter); err != nil {
 		return fmt.Errorf("release SKUs: %w", err)
 	}
 	return nil
@@ -269,7 +311,7 @@ func (s *mongoStore) addStock(ctx context.Context, productID string, vs []contra
 	}
 	docs := make([]any, len(vs))
 	for i, v := range vs {
-		docs[i] = stockDoc{ID: v.ID, ProductID: productID, Stock: v.Stock}
+		docs[i] = stockDoc{ID: v.ID, ProductID: productID, Stock: v.Stock, At: time.Now().UTC()}
 	}
 	if _, err := s.stock.InsertMany(ctx, docs); err != nil {
 		return fmt.Errorf("insert stock: %w", err)
@@ -312,8 +354,16 @@ func (s *mongoStore) slugOwner(ctx context.Context, slug string) (string, bool, 
 }
 
 // insert writes one product: SKUs, then stock, then the product document
-// with its events, undoing the earlier steps when a later one fails.
+// with its events. With transactions the three are one transaction;
+// without, a failed step undoes the earlier ones on the compensation
+// context, except after an unclear error (the insert may have landed):
+// then it reads the product back first, and a product that is there was
+// written, so nothing is undone.
 func (s *mongoStore) insert(ctx context.Context, p contract.Product, closure []string, evs []outbox.Event) error {
+	return s.write(ctx, func(ctx context.Context) error { return s.insertSteps(ctx, p, closure, evs) })
+}
+
+func (s *mongoStore) insertSteps(ctx context.Context, p contract.Product, closure []string, evs []outbox.Event) error {
 	// The unique index enforces the slug; this check only makes a taken
 	// slug answer as such even when the product's SKUs (derived from the
 	// slug) are taken too.
@@ -322,27 +372,39 @@ func (s *mongoStore) insert(ctx context.Context, p contract.Product, closure []s
 	} else if taken {
 		return errSlugTaken
 	}
-	if err := s.reserve(ctx, p.ID, skus(p.Variants)); err != nil {
+	op := newOp()
+	if err := s.reserve(ctx, p.ID, op, skus(p.Variants)); err != nil {
 		return err
 	}
 	undo := func(err error) error {
-		return errors.Join(err, s.dropStock(ctx, variantIDs(p.Variants)), s.release(ctx, p.ID, skus(p.Variants)))
+		if inTx(ctx) {
+			return err
+		}
+		return errors.Join(err, s.undo(ctx, func(ctx context.Context) error {
+			return errors.Join(s.dropStock(ctx, variantIDs(p.Variants)), s.release(ctx, p.ID, op, skus(p.Variants)))
+		}))
+	}
+	if err := s.step(ctx, "insert:reserved"); err != nil {
+		return undo(err)
 	}
 	if err := s.addStock(ctx, p.ID, p.Variants); err != nil {
 		return undo(err)
 	}
 	d := toDoc(p, closure)
-	d.Outbox = evs
-	if _, err := s.products.InsertOne(ctx, d); err != nil {
-		if store.IsDuplicate(err) {
-			if uerr := undo(nil); uerr != nil {
-				return uerr
-			}
-			return errSlugTaken
+	d.Outbox, d.Op = evs, op
+	_, err := s.products.InsertOne(ctx, d)
+	switch {
+	case err == nil:
+		return nil
+	case store.IsDuplicate(err):
+		if uerr := undo(nil); uerr != nil {
+			return uerr
 		}
-		return undo(fmt.Errorf("insert product %s: %w", p.ID, err))
+		return errSlugTaken
+	case store.Unclear(err) && !inTx(ctx) && s.landed(ctx, p.ID, op):
+		return nil
 	}
-	return nil
+	return undo(fmt.Errorf("insert product %s: %w", p.ID, err))
 }
 
 func (s *mongoStore) Insert(ctx context.Context, items []NewProduct) ([]Inserted, error) {
