@@ -51,7 +51,9 @@ func forMongo(t *testing.T, withTx bool, fn func(t *testing.T, s *mongoStore)) {
 type writerKey struct{}
 
 // as marks ctx as the write of who, for a hook to tell writes apart.
-func as(ctx context.Context, who string) context.Context { return context.WithValue(ctx, writerKey{}, who) }
+func as(ctx context.Context, who string) context.Context {
+	return context.WithValue(ctx, writerKey{}, who)
+}
 
 func who(ctx context.Context) string { s, _ := ctx.Value(writerKey{}).(string); return s }
 
