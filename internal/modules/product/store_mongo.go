@@ -75,10 +75,18 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	mdb, err := db.Mongo(ctx, contract.ProductQueue, store.Indexes{
 		"products": {
 			{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true).SetName("slug_unique")},
+			// One index per list shape (see List): the filter's
+			// equality fields (a category, the status or, for "any
+			// status", status $in every status, which the planner merges
+			// in sort order), then the sort key, then _id, the
+			// tie-breaker of every sort and of the keyset.
 			idx("by_tree_price", "category_tree", "status", "price_min", "_id"),
 			idx("by_tree_name", "category_tree", "status", "name_key", "_id"),
 			idx("by_tree_created", "category_tree", "status", "_id"),
 			idx("by_category", "category_ids", "status", "_id"),
+			idx("by_category_price", "category_ids", "status", "price_min", "_id"),
+			idx("by_category_name", "category_ids", "status", "name_key", "_id"),
+			idx("by_status_created", "status", "_id"),
 			idx("by_status_price", "status", "price_min", "_id"),
 			idx("by_status_name", "status", "name_key", "_id"),
 			idx("by_attribute", "attr_keys"),
@@ -473,20 +481,18 @@ func (s *mongoStore) BySlugs(ctx context.Context, slugs []string) ([]contract.Pr
 	return s.find(ctx, bson.D{{Key: "slug", Value: in(slugs)}})
 }
 
+// List reads a page through the index of its shape (see openMongoStore):
+// every filter names the status, "any status" as status $in every
+// status, so that the sort fields follow equality fields in the index
+// and no shape sorts in memory. A keyset position is a range on the sort
+// key ($gte, so the index bounds start there) with the tie broken on
+// _id, rather than an $or of two ranges, which the planner cannot walk
+// in index order.
 func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSummary, int, error) {
-	filter := bson.D{}
-	switch {
-	case q.CategoryID != "" && q.Direct:
-		filter = append(filter, bson.E{Key: "category_ids", Value: q.CategoryID})
-	case q.CategoryID != "":
-		filter = append(filter, bson.E{Key: "category_tree", Value: q.CategoryID})
-	}
-	if q.Status != "" {
-		filter = append(filter, bson.E{Key: "status", Value: string(q.Status)})
-	}
-	dir, after := 1, "$gt"
+	filter := listFilter(q)
+	dir, after, from := 1, "$gt", "$gte"
 	if q.Desc {
-		dir, after = -1, "$lt"
+		dir, after, from = -1, "$lt", "$lte"
 	}
 	sort := bson.D{}
 	var key string
@@ -509,16 +515,17 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 	sort = append(sort, bson.E{Key: "_id", Value: dir})
 	page := filter
 	if a := q.After; a != nil {
-		// After (key, id) in the sort order: a greater key, or the same key
-		// and a greater id (less, descending).
+		// After (key, id) in the sort order: a key from the position's
+		// on, and of those with the same key only the greater ids (less,
+		// descending).
 		page = slices.Clone(filter)
-		idAfter := bson.E{Key: "_id", Value: bson.D{{Key: after, Value: a.ID}}}
+		idAfter := bson.D{{Key: "_id", Value: bson.D{{Key: after, Value: a.ID}}}}
 		if key == "" {
-			page = append(page, idAfter)
+			page = append(page, idAfter...)
 		} else {
-			page = append(page, bson.E{Key: "$or", Value: bson.A{
+			page = append(page, bson.E{Key: key, Value: bson.D{{Key: from, Value: value}}}, bson.E{Key: "$or", Value: bson.A{
 				bson.D{{Key: key, Value: bson.D{{Key: after, Value: value}}}},
-				bson.D{{Key: key, Value: value}, idAfter},
+				idAfter,
 			}})
 		}
 	}
@@ -531,13 +538,13 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, 0, fmt.Errorf("list products: %w", err)
 	}
-	total, err := s.products.CountDocuments(ctx, filter)
+	total, err := s.total(ctx, q)
 	if err != nil {
-		return nil, 0, fmt.Errorf("count products: %w", err)
+		return nil, 0, err
 	}
 	items := make([]contract.ProductSummary, len(docs))
 	if len(docs) == 0 {
-		return items, int(total), nil
+		return items, total, nil
 	}
 	ids := make([]string, len(docs))
 	for i, d := range docs {
@@ -566,7 +573,35 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 			items[i].Image = &im
 		}
 	}
-	return items, int(total), nil
+	return items, total, nil
+}
+
+// listFilter is the filter of q's list, without its keyset position.
+func listFilter(q Query) bson.D {
+	filter := bson.D{}
+	switch {
+	case q.CategoryID != "" && q.Direct:
+		filter = append(filter, bson.E{Key: "category_ids", Value: q.CategoryID})
+	case q.CategoryID != "":
+		filter = append(filter, bson.E{Key: "category_tree", Value: q.CategoryID})
+	}
+	if q.Status != "" {
+		return append(filter, bson.E{Key: "status", Value: string(q.Status)})
+	}
+	all := make(bson.A, len(statuses))
+	for i, st := range statuses {
+		all[i] = string(st)
+	}
+	return append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: all}}})
+}
+
+// total counts q's matches.
+func (s *mongoStore) total(ctx context.Context, q Query) (int, error) {
+	n, err := s.products.CountDocuments(ctx, listFilter(q))
+	if err != nil {
+		return 0, fmt.Errorf("count products: %w", err)
+	}
+	return int(n), nil
 }
 
 func (s *mongoStore) CountAttribute(ctx context.Context, key string) (int, error) {
