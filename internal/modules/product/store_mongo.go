@@ -51,6 +51,7 @@ import (
 type mongoStore struct {
 	db                    *mongo.Database
 	products, stock, skus *mongo.Collection
+	counts                *mongo.Collection // list totals, see store_mongo_count.go
 	// stockLocks queues this process's adjustments of one variant, so
 	// that they do not race each other's compare-and-set (50 concurrent
 	// sales of one variant would otherwise retry some 50 times each); the
@@ -102,7 +103,12 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mongoStore{db: mdb, products: mdb.Collection("products"), stock: mdb.Collection("stock"), skus: mdb.Collection("skus"), tx: tx}, nil
+	s := &mongoStore{db: mdb, products: mdb.Collection("products"), stock: mdb.Collection("stock"), skus: mdb.Collection("skus"),
+		counts: mdb.Collection("counts"), tx: tx}
+	if err := s.recountAll(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func (s *mongoStore) Outbox() outbox.Source {
@@ -403,16 +409,16 @@ func (s *mongoStore) insertSteps(ctx context.Context, p contract.Product, closur
 	_, err := s.products.InsertOne(ctx, d)
 	switch {
 	case err == nil:
-		return nil
 	case store.IsDuplicate(err):
 		if uerr := undo(nil); uerr != nil {
 			return uerr
 		}
 		return errSlugTaken
 	case store.Unclear(err) && !inTx(ctx) && s.landed(ctx, p.ID, op):
-		return nil
+	default:
+		return undo(fmt.Errorf("insert product %s: %w", p.ID, err))
 	}
-	return undo(fmt.Errorf("insert product %s: %w", p.ID, err))
+	return s.recount(ctx, nil, []*doc{&d})
 }
 
 func (s *mongoStore) Insert(ctx context.Context, items []NewProduct) ([]Inserted, error) {
@@ -595,15 +601,6 @@ func listFilter(q Query) bson.D {
 	return append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: all}}})
 }
 
-// total counts q's matches.
-func (s *mongoStore) total(ctx context.Context, q Query) (int, error) {
-	n, err := s.products.CountDocuments(ctx, listFilter(q))
-	if err != nil {
-		return 0, fmt.Errorf("count products: %w", err)
-	}
-	return int(n), nil
-}
-
 func (s *mongoStore) CountAttribute(ctx context.Context, key string) (int, error) {
 	n, err := s.products.CountDocuments(ctx, bson.D{{Key: "attr_keys", Value: key}})
 	if err != nil {
@@ -654,17 +651,92 @@ func (s *mongoStore) InCategory(ctx context.Context, categoryID string) (map[str
 	return out, nil
 }
 
+// reindexChunk is how many products SetClosures re-indexes per write.
+var reindexChunk = 1000
+
+// SetClosures re-indexes in chunks of reindexChunk products, each one
+// unordered bulk write (one transaction on a replica set, with its
+// counters), so that a big category's move neither sends one huge
+// command nor holds one huge transaction. Each product's write is
+// conditional on the closure it had, so an Update that changed it
+// meanwhile is not overwritten.
 func (s *mongoStore) SetClosures(ctx context.Context, closures map[string][]string) error {
-	if len(closures) == 0 {
-		return nil
+	ids := make([]string, 0, len(closures))
+	for id := range closures {
+		ids = append(ids, id)
 	}
-	models := make([]mongo.WriteModel, 0, len(closures))
-	for id, c := range closures {
-		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).
-			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "category_tree", Value: c}}}}))
-	}
-	if _, err := s.products.BulkWrite(ctx, models); err != nil {
-		return fmt.Errorf("re-index %d products: %w", len(closures), err)
+	slices.Sort(ids)
+	for start := 0; start < len(ids); start += reindexChunk {
+		chunk := ids[start:min(start+reindexChunk, len(ids))]
+		if err := s.write(ctx, func(ctx context.Context) error { return s.reindex(ctx, chunk, closures) }); err != nil {
+			return fmt.Errorf("re-index %d products (from %d of %d): %w", len(chunk), start, len(ids), err)
+		}
 	}
 	return nil
+}
+
+// reindex writes the closures of ids and moves their counters.
+func (s *mongoStore) reindex(ctx context.Context, ids []string, closures map[string][]string) error {
+	cur, err := s.products.Find(ctx, bson.D{{Key: "_id", Value: in(ids)}},
+		options.Find().SetProjection(bson.D{{Key: "status", Value: 1}, {Key: "category_ids", Value: 1}, {Key: "category_tree", Value: 1}}))
+	if err != nil {
+		return err
+	}
+	var old []doc
+	if err := cur.All(ctx, &old); err != nil {
+		return err
+	}
+	var models []mongo.WriteModel
+	var was, now []*doc
+	for i := range old {
+		d := &old[i]
+		next := *d
+		next.CategoryTree = closures[d.ID]
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: d.ID}, {Key: "category_tree", Value: d.CategoryTree}}).
+			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "category_tree", Value: next.CategoryTree}}}}))
+		was, now = append(was, d), append(now, &next)
+	}
+	if len(models) == 0 {
+		return nil
+	}
+	res, err := s.products.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return err
+	}
+	if int(res.MatchedCount) < len(models) {
+		// Some changed meanwhile (without transactions): count only those
+		// now at the closure written.
+		was, now, err = s.reindexed(ctx, was, now)
+		if err != nil {
+			return err
+		}
+	}
+	return s.recount(ctx, was, now)
+}
+
+// reindexed keeps the pairs whose product now has the closure written.
+func (s *mongoStore) reindexed(ctx context.Context, was, now []*doc) ([]*doc, []*doc, error) {
+	ids := make([]string, len(was))
+	for i, d := range was {
+		ids[i] = d.ID
+	}
+	cur, err := s.products.Find(ctx, bson.D{{Key: "_id", Value: in(ids)}}, options.Find().SetProjection(bson.D{{Key: "category_tree", Value: 1}}))
+	if err != nil {
+		return nil, nil, err
+	}
+	var docs []doc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, nil, err
+	}
+	tree := map[string][]string{}
+	for _, d := range docs {
+		tree[d.ID] = d.CategoryTree
+	}
+	var w, n []*doc
+	for i := range was {
+		if t, ok := tree[was[i].ID]; ok && slices.Equal(t, now[i].CategoryTree) && !slices.Equal(t, was[i].CategoryTree) {
+			w, n = append(w, was[i]), append(n, now[i])
+		}
+	}
+	return w, n, nil
 }

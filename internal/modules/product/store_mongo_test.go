@@ -235,3 +235,47 @@ func TestMongoDeleteHalfWay(t *testing.T) {
 		}
 	})
 }
+
+// TestMongoCounters: list totals come from the counters (no counting of
+// matches per page); they follow a re-index in chunks, and a database
+// written before the counters existed gets them made from its products
+// when the store opens.
+func TestMongoCounters(t *testing.T) {
+	defer func(n int) { reindexChunk = n }(reindexChunk)
+	reindexChunk = 2 // several chunks for a handful of products
+	forMongo(t, false, func(t *testing.T, s *mongoStore) {
+		ctx := t.Context()
+		cat, oldRoot, newRoot := newID(), newID(), newID()
+		closures := map[string][]string{}
+		for i := range 5 {
+			p := newProduct("P", "p-"+string(rune('a'+i)), "P"+string(rune('a'+i)), contract.ProductPublished, []string{cat}, 100)
+			if r := insertOne(t, s, p, []string{oldRoot}); r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			closures[p.ID] = []string{cat, newRoot}
+		}
+		if err := s.SetClosures(ctx, closures); err != nil {
+			t.Fatal(err)
+		}
+		totals := func(when string) {
+			t.Helper()
+			for q, want := range map[Query]int{
+				{CategoryID: newRoot}: 5, {CategoryID: oldRoot}: 0, {CategoryID: cat, Direct: true}: 5,
+				{Status: contract.ProductPublished}: 5, {Status: contract.ProductDraft}: 0, {}: 5,
+			} {
+				q.Sort, q.Limit = contract.SortCreated, 1
+				if _, n, err := s.List(ctx, q); err != nil || n != want {
+					t.Errorf("%s: total of %+v = %d (%v), want %d", when, q, n, err, want)
+				}
+			}
+		}
+		totals("after the re-index")
+		if _, err := s.counts.DeleteMany(ctx, bson.D{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.recountAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		totals("after counting a database without counters")
+	})
+}

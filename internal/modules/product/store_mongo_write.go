@@ -103,12 +103,13 @@ func (s *mongoStore) update(ctx context.Context, p contract.Product, closure []s
 	if err := s.addStock(ctx, p.ID, addVariants); err != nil {
 		return undo(err)
 	}
+	var d doc
 	for attempt := 1; ; attempt++ {
 		tree := closure
 		if tree == nil {
 			tree = old.CategoryTree
 		}
-		d := toDoc(p, tree)
+		d = toDoc(p, tree)
 		d.Op = op
 		evs, err := build(events, p, d.CategoryTree)
 		if err != nil {
@@ -152,9 +153,9 @@ func (s *mongoStore) update(ctx context.Context, p contract.Product, closure []s
 		}
 		break
 	}
-	return s.finish(ctx, func(ctx context.Context) error {
+	return errors.Join(s.recount(ctx, []*doc{&old}, []*doc{&d}), s.finish(ctx, func(ctx context.Context) error {
 		return errors.Join(s.release(ctx, p.ID, "", dropSKUs), s.dropStock(ctx, dropIDs))
-	})
+	}))
 }
 
 // current reads product id as stored, without its pending events.
@@ -312,6 +313,9 @@ func (s *mongoStore) delete(ctx context.Context, id string, version int64, event
 	if _, err := outbox.DeleteWith(ctx, s.db, s.products.Name(), []string{id}, evs...); err != nil {
 		return fmt.Errorf("delete product %s: %w", id, err)
 	}
+	if err := s.recount(ctx, []*doc{&d}, nil); err != nil {
+		return err
+	}
 	if err := s.step(ctx, "delete:product-gone"); err != nil {
 		return err // as a crash here would: the sweep's case
 	}
@@ -354,6 +358,13 @@ func (s *mongoStore) deleteMany(ctx context.Context, ids []string, events Events
 	}
 	if _, err := outbox.DeleteWith(ctx, s.db, s.products.Name(), deleted, evs...); err != nil {
 		return nil, fmt.Errorf("delete %d products: %w", len(deleted), err)
+	}
+	old := make([]*doc, len(sealed))
+	for i := range sealed {
+		old[i] = &sealed[i]
+	}
+	if err := s.recount(ctx, old, nil); err != nil {
+		return deleted, err
 	}
 	if err := s.step(ctx, "delete:product-gone"); err != nil {
 		return deleted, err
