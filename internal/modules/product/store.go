@@ -42,8 +42,11 @@ type Store interface {
 	// their stock and the events of item.Events, built for the slug
 	// candidate actually written: on SQLite in one transaction. The
 	// results follow the items; an item's Err is errSlugTaken or
-	// errSKUTaken (after the retries Next allows), and any other error
-	// fails the call.
+	// errSKUTaken (after the retries Next allows). Any other error fails
+	// the call: on SQLite it creates nothing (nil results); on MongoDB
+	// without transactions the results come back with it, the products
+	// created (their events committed in their documents) and, for the
+	// rest, that error as their Err.
 	Insert(ctx context.Context, items []NewProduct) ([]Inserted, error)
 	Get(ctx context.Context, id string) (contract.Product, error)
 	BySlug(ctx context.Context, slug string) (contract.Product, error)

@@ -421,10 +421,6 @@ func (s *mongoStore) insertSteps(ctx context.Context, p contract.Product, closur
 	return s.recount(ctx, nil, []*doc{&d})
 }
 
-func (s *mongoStore) Insert(ctx context.Context, items []NewProduct) ([]Inserted, error) {
-	return insertAll(ctx, items, s.slugOwner, s.insert)
-}
-
 func (s *mongoStore) find(ctx context.Context, filter bson.D) ([]contract.Product, error) {
 	cur, err := s.products.Find(ctx, filter, options.Find().SetProjection(withoutOutbox))
 	if err != nil {
@@ -495,12 +491,23 @@ func (s *mongoStore) BySlugs(ctx context.Context, slugs []string) ([]contract.Pr
 // _id, rather than an $or of two ranges, which the planner cannot walk
 // in index order.
 func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSummary, int, error) {
+	page, sort := listFind(q)
+	cur, err := s.products.Find(ctx, page, options.Find().SetSort(sort).SetSkip(int64(q.Offset)).SetLimit(int64(q.Limit)).
+		SetProjection(bson.D{{Key: "variants", Value: 0}, {Key: "description", Value: 0}, {Key: "attributes", Value: 0}, {Key: "category_tree", Value: 0}, {Key: outbox.Field, Value: 0}}))
+	if err != nil {
+		return nil, 0, fmt.Errorf("list products: %w", err)
+	}
+	return s.summaries(ctx, q, cur)
+}
+
+// listFind is the filter (with the keyset position) and sort of q's page.
+func listFind(q Query) (page, sort bson.D) {
 	filter := listFilter(q)
 	dir, after, from := 1, "$gt", "$gte"
 	if q.Desc {
 		dir, after, from = -1, "$lt", "$lte"
 	}
-	sort := bson.D{}
+	sort = bson.D{}
 	var key string
 	var value any
 	switch q.Sort {
@@ -519,7 +526,7 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 		sort = append(sort, bson.E{Key: key, Value: dir})
 	}
 	sort = append(sort, bson.E{Key: "_id", Value: dir})
-	page := filter
+	page = filter
 	if a := q.After; a != nil {
 		// After (key, id) in the sort order: a key from the position's
 		// on, and of those with the same key only the greater ids (less,
@@ -535,11 +542,12 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 			}})
 		}
 	}
-	cur, err := s.products.Find(ctx, page, options.Find().SetSort(sort).SetSkip(int64(q.Offset)).SetLimit(int64(q.Limit)).
-		SetProjection(bson.D{{Key: "variants", Value: 0}, {Key: "description", Value: 0}, {Key: "attributes", Value: 0}, {Key: "category_tree", Value: 0}, {Key: outbox.Field, Value: 0}}))
-	if err != nil {
-		return nil, 0, fmt.Errorf("list products: %w", err)
-	}
+	return page, sort
+}
+
+// summaries reads a page's documents from cur, with their stock, and q's
+// total.
+func (s *mongoStore) summaries(ctx context.Context, q Query, cur *mongo.Cursor) ([]contract.ProductSummary, int, error) {
 	var docs []doc
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, 0, fmt.Errorf("list products: %w", err)
