@@ -95,7 +95,7 @@ within --restart-window, after which serve stops with an error.
 	cmd.Flags().StringVar(&f.trustedProxies, "trusted-proxies", "", "comma list of CIDR ranges of reverse proxies whose X-Forwarded-For gives the client address (rightmost untrusted entry); unset trusts none")
 	cmd.Flags().StringVar(&f.auth.SMTPURL, "smtp-url", "", "send mail through smtp://user:pass@host:587 or smtps://…:465; unset logs mail instead")
 	cmd.Flags().StringVar(&f.auth.MailFrom, "mail-from", "shop <no-reply@localhost>", "sender of the shop's mail")
-	cmd.Flags().StringVar(&f.auth.PublicURL, "public-url", "http://127.0.0.1:8080", "the shop's address as users reach it, for links in mail")
+	cmd.Flags().StringVar(&f.auth.PublicURL, "public-url", "http://127.0.0.1:8080", "the shop's address as users reach it, for links in mail and feeds")
 	cmd.Flags().BoolVar(&f.dev, "dev", false, "development mode: /dev/mail shows the mail logged instead of sent (without --smtp-url)")
 	return cmd
 }

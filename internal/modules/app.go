@@ -317,7 +317,7 @@ func (a *App) Seeder() *seeder.Module {
 
 func (a *App) initWeb() (Service, error) {
 	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev,
-		TrustedProxies: a.cfg.TrustedProxies, Log: a.log.With("module", Web)})
+		TrustedProxies: a.cfg.TrustedProxies, PublicURL: a.cfg.Auth.PublicURL, Log: a.log.With("module", Web)})
 	m.Routes(a.router)
 	return m, nil
 }
