@@ -17,9 +17,9 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-// The MongoDB store keeps to single-document atomic operations in the
-// subset FerretDB honours (no transactions, no positional $, no
-// $elemMatch, no arrayFilters):
+// The MongoDB store keeps to the operations FerretDB honours (no
+// positional $, no $elemMatch, no arrayFilters), and uses multi-document
+// transactions only where the server has them (store_mongo_tx.go):
 //
 //   - "products": one document per product with its variants embedded,
 //     without their stock; content writes set it whole, conditionally on
@@ -29,11 +29,13 @@ import (
 //     stock, version, outbox}; adjust_stock is a compare-and-set on it
 //     (filtered on its version) that also pushes the stock_changed event,
 //     so the event carries the exact level and version it commits.
-//   - "skus": one document per SKU in use, {_id: sku, product_id}: the
-//     unique _id makes SKUs unique across products, whatever a server does
-//     with unique indexes on array fields. SKUs are reserved before the
-//     product document is written and released after; a failed write
-//     releases what it reserved.
+//   - "skus": one document per SKU in use, {_id: sku, product_id, op,
+//     at}: the unique _id makes SKUs unique across products, whatever a
+//     server does with unique indexes on array fields. SKUs are reserved
+//     before the product document is written and released after; a
+//     failed write releases what it reserved (op: its token), nothing
+//     else.
+//   - "counts": the list totals (store_mongo_count.go).
 //
 // A product write touches several documents: on a replica set they are
 // one transaction; without transactions they are several single-document

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -21,6 +23,13 @@ import (
 // transaction on a replica set, so the counts are exact; without
 // transactions, right after the write, on the compensation context (a
 // crash in between leaves a count off by one until recountAll).
+
+// countShards spreads each counter over that many documents: a write
+// adds to one shard (chosen at random), a read sums them all. In a
+// transaction every product write of a status would otherwise write the
+// one "all" counter of that status, and concurrent transactions on one
+// document conflict and retry; with shards they rarely meet.
+const countShards = 8
 
 // countKeys are the counters a product document is counted under.
 func countKeys(d *doc) []string {
@@ -58,6 +67,19 @@ func queryCountKeys(q Query) []string {
 	return keys
 }
 
+// sharded are the documents of counters keys: every shard of each.
+func sharded(keys []string) []string {
+	out := make([]string, 0, len(keys)*countShards)
+	for _, k := range keys {
+		for i := range countShards {
+			out = append(out, shardKey(k, i))
+		}
+	}
+	return out
+}
+
+func shardKey(key string, shard int) string { return key + "#" + strconv.Itoa(shard) }
+
 // recount applies the change from old to new (nil: none) to the counters.
 func (s *mongoStore) recount(ctx context.Context, old, new []*doc) error {
 	delta := map[string]int64{}
@@ -79,8 +101,9 @@ func (s *mongoStore) recount(ctx context.Context, old, new []*doc) error {
 		}
 	}
 	slices.Sort(keys) // the same order in every writer
+	shard := rand.IntN(countShards)
 	for _, k := range keys {
-		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: k}}).
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: shardKey(k, shard)}}).
 			SetUpdate(bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: delta[k]}}}}).SetUpsert(true))
 	}
 	if len(models) == 0 {
@@ -94,9 +117,10 @@ func (s *mongoStore) recount(ctx context.Context, old, new []*doc) error {
 	})
 }
 
-// total is q's number of matches: the sum of at most three counters.
+// total is q's number of matches: the sum of at most three counters (of
+// countShards documents each).
 func (s *mongoStore) total(ctx context.Context, q Query) (int, error) {
-	cur, err := s.counts.Find(ctx, bson.D{{Key: "_id", Value: in(queryCountKeys(q))}})
+	cur, err := s.counts.Find(ctx, bson.D{{Key: "_id", Value: in(sharded(queryCountKeys(q)))}})
 	if err != nil {
 		return 0, fmt.Errorf("count products: %w", err)
 	}
@@ -154,7 +178,7 @@ func (s *mongoStore) recountAll(ctx context.Context) error {
 	}
 	models := []mongo.WriteModel{}
 	for k, v := range n {
-		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: k}}).
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: shardKey(k, 0)}}).
 			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: v}}}}).SetUpsert(true))
 	}
 	models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: countedID}}).
