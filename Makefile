@@ -11,8 +11,10 @@ BENCH_ROUNDS ?= 5
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/shop
 
+# On an empty ./shop-data it first seeds a sample shop and prints a demo
+# login (serve --demo); plain `shop serve` never seeds.
 run:
-	$(GO) run ./cmd/shop serve
+	$(GO) run ./cmd/shop serve --demo
 
 # Tests need RabbitMQ on 127.0.0.1:5672 (SHOP_TEST_AMQP_URL overrides);
 # without it they skip loudly, and with CI=true they fail.

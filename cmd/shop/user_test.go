@@ -41,7 +41,7 @@ func adminLogin(t *testing.T, base, email string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	var session *http.Cookie
 	for _, c := range resp.Cookies() {
 		if c.Name == "shop_session" {
@@ -49,7 +49,8 @@ func adminLogin(t *testing.T, base, email string) {
 		}
 	}
 	if resp.StatusCode != 200 || session == nil {
-		t.Fatalf("login: %d", resp.StatusCode)
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("login: %d %s", resp.StatusCode, b)
 	}
 	req, _ := http.NewRequest("GET", base+"/api/v1/admin/users", nil)
 	req.AddCookie(session)
@@ -86,6 +87,11 @@ func TestUserCreateEmbedded(t *testing.T) {
 		t.Fatalf("cost 9: %d %s", code, out)
 	}
 	s := startServe(t, nil, "--workers=0", "--database-url="+db, "--bcrypt-cost=10")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serve logs:\n%s", s.logs)
+		}
+	})
 	adminLogin(t, "http://"+s.addr, "owner@example.com")
 	if err := s.stop(t); err != nil {
 		t.Fatal(err)
@@ -102,6 +108,11 @@ func TestUserCreateOverAMQP(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "created admin owner@example.com") {
 		t.Fatalf("user create over AMQP: %d %s", code, out)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serve logs:\n%s", s.logs)
+		}
+	})
 	adminLogin(t, "http://"+s.addr, "owner@example.com")
 	if err := s.stop(t); err != nil {
 		t.Fatal(err)

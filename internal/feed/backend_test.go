@@ -160,7 +160,7 @@ func TestTailersConverge(t *testing.T) {
 		}
 		for i, m := range models {
 			worst, p99, n := h.lag(m)
-			t.Logf("tailer %d: %d changes seen, lag p99 %v, worst %v (write to apply)", i, n, p99, worst)
+			t.Logf("tailer %d: %d changes seen, lag p99 %v, worst %v (write to apply), %d re-stamped repeats", i, n, p99, worst, m.repeat)
 		}
 	})
 }

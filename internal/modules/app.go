@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/metrics"
 	"github.com/shopengine/shop/internal/modules/auth"
+	"github.com/shopengine/shop/internal/modules/cart"
 	"github.com/shopengine/shop/internal/modules/seeder"
 	"github.com/shopengine/shop/internal/modules/web"
 	"github.com/shopengine/shop/internal/redact"
@@ -41,10 +43,16 @@ type Config struct {
 	AdminToken string
 	// Auth configures the auth module (bcrypt cost, session lifetimes, SMTP).
 	Auth auth.Config
+	// Cart configures the cart module (line limit, guest cart lifetime).
+	Cart cart.Config
 	// SecureCookies marks the session cookie Secure on plain HTTP too.
 	SecureCookies bool
 	// Dev serves development pages (/dev/mail).
 	Dev bool
+	// DevAssets, when set, is a directory laid out like the repository's
+	// web/ (templates/, static/) that the storefront reads per request
+	// instead of the embedded copy: live editing.
+	DevAssets string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
 	// web module believes (web.ParseTrustedProxies).
 	TrustedProxies []netip.Prefix
@@ -270,6 +278,14 @@ func (a *App) initAuth() (Service, error) {
 	return auth.New(a.bus, st, a.cfg.Auth, a.log.With("module", a.initing))
 }
 
+// initCart builds the cart module with its configuration (the line
+// limit, how long idle guest carts live).
+func (a *App) initCart() (Service, error) {
+	return domain(cart.OpenStore, func(b bus.Bus, st cart.Store, log *slog.Logger) *cart.Module {
+		return cart.NewWithConfig(b, st, a.cfg.Cart, log)
+	})(a)
+}
+
 func (a *App) initServer() (Service, error) {
 	a.router = a.newRouter()
 	srv := &http.Server{
@@ -316,8 +332,15 @@ func (a *App) Seeder() *seeder.Module {
 }
 
 func (a *App) initWeb() (Service, error) {
-	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev,
-		TrustedProxies: a.cfg.TrustedProxies, PublicURL: a.cfg.Auth.PublicURL, Log: a.log.With("module", Web)})
+	var assets web.Assets
+	if a.cfg.DevAssets != "" {
+		assets = web.Assets{FS: os.DirFS(a.cfg.DevAssets), Live: true}
+	}
+	m, err := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev,
+		TrustedProxies: a.cfg.TrustedProxies, PublicURL: a.cfg.Auth.PublicURL, Assets: assets, Log: a.log.With("module", Web)})
+	if err != nil {
+		return nil, err
+	}
 	m.Routes(a.router)
 	return m, nil
 }

@@ -25,7 +25,7 @@ const (
 
 // authConfig is a shop for the auth HTTP tests: bcrypt at its minimum
 // cost (the cost rule has its own test in package auth).
-func authConfig(t *testing.T) Config {
+func authConfig(t testing.TB) Config {
 	return Config{DatabaseURL: store.SQLiteURL(t.TempDir()), AdminToken: adminToken, Dev: true,
 		Auth: auth.Config{BcryptCost: bcrypt.MinCost, AllowWeakCost: true}}
 }

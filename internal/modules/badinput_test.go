@@ -104,7 +104,11 @@ type route struct{ method, pattern string }
 func apiRoutes(t *testing.T) []route {
 	t.Helper()
 	r := chi.NewRouter()
-	web.New(web.Config{Bus: memory.New(nil), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Routes(r)
+	m, err := web.New(web.Config{Bus: memory.New(nil), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Routes(r)
 	var out []route
 	_ = chi.Walk(r, func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		if strings.HasPrefix(pattern, "/api/") {

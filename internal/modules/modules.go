@@ -21,6 +21,7 @@ import (
 	"github.com/shopengine/shop/internal/modules/category"
 	"github.com/shopengine/shop/internal/modules/option"
 	"github.com/shopengine/shop/internal/modules/product"
+	"github.com/shopengine/shop/internal/modules/seo"
 )
 
 // Modules without a queue of their own.
@@ -74,12 +75,14 @@ var table = map[string]module{
 	contract.ProductQueue:   {deps: []string{BusConn, Store}, init: domain(product.OpenStore, product.New)},
 	contract.ArticleQueue:   {deps: []string{BusConn, Store}, init: domain(article.OpenStore, article.New)},
 	contract.AuthQueue:      {deps: []string{BusConn, Store}, init: (*App).initAuth},
+	contract.CartQueue:      {deps: []string{BusConn, Store}, init: (*App).initCart},
+	contract.SEOQueue:       {deps: []string{BusConn, Store}, init: domain(seo.OpenStore, seo.New)},
 	Web:                     {deps: []string{BusConn, Server}, init: (*App).initWeb},
 
 	Seeder: {kind: job, command: "seed", init: (*App).initSeeder,
 		deps: []string{BusConn, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue}},
 
-	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, contract.ArticleQueue, Web}},
+	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, contract.ArticleQueue, contract.CartQueue, contract.SEOQueue, Web}},
 }
 
 // Info describes a module for `shop modules`.

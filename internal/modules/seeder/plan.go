@@ -151,7 +151,9 @@ func productPlan(seed uint64, i int, cat *catalogue) contract.CreateProductReque
 		SKU:         fmt.Sprintf("SMP-%06d", i+1),
 		Currency:    "EUR",
 		Price:       price,
-		Images:      []contract.Image{{URL: "https://images.example.com/sample/" + slug + ".jpg", Alt: name}},
+		// No Images: the storefront draws sample products itself
+		// (/media/product/<slug>.svg), so a demo shop has no broken
+		// pictures and needs no network.
 		Attributes: contract.AttributeValues{
 			"brand":             allowed(brands)[r.IntN(len(brands))].Code,
 			"weight":            float64(1+r.IntN(50)) / 10,

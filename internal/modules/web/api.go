@@ -118,6 +118,12 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // entity type gets an ETagVersion method in contract, and the request's
 // Version field is bound (see categoryRoutes).
 func endpoint[Req, Resp any](m *Module, e bus.Endpoint[Req, Resp], status int, build func(w http.ResponseWriter, r *http.Request) (Req, error)) http.HandlerFunc {
+	return endpointStatus(m, e, func(Resp) int { return status }, build)
+}
+
+// endpointStatus is endpoint for a route whose success status depends on
+// the reply (seo's resolve: 410 for a gone path).
+func endpointStatus[Req, Resp any](m *Module, e bus.Endpoint[Req, Resp], status func(Resp) int, build func(w http.ResponseWriter, r *http.Request) (Req, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, err := build(w, r)
 		if err != nil {
@@ -134,7 +140,7 @@ func endpoint[Req, Resp any](m *Module, e bus.Endpoint[Req, Resp], status int, b
 		if v, ok := any(resp).(contract.Versioned); ok {
 			w.Header().Set("ETag", entityTag(v.ETagVersion()))
 		}
-		writeJSON(w, status, resp)
+		writeJSON(w, status(resp), resp)
 	}
 }
 

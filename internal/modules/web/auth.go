@@ -180,34 +180,49 @@ func (m *Module) requireUser(next http.Handler) http.Handler {
 
 // crossOrigin refuses cross-site state-changing requests (Go's
 // http.CrossOriginProtection: Sec-Fetch-Site, else Origin against Host;
-// requests without either, from non-browser clients, pass), answering in
-// the API's error shape.
-func (m *Module) crossOrigin() func(http.Handler) http.Handler {
+// requests without either, from non-browser clients, pass), answering
+// with deny: the API's error shape, or the storefront's error page.
+func (m *Module) crossOrigin(deny http.Handler) func(http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.writeError(w, r, bus.Errorf(bus.CodeForbidden, "cross-origin %s refused: state-changing requests must come from this site", r.Method))
-	}))
+	cop.SetDenyHandler(deny)
 	return cop.Handler
 }
 
-func (m *Module) setSessionCookie(w http.ResponseWriter, r *http.Request, g contract.SessionGrant) {
+// setCookie sets one of the shop's secret cookies (the session, the
+// guest cart): HttpOnly, so scripts never read it, SameSite=Lax, Secure
+// over TLS or with --secure-cookies, until expires.
+func (m *Module) setCookie(w http.ResponseWriter, r *http.Request, name, value string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: g.Token, Path: "/", Expires: g.ExpiresAt,
-		MaxAge: max(1, int(time.Until(g.ExpiresAt).Seconds())), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Name: name, Value: value, Path: "/", Expires: expires,
+		MaxAge: max(1, int(time.Until(expires).Seconds())), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: m.cfg.SecureCookies || r.TLS != nil,
 	})
 }
 
-func (m *Module) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+func (m *Module) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: m.cfg.SecureCookies || r.TLS != nil})
+}
+
+func (m *Module) setSessionCookie(w http.ResponseWriter, r *http.Request, g contract.SessionGrant) {
+	m.setCookie(w, r, SessionCookie, g.Token, g.ExpiresAt)
+}
+
+func (m *Module) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	m.clearCookie(w, r, SessionCookie)
 }
 
 // call makes one bus call for r, acting for its caller.
 func call[Req, Resp any](m *Module, r *http.Request, e bus.Endpoint[Req, Resp], req Req) (Resp, error) {
+	return callAs(m, r, principal(r.Context()), e, req)
+}
+
+// callAs is call acting for principal p (encoded): the user a login just
+// signed in, before the request carries the session.
+func callAs[Req, Resp any](m *Module, r *http.Request, p string, e bus.Endpoint[Req, Resp], req Req) (Resp, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
-	ctx = bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: principal(r.Context())})
+	ctx = bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: p})
 	return bus.Call(ctx, m.cfg.Bus, e, req)
 }
 
@@ -244,6 +259,29 @@ type grantReply struct {
 	User      contract.User `json:"user"`
 }
 
+// startSession registers (register) or logs in, handing auth the token
+// the client presented so that it is revoked: a sign-in always gives a new
+// session (no fixation), and the old one leaves the cache at once. The
+// guest cart of the cookie, if any, is merged into the user's.
+func (m *Module) startSession(w http.ResponseWriter, r *http.Request, register bool, email, password, displayName string) (contract.SessionGrant, error) {
+	previous := callerOf(r.Context()).token
+	var g contract.SessionGrant
+	var err error
+	if register {
+		g, err = call(m, r, contract.Register, contract.RegisterRequest{Email: email, Password: password, Name: displayName, Client: m.clientOf(r), PreviousToken: previous})
+	} else {
+		g, err = call(m, r, contract.Login, contract.LoginRequest{Email: email, Password: password, Client: m.clientOf(r), PreviousToken: previous})
+	}
+	if err != nil {
+		return g, err
+	}
+	if previous != "" {
+		m.sessions.forget(sha256.Sum256([]byte(previous)))
+	}
+	m.mergeAtLogin(w, r, g)
+	return g, nil
+}
+
 // signIn serves register and login: the new session goes in a cookie or,
 // when asked, in the body; the token the client presented is revoked.
 func (m *Module) signIn(register bool) http.HandlerFunc {
@@ -253,26 +291,18 @@ func (m *Module) signIn(register bool) http.HandlerFunc {
 			m.writeError(w, r, err)
 			return
 		}
-		previous := callerOf(r.Context()).token
-		var g contract.SessionGrant
-		var err error
+		if !register && body.Name != "" {
+			m.writeError(w, r, bus.Errorf(bus.CodeInvalid, "display_name: not taken by login"))
+			return
+		}
 		status := http.StatusOK
 		if register {
 			status = http.StatusCreated
-			g, err = call(m, r, contract.Register, contract.RegisterRequest{Email: body.Email, Password: body.Password, Name: body.Name, Client: m.clientOf(r), PreviousToken: previous})
-		} else {
-			if body.Name != "" {
-				m.writeError(w, r, bus.Errorf(bus.CodeInvalid, "display_name: not taken by login"))
-				return
-			}
-			g, err = call(m, r, contract.Login, contract.LoginRequest{Email: body.Email, Password: body.Password, Client: m.clientOf(r), PreviousToken: previous})
 		}
+		g, err := m.startSession(w, r, register, body.Email, body.Password, body.Name)
 		if err != nil {
 			m.writeError(w, r, err)
 			return
-		}
-		if previous != "" {
-			m.sessions.forget(sha256.Sum256([]byte(previous)))
 		}
 		reply := grantReply{SessionID: g.SessionID, ExpiresAt: g.ExpiresAt, User: g.User}
 		if body.Bearer {
@@ -285,19 +315,27 @@ func (m *Module) signIn(register bool) http.HandlerFunc {
 }
 
 func (m *Module) logout(w http.ResponseWriter, r *http.Request) {
-	c := callerOf(r.Context())
-	req, err := empty(w, r)
-	if err != nil {
+	if _, err := empty(w, r); err != nil {
 		m.writeError(w, r, err)
 		return
 	}
-	if _, err := call(m, r, contract.Logout, req); err != nil {
+	if err := m.endSession(w, r); err != nil {
 		m.writeError(w, r, err)
 		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// endSession logs the caller's session out at auth, drops it from the
+// cache and clears the cookie.
+func (m *Module) endSession(w http.ResponseWriter, r *http.Request) error {
+	c := callerOf(r.Context())
+	if _, err := call(m, r, contract.Logout, contract.Empty{}); err != nil {
+		return err
 	}
 	m.sessions.forget(sha256.Sum256([]byte(c.token)))
 	m.clearSessionCookie(w, r)
-	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // authRoutes mounts the account API and the admin user routes.

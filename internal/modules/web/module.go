@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/shopengine/shop/internal/bus"
+	shopweb "github.com/shopengine/shop/web"
 )
 
 // name is the module's name in the registry and in `shop ping`.
@@ -43,7 +44,10 @@ type Config struct {
 	// PublicURL is the shop's address as users reach it, for the absolute
 	// links of the feeds; empty: the scheme and host of each request.
 	PublicURL string
-	Log       *slog.Logger
+	// Assets are the storefront's templates and static files: shopweb.FS()
+	// (embedded) unless --dev-assets points at a directory.
+	Assets Assets
+	Log    *slog.Logger
 }
 
 // Module is the web module. Its bus Service has no handlers: it is
@@ -54,11 +58,24 @@ type Module struct {
 	bus.Server // announces the instance; Start and Stop
 	cfg        Config
 	sessions   sessionCache
+	site       *site
+	seams      seams
+	tree       treeCache
 }
 
-// New returns the web module.
-func New(cfg Config) *Module {
-	return &Module{Server: bus.NewServer(cfg.Bus, name, cfg.Log), cfg: cfg}
+// New returns the web module, its storefront templates parsed (a broken
+// one fails here, at start).
+func New(cfg Config) (*Module, error) {
+	if cfg.Assets.FS == nil {
+		cfg.Assets.FS = shopweb.FS()
+	}
+	s, err := newSite(cfg.Assets)
+	if err != nil {
+		return nil, err
+	}
+	m := &Module{Server: bus.NewServer(cfg.Bus, name, cfg.Log), cfg: cfg, site: s}
+	m.seams = m.newSeams()
+	return m, nil
 }
 
 // Routes mounts the module's handlers on r, and tracks each route as an
@@ -68,7 +85,9 @@ func (m *Module) Routes(r chi.Router) {
 		r.Get("/dev/mail", m.devMail)
 	}
 	api := chi.NewRouter()
-	api.Use(m.crossOrigin(), m.authenticate)
+	api.Use(m.crossOrigin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.writeError(w, r, bus.Errorf(bus.CodeForbidden, "cross-origin %s refused: state-changing requests must come from this site", r.Method))
+	})), m.authenticate)
 	api.NotFound(m.notFound)
 	api.MethodNotAllowed(m.methodNotAllowed)
 	admin := chi.NewRouter()
@@ -80,11 +99,14 @@ func (m *Module) Routes(r chi.Router) {
 	m.attributeRoutes(api, admin)
 	m.optionRoutes(api, admin)
 	m.authRoutes(api, admin)
+	m.cartRoutes(api, admin)
 	m.articleRoutes(api, admin)
+	m.seoRoutes(r, api, admin)
 	api.Mount("/admin", admin)
 	r.Mount(apiPrefix, api)
 	m.track(apiPrefix, api)
 	m.feedRoutes(r)
+	m.pageRoutes(r) // last: its catch-all takes what no route above serves
 }
 
 // track registers every route of routes, under prefix, as an endpoint

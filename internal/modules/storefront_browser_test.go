@@ -1,0 +1,270 @@
+package modules
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds Debian's chromium: without it the browser tests skip
+// loudly, and fail under CI (.ci/run installs it).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed; .ci/run installs it (apt-get install -y chromium)")
+	}
+	t.Skip("SKIPPED: chromium is not installed (apt-get install -y chromium): the storefront's browser tests did not run")
+	return ""
+}
+
+// artifactsDir is where screenshots go: $SHOP_TEST_ARTIFACTS/<test>, or a
+// temporary directory.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if root := os.Getenv("SHOP_TEST_ARTIFACTS"); root != "" {
+		dir = filepath.Join(root, strings.ReplaceAll(t.Name(), "/", "-"))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("screenshots in %s", dir)
+	return dir
+}
+
+// newChromium starts a headless chromium with a fresh profile, with or
+// without JavaScript, and returns its tab's context.
+func newChromium(t *testing.T, js bool) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	// One bound on the whole browser: its first call's context is the
+	// browser's life.
+	ctx, cancelTime := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !js}); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// TestStorefrontInBrowser walks the shop in a real browser, with
+// JavaScript and without: home → category → product → variant →
+// register → logout → login → account → logout, each page screenshot at
+// 1280 and 375 px and checked to be non-blank, to show its text and not
+// to scroll sideways at 375 px.
+func TestStorefrontInBrowser(t *testing.T) {
+	chromiumPath(t)
+	sf := startStorefront(t, 60)
+	for _, js := range []bool{true, false} {
+		name := "js-off"
+		if js {
+			name = "js-on"
+		}
+		t.Run(name, func(t *testing.T) {
+			w := &walk{t: t, ctx: newChromium(t, js), base: sf.url, dir: artifactsDir(t)}
+			w.flow(sf, js)
+		})
+	}
+}
+
+// walk is one browser session through the shop.
+type walk struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	dir  string
+	n    int
+}
+
+// do runs actions in the tab, failing the test on an error.
+func (w *walk) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	w.t.Helper()
+	if err := chromedp.Do(w.ctx, actions...); err != nil {
+		w.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// value runs one action that returns a value.
+func value[T any](w *walk, what string, a chromedp.Action[T]) T {
+	w.t.Helper()
+	v, err := chromedp.Run(w.ctx, a)
+	if err != nil {
+		w.t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// waitPath waits until the tab's URL path and query start with prefix and
+// the page has loaded.
+func (w *walk) waitPath(prefix string) {
+	w.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		loc := value(w, "location", chromedp.Location())
+		if strings.HasPrefix(strings.TrimPrefix(loc, w.base), prefix) &&
+			value(w, "ready state", chromedp.Evaluate[string](`document.readyState`)) == "complete" {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("still at %s, want %s…", loc, prefix)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// page checks the page's main text and takes its screenshots.
+func (w *walk) page(name string, texts ...string) {
+	w.t.Helper()
+	w.do(name+": ready", chromedp.WaitReady(chromedp.CSS("main")))
+	main := value(w, name+": text", chromedp.Text(chromedp.CSS("main")))
+	for _, s := range texts {
+		if !strings.Contains(main, s) {
+			w.t.Fatalf("%s: the page does not show %q:\n%.1500s", name, s, main)
+		}
+	}
+	w.n++
+	for _, width := range []int64{1280, 375} {
+		view := chromedp.EmulateViewport(width, 900)
+		if width < 500 {
+			view = chromedp.EmulateViewport(width, 800, chromedp.EmulateMobile)
+		}
+		w.do(name+": resize", view, chromedp.Sleep(100*time.Millisecond))
+		if value(w, name+": overflow", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {
+			w.t.Errorf("%s at %d px: the page scrolls sideways", name, width)
+		}
+		shot := value(w, name+": screenshot", chromedp.FullScreenshot(100))
+		file := filepath.Join(w.dir, fmt.Sprintf("%02d-%s-%d.png", w.n, name, width))
+		if err := os.WriteFile(file, shot, 0o644); err != nil {
+			w.t.Fatal(err)
+		}
+		if colours := distinctColours(w.t, shot); colours < 50 {
+			w.t.Errorf("%s at %d px: the screenshot looks blank (%d colours): %s", name, width, colours, file)
+		}
+	}
+	w.do(name+": back to desktop", chromedp.EmulateViewport(1280, 900))
+}
+
+// distinctColours counts the colours of a PNG on a sampling grid: a blank
+// page has one or two, a page of text and pictures hundreds.
+func distinctColours(t *testing.T, shot []byte) int {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG: %v", err)
+	}
+	seen := map[[3]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 5 {
+		for x := b.Min.X; x < b.Max.X; x += 5 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			seen[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
+		}
+	}
+	return len(seen)
+}
+
+func (w *walk) flow(sf *storefront, js bool) {
+	t := w.t
+	email := "walker-js@example.com" // each walk registers its own
+	if !js {
+		email = "walker-nojs@example.com"
+	}
+	p := sf.withVariants
+	dept := strings.Split(strings.TrimPrefix(sf.categoryPath, "/"), "/")[0]
+
+	w.do("home", chromedp.Navigate(w.base+"/"))
+	w.page("home", "New arrivals", "Departments")
+
+	w.do("open a department", chromedp.Click(chromedp.CSS(`a.tile[href="/`+dept+`"]`)))
+	w.waitPath("/" + dept)
+	w.page("category", "products", "Filters are unavailable")
+
+	w.do("open a product", chromedp.Click(chromedp.CSS(`ul.grid a.card-link`)))
+	w.waitPath("/p/")
+	w.page("product", "Add to cart", "SKU")
+
+	// The variant: pick the second variant's values. Without JavaScript
+	// the button submits the form; with it, a select changed with the
+	// pointer submits it (chromedp's SetValue fires change, after a
+	// pointerdown here), so the other groups are set first without events
+	// and the last one is changed as a shopper with a mouse would.
+	w.do("product with variants", chromedp.Navigate(w.base+"/p/"+p.Slug))
+	w.waitPath("/p/" + p.Slug)
+	v := p.Variants[1]
+	last := len(v.Options) - 1
+	for i, o := range v.Options {
+		if js && i < last {
+			value(w, "preset "+o.GroupCode, chromedp.Evaluate[string](fmt.Sprintf(`document.getElementById(%q).value = %q`, "opt-"+o.GroupCode, o.ValueCode)))
+			continue
+		}
+		if js {
+			value(w, "pointer on "+o.GroupCode, chromedp.Evaluate[bool](fmt.Sprintf(`document.getElementById(%q).dispatchEvent(new PointerEvent("pointerdown", {bubbles: true}))`, "opt-"+o.GroupCode)))
+		}
+		w.do("choose "+o.GroupCode, chromedp.SetValue(chromedp.ID("opt-"+o.GroupCode), o.ValueCode))
+	}
+	if !js {
+		w.do("choose variant", chromedp.Click(chromedp.ID("choose-variant")))
+	}
+	w.waitPath("/p/" + p.Slug + "?")
+	if sku := value(w, "sku", chromedp.Text(chromedp.ID("sku"))); sku != v.SKU {
+		t.Fatalf("variant picker shows SKU %q, want %q", sku, v.SKU)
+	}
+	w.page("variant", v.SKU)
+
+	w.do("register link", chromedp.Click(chromedp.CSS(`header a[href="/account/register"]`)))
+	w.waitPath("/account/register")
+	w.page("register", "Create an account")
+	w.do("register",
+		chromedp.SendKeys(chromedp.ID("f-email"), email),
+		chromedp.SendKeys(chromedp.ID("f-display_name"), "Walker"),
+		chromedp.SendKeys(chromedp.ID("f-password"), goodPW),
+		chromedp.Click(chromedp.ID("register-submit")))
+	w.waitPath("/account?done=registered")
+	w.page("account-new", "Welcome! Your account is ready.", email, "Active sessions")
+
+	w.do("logout", chromedp.Click(chromedp.ID("logout")))
+	w.waitPath("/?done=signed-out")
+	w.page("logged-out", "You are signed out.")
+
+	w.do("sign-in link", chromedp.Click(chromedp.CSS(`header a.account-link`)))
+	w.waitPath("/account/login")
+	w.page("login", "Sign in", "Forgot your password?")
+	w.do("login",
+		chromedp.SendKeys(chromedp.ID("f-email"), email),
+		chromedp.SendKeys(chromedp.ID("f-password"), goodPW),
+		chromedp.Click(chromedp.ID("login-submit")))
+	w.waitPath("/?done=signed-out") // back where the sign-in link was followed
+	w.do("account link", chromedp.Click(chromedp.CSS(`header a.account-link`)))
+	w.waitPath("/account")
+	w.page("account", email, "this device", "Change password")
+
+	w.do("logout again", chromedp.Click(chromedp.ID("logout")))
+	w.waitPath("/?done=signed-out")
+	w.page("logged-out-again", "You are signed out.")
+}

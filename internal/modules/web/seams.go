@@ -1,0 +1,80 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/shopengine/shop/internal/contract"
+)
+
+// The storefront's seams: where the modules that land after it (seo,
+// cart, filter, article) plug in. Each is one function field of seams,
+// set in newSeams; a nil one is the module's absence, which every page
+// handles as its degraded mode, so wiring a module is one assignment
+// there plus its function.
+type seams struct {
+	// resolve maps a catch-all path to what it names. Until seo's slug
+	// registry is wired it is resolveCategoryPath (the category tree).
+	resolve func(r *http.Request, path string) (target, error)
+	// cartBadge is the header's cart count; nil: no badge.
+	cartBadge func(r *http.Request) (cartBadge, error)
+	// facets is a category page's facet panel and its filtered product
+	// page; nil: the product module's plain list, with a notice (filter
+	// down).
+	facets func(r *http.Request, categoryID string, q url.Values) (facetPanel, error)
+	// search serves /search (text and facets); nil: a 503 page saying
+	// search is not available.
+	search func(w http.ResponseWriter, r *http.Request)
+	// articles are the latest articles on the home page; nil: none.
+	articles func(r *http.Request, limit int) ([]articleCard, error)
+	// meta is seo's metadata of an entity; nil: the page's own defaults.
+	meta func(r *http.Request, kind targetKind, id string) (PageMeta, error)
+}
+
+func (m *Module) newSeams() seams {
+	return seams{resolve: m.resolveCategoryPath}
+}
+
+// targetKind is the kind of entity a storefront path names.
+type targetKind string
+
+// Kinds of targets.
+const (
+	targetCategory targetKind = "category"
+	targetProduct  targetKind = "product"
+	targetArticle  targetKind = "article"
+)
+
+// target is what a catch-all path resolves to: an entity, a permanent
+// redirect (an old slug) or gone (a deleted entity: 410).
+type target struct {
+	Kind     targetKind
+	ID       string
+	Redirect string
+	Gone     bool
+}
+
+// facetPanel is what the filter module gives a category page: the facet
+// groups with counts and the page of products they select.
+type facetPanel struct {
+	Groups   []facetGroup
+	Products contract.Page[contract.ProductSummary]
+}
+
+// facetGroup is one facet (an attribute, price, stock) with its values.
+type facetGroup struct {
+	Code, Name string
+	Values     []facetValue
+}
+
+// facetValue is one value of a facet with how many products have it.
+type facetValue struct {
+	Code, Label string
+	Count       int
+	Selected    bool
+}
+
+// articleCard is an article as the home page lists it.
+type articleCard struct {
+	Title, Path, Excerpt, CoverURL string
+}
