@@ -1,0 +1,185 @@
+package filter
+
+import (
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopengine/shop/internal/contract"
+)
+
+// Facet counts are disjunctive: a facet's values are counted over the
+// products that every other selection (and the price range) lets
+// through, with the facet's own selection left out, so a shopper who
+// picked red sees how many blue ones picking blue too would add. For a
+// facet with no selection that set is simply the result.
+
+// hasValue reports whether code is one of the facet's values.
+func (f facetDef) hasValue(code string) bool {
+	for _, v := range f.values {
+		if v.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// postingKey is the posting of one value of the facet.
+func (f facetDef) postingKey(code string) string {
+	if f.kind == contract.FacetOption {
+		return optionPosting(f.source, code)
+	}
+	return attrPosting(f.source, code)
+}
+
+// facets counts every facet over its disjunctive set: withPrice is the
+// base with the price range, result the final result.
+func (x *Index) facets(p plan, withPrice, result *roaring.Bitmap) []contract.Facet {
+	selected := map[string]int{} // facet code → index in p.selections
+	for i, s := range p.selections {
+		selected[s.def.code] = i
+	}
+	out := []contract.Facet{}
+	for _, def := range x.facetDefs() {
+		over, codes := result, []string(nil)
+		if i, ok := selected[def.code]; ok {
+			over, codes = intersect(withPrice, p.selections, i), p.selections[i].codes
+		}
+		if def.kind == contract.FacetNumber {
+			out = append(out, x.numberFacet(def, over, codes))
+		} else {
+			out = append(out, x.valueFacet(def, over, codes))
+		}
+	}
+	return out
+}
+
+// valueFacet counts a select, multiselect, boolean or option facet: one
+// posting per value.
+func (x *Index) valueFacet(def facetDef, over *roaring.Bitmap, selected []string) contract.Facet {
+	f := facetOf(def)
+	values := make([]contract.FacetValue, 0, len(def.values))
+	for _, v := range def.values {
+		n := 0
+		if b := x.posting(def.postingKey(v.Code)); b != nil {
+			n = int(b.AndCardinality(over))
+		}
+		values = append(values, contract.FacetValue{Code: v.Code, Label: v.Label, Count: n, Selected: slices.Contains(selected, v.Code)})
+	}
+	f.Values, f.More = order(values)
+	return f
+}
+
+// numberFacet counts a number facet in its buckets (and any selected
+// range that is not a bucket) in one pass over the matching values.
+func (x *Index) numberFacet(def facetDef, over *roaring.Bitmap, selected []string) contract.Facet {
+	f := facetOf(def)
+	n := x.numbers[def.source]
+	if n == nil {
+		f.Values = []contract.FacetValue{}
+		return f
+	}
+	var values []contract.FacetValue
+	var ranges []valueRange
+	for i := 0; i <= len(n.edges); i++ {
+		r := rangeOfBucket(n.edges, i)
+		ranges = append(ranges, r)
+		values = append(values, contract.FacetValue{Code: r.code(), Label: r.code()})
+	}
+	for _, c := range selected {
+		if !slices.ContainsFunc(values, func(v contract.FacetValue) bool { return v.Code == c }) {
+			r, _ := parseRange(c) // checked by plan
+			ranges = append(ranges, r)
+			values = append(values, contract.FacetValue{Code: c, Label: c})
+		}
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	eachDoc(roaring.And(over, n.has), func(d uint32) {
+		v := n.values[d]
+		lo, hi = min(lo, v), max(hi, v)
+		values[bucket(n.edges, v)].Count++
+		for i := len(n.edges) + 1; i < len(ranges); i++ {
+			if ranges[i].contains(v) {
+				values[i].Count++
+			}
+		}
+	})
+	for i := range values {
+		values[i].Selected = slices.Contains(selected, values[i].Code)
+	}
+	if lo <= hi {
+		f.Min, f.Max = &lo, &hi
+	}
+	f.Values, f.More = order(values)
+	return f
+}
+
+func facetOf(def facetDef) contract.Facet {
+	return contract.Facet{Code: def.code, Name: def.name, Kind: def.kind, Unit: def.unit}
+}
+
+// order puts a facet's values in reply order and bounds them: selected
+// values first, then the others that match something, in the facet's
+// own order (values by position, buckets ascending). When more than
+// MaxFacetValues match, the ones with the highest counts are kept, in
+// count order, and more is true.
+func order(values []contract.FacetValue) (out []contract.FacetValue, more bool) {
+	out = []contract.FacetValue{}
+	var rest []contract.FacetValue
+	for _, v := range values {
+		switch {
+		case v.Selected:
+			out = append(out, v)
+		case v.Count > 0:
+			rest = append(rest, v)
+		}
+	}
+	if room := contract.MaxFacetValues - len(out); len(rest) > room {
+		sort.SliceStable(rest, func(i, j int) bool { return rest[i].Count > rest[j].Count })
+		rest, more = rest[:max(room, 0)], true
+	}
+	return append(out, rest...), more
+}
+
+// priceFacet is the range and histogram of the lowest prices in over.
+func (x *Index) priceFacet(over *roaring.Bitmap) contract.PriceFacet {
+	pf := contract.PriceFacet{Histogram: []contract.PriceBucket{}}
+	if over.IsEmpty() {
+		return pf
+	}
+	edges := x.price.edges
+	counts := make([]int, len(edges)+1)
+	pf.Min, pf.Max = math.MaxInt64, math.MinInt64
+	eachDoc(over, func(d uint32) {
+		v := x.price.values[d]
+		pf.Min, pf.Max = min(pf.Min, int64(v)), max(pf.Max, int64(v))
+		counts[bucket(edges, v)]++
+	})
+	for i, n := range counts {
+		r := rangeOfBucket(edges, i)
+		from, to := max(r.lo, float64(pf.Min)), min(r.hi, float64(pf.Max)+1)
+		if from < to {
+			pf.Histogram = append(pf.Histogram, contract.PriceBucket{From: int64(from), To: int64(to), Count: n})
+		}
+	}
+	return pf
+}
+
+// subcategories counts the result under each child of the category (the
+// roots without one), in position order, leaving out those with none.
+func (x *Index) subcategories(parent string, result *roaring.Bitmap) []contract.CategoryCount {
+	out := []contract.CategoryCount{}
+	for _, id := range x.children[parent] {
+		u := x.under[id]
+		if u == nil {
+			continue
+		}
+		if n := int(u.AndCardinality(result)); n > 0 {
+			c := x.categories[id]
+			out = append(out, contract.CategoryCount{ID: id, Slug: c.Slug, Name: c.Name, Count: n})
+		}
+	}
+	return out
+}
