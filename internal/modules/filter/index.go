@@ -104,11 +104,11 @@ func (x *Index) reset() {
 }
 
 // Posting keys. A NUL cannot occur in a code or a folded word.
-func categoryPosting(id string) string           { return "c\x00" + id }
-func attrPosting(code, value string) string      { return "a\x00" + code + "\x00" + value }
-func optionPosting(group, value string) string   { return "o\x00" + group + "\x00" + value }
-func numberPosting(code string) string           { return "n\x00" + code }
-func wordPosting(field int, word string) string  { return "t" + string(rune('0'+field)) + "\x00" + word }
+func categoryPosting(id string) string          { return "c\x00" + id }
+func attrPosting(code, value string) string     { return "a\x00" + code + "\x00" + value }
+func optionPosting(group, value string) string  { return "o\x00" + group + "\x00" + value }
+func numberPosting(code string) string          { return "n\x00" + code }
+func wordPosting(field int, word string) string { return "t" + string(rune('0'+field)) + "\x00" + word }
 
 // boolCode is the value code of a boolean: the facet's "yes" and "no".
 func boolCode(b bool) string {
