@@ -18,6 +18,7 @@ import (
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/attribute"
 	"github.com/shopengine/shop/internal/modules/category"
+	"github.com/shopengine/shop/internal/modules/filter"
 	"github.com/shopengine/shop/internal/modules/option"
 	"github.com/shopengine/shop/internal/modules/product"
 )
@@ -71,13 +72,14 @@ var table = map[string]module{
 	contract.AttributeQueue: {deps: []string{BusConn, Store}, init: domain(attribute.OpenStore, attribute.New)},
 	contract.OptionQueue:    {deps: []string{BusConn, Store}, init: domain(option.OpenStore, option.New)},
 	contract.ProductQueue:   {deps: []string{BusConn, Store}, init: domain(product.OpenStore, product.New)},
+	contract.FilterQueue:    {deps: []string{BusConn, Store}, init: domain(filter.OpenStore, filter.New)},
 	contract.AuthQueue:      {deps: []string{BusConn, Store}, init: (*App).initAuth},
 	Web:                     {deps: []string{BusConn, Server}, init: (*App).initWeb},
 
 	Seeder: {kind: job, command: "seed", init: (*App).initSeeder,
 		deps: []string{BusConn, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue}},
 
-	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, Web}},
+	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, contract.FilterQueue, Web}},
 }
 
 // Info describes a module for `shop modules`.

@@ -76,6 +76,7 @@ func (m *Module) Routes(r chi.Router) {
 	m.productRoutes(api, admin)
 	m.attributeRoutes(api, admin)
 	m.optionRoutes(api, admin)
+	m.searchRoutes(api)
 	m.authRoutes(api, admin)
 	api.Mount("/admin", admin)
 	r.Mount(apiPrefix, api)
