@@ -9,49 +9,137 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 )
 
-// Bucket counts of the price histogram and of number facets.
+// Bucket counts of the price histogram and of number facets, and of the
+// finer buckets a column keeps to count them fast.
 const (
 	priceBuckets  = 10
 	numberBuckets = 5
+	fineBuckets   = 64
 )
 
-// column is one number per doc (a price, a number attribute), with the
-// bucket edges its facet counts in. The edges come from the data: the
-// quantiles of the values, rounded to two significant digits, so that
-// each bucket holds about as many products. They are recomputed when a
-// tenth of the values changed since, not at every write, so a bucket's
-// code stays the same while a shopper pages.
+// column is one number per doc (a price, a number attribute), with its
+// docs split into about fineBuckets buckets by value, one bitmap each, so
+// that counting a histogram is an intersection count per bucket, a
+// minimum is a scan of the lowest bucket that matches, and a range is
+// the union of the buckets inside it plus a scan of the two at its ends.
+//
+// The edges come from the data: quantiles of the values, rounded to two
+// significant digits, so that each bucket holds about as many products.
+// They are recomputed when a tenth of the values changed since, not at
+// every write, so a bucket's code stays the same while a shopper pages.
+// The buckets shown (priceBuckets, numberBuckets) are every few fine
+// ones, so their counts are sums of fine counts.
+//
+// A doc keeps its bucket membership when its product loses the value
+// (the column has no "remove"): every read intersects with has, the docs
+// that have a value now.
 type column struct {
 	values  []float64
-	edges   []float64 // inner edges, ascending: buckets are (-inf,e0), [e0,e1), … [en,+inf)
-	changes int       // sets since the edges were computed
+	edges   []float64         // inner fine edges, ascending: (-inf,e0), [e0,e1), … [en,+inf)
+	buckets []*roaring.Bitmap // len(edges)+1
+	changes int               // sets since the edges were computed
 }
 
 func (c *column) set(d uint32, v float64) {
 	for int(d) >= len(c.values) {
 		c.values = append(c.values, 0)
 	}
+	if c.buckets != nil {
+		c.buckets[bucket(c.edges, c.values[d])].Remove(d)
+		c.buckets[bucket(c.edges, v)].Add(d)
+	}
 	c.values[d] = v
 	c.changes++
 }
 
-// refreshEdges recomputes the edges over the docs in has when they are
-// missing or a tenth of the values changed.
-func (c *column) refreshEdges(has *roaring.Bitmap, buckets int) {
-	n := 0
-	if has != nil {
-		n = int(has.GetCardinality())
-	}
-	if c.changes == 0 || (c.edges != nil && c.changes*10 < n) {
+// refreshEdges recomputes the edges and buckets over the docs in has
+// when they are missing or a tenth of the values changed.
+func (c *column) refreshEdges(has *roaring.Bitmap) {
+	n := int(has.GetCardinality())
+	if c.changes == 0 || (c.buckets != nil && c.changes*10 < n) {
 		return
 	}
 	c.changes = 0
 	vals := make([]float64, 0, n)
-	it := has.Iterator()
-	for it.HasNext() {
-		vals = append(vals, c.values[it.Next()])
+	eachDoc(has, func(d uint32) { vals = append(vals, c.values[d]) })
+	c.edges = quantileEdges(vals, fineBuckets)
+	c.buckets = make([]*roaring.Bitmap, len(c.edges)+1)
+	for i := range c.buckets {
+		c.buckets[i] = roaring.New()
 	}
-	c.edges = quantileEdges(vals, buckets)
+	eachDoc(has, func(d uint32) { c.buckets[bucket(c.edges, c.values[d])].Add(d) })
+	for _, b := range c.buckets {
+		b.RunOptimize()
+	}
+}
+
+// shownEdges are the edges of about want buckets: every few fine edges.
+func (c *column) shownEdges(want int) []float64 {
+	step := (len(c.edges) + want) / want
+	var out []float64
+	for i := step - 1; i < len(c.edges); i += step {
+		out = append(out, c.edges[i])
+	}
+	return out
+}
+
+// histogram counts over's docs per fine bucket and finds their smallest
+// and largest value; ok is false when over has none. over must hold only
+// docs with a value.
+func (c *column) histogram(over *roaring.Bitmap) (counts []int, lo, hi float64, ok bool) {
+	counts = make([]int, len(c.buckets))
+	first, last := -1, -1
+	for i, b := range c.buckets {
+		if counts[i] = int(b.AndCardinality(over)); counts[i] > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return counts, 0, 0, false
+	}
+	lo, hi = math.Inf(1), math.Inf(-1)
+	eachDoc(roaring.And(c.buckets[first], over), func(d uint32) { lo = min(lo, c.values[d]) })
+	eachDoc(roaring.And(c.buckets[last], over), func(d uint32) { hi = max(hi, c.values[d]) })
+	return counts, lo, hi, true
+}
+
+// shownCounts sums fine counts into the buckets of shown edges.
+func (c *column) shownCounts(fine []int, shown []float64) []int {
+	out := make([]int, len(shown)+1)
+	for i, n := range fine {
+		// Fine bucket i starts at edges[i-1]; shown edges are fine edges.
+		start := math.Inf(-1)
+		if i > 0 {
+			start = c.edges[i-1]
+		}
+		out[bucket(shown, start)] += n
+	}
+	return out
+}
+
+// inRange is the docs of has whose value is in r.
+func (c *column) inRange(has *roaring.Bitmap, r valueRange) *roaring.Bitmap {
+	if c.buckets == nil {
+		return roaring.New()
+	}
+	first, last := bucket(c.edges, r.lo), bucket(c.edges, math.Nextafter(r.hi, math.Inf(-1)))
+	whole := []*roaring.Bitmap{}
+	for i := first + 1; i < last; i++ {
+		whole = append(whole, c.buckets[i])
+	}
+	out := roaring.FastOr(whole...)
+	for _, i := range []int{first, last} {
+		eachDoc(c.buckets[i], func(d uint32) {
+			if r.contains(c.values[d]) {
+				out.Add(d)
+			}
+		})
+	}
+	out.And(has)
+	return out
 }
 
 // quantileEdges returns up to buckets-1 distinct rounded inner edges.

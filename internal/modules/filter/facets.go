@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"math"
 	"slices"
 	"sort"
 
@@ -72,44 +71,33 @@ func (x *Index) valueFacet(def facetDef, over *roaring.Bitmap, selected []string
 	return f
 }
 
-// numberFacet counts a number facet in its buckets (and any selected
-// range that is not a bucket) in one pass over the matching values.
+// numberFacet counts a number facet in its shown buckets (and any
+// selected range that is not one), from the column's fine buckets.
 func (x *Index) numberFacet(def facetDef, over *roaring.Bitmap, selected []string) contract.Facet {
 	f := facetOf(def)
 	n := x.numbers[def.source]
-	if n == nil {
+	if n == nil || n.buckets == nil {
 		f.Values = []contract.FacetValue{}
 		return f
 	}
+	over = roaring.And(over, n.has)
+	fine, lo, hi, ok := n.histogram(over)
+	shown := n.shownEdges(numberBuckets)
 	var values []contract.FacetValue
-	var ranges []valueRange
-	for i := 0; i <= len(n.edges); i++ {
-		r := rangeOfBucket(n.edges, i)
-		ranges = append(ranges, r)
-		values = append(values, contract.FacetValue{Code: r.code(), Label: r.code()})
+	for i, count := range n.shownCounts(fine, shown) {
+		code := rangeOfBucket(shown, i).code()
+		values = append(values, contract.FacetValue{Code: code, Label: code, Count: count})
 	}
 	for _, c := range selected {
 		if !slices.ContainsFunc(values, func(v contract.FacetValue) bool { return v.Code == c }) {
 			r, _ := parseRange(c) // checked by plan
-			ranges = append(ranges, r)
-			values = append(values, contract.FacetValue{Code: c, Label: c})
+			values = append(values, contract.FacetValue{Code: c, Label: c, Count: int(n.inRange(over, r).GetCardinality())})
 		}
 	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	eachDoc(roaring.And(over, n.has), func(d uint32) {
-		v := n.values[d]
-		lo, hi = min(lo, v), max(hi, v)
-		values[bucket(n.edges, v)].Count++
-		for i := len(n.edges) + 1; i < len(ranges); i++ {
-			if ranges[i].contains(v) {
-				values[i].Count++
-			}
-		}
-	})
 	for i := range values {
 		values[i].Selected = slices.Contains(selected, values[i].Code)
 	}
-	if lo <= hi {
+	if ok {
 		f.Min, f.Max = &lo, &hi
 	}
 	f.Values, f.More = order(values)
@@ -146,20 +134,15 @@ func order(values []contract.FacetValue) (out []contract.FacetValue, more bool) 
 // priceFacet is the range and histogram of the lowest prices in over.
 func (x *Index) priceFacet(over *roaring.Bitmap) contract.PriceFacet {
 	pf := contract.PriceFacet{Histogram: []contract.PriceBucket{}}
-	if over.IsEmpty() {
+	fine, lo, hi, ok := x.price.histogram(over)
+	if !ok {
 		return pf
 	}
-	edges := x.price.edges
-	counts := make([]int, len(edges)+1)
-	pf.Min, pf.Max = math.MaxInt64, math.MinInt64
-	eachDoc(over, func(d uint32) {
-		v := x.price.values[d]
-		pf.Min, pf.Max = min(pf.Min, int64(v)), max(pf.Max, int64(v))
-		counts[bucket(edges, v)]++
-	})
-	for i, n := range counts {
-		r := rangeOfBucket(edges, i)
-		from, to := max(r.lo, float64(pf.Min)), min(r.hi, float64(pf.Max)+1)
+	pf.Min, pf.Max = int64(lo), int64(hi)
+	shown := x.price.shownEdges(priceBuckets)
+	for i, n := range x.price.shownCounts(fine, shown) {
+		r := rangeOfBucket(shown, i)
+		from, to := max(r.lo, lo), min(r.hi, hi+1)
 		if from < to {
 			pf.Histogram = append(pf.Histogram, contract.PriceBucket{From: int64(from), To: int64(to), Count: n})
 		}

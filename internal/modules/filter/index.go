@@ -45,6 +45,8 @@ type Index struct {
 	postings  []*roaring.Bitmap
 
 	price   column                  // lowest variant price, by doc
+	// Sort keys by doc (sort.go): newest first, and name order.
+	newestKey, nameKey []uint64
 	numbers map[string]*numberIndex // number attribute code → values
 
 	vocab vocabulary
@@ -96,6 +98,7 @@ func (x *Index) reset() {
 	x.postingID = map[string]uint32{}
 	x.postings = nil
 	x.price = column{}
+	x.newestKey, x.nameKey = nil, nil
 	x.numbers = map[string]*numberIndex{}
 	x.vocab = vocabulary{}
 	x.catalog = newCatalog()
@@ -177,9 +180,9 @@ func (x *Index) settle() {
 		x.treeDirty = false
 	}
 	x.vocab.refresh()
-	x.price.refreshEdges(x.live, priceBuckets)
+	x.price.refreshEdges(x.live)
 	for _, n := range x.numbers {
-		n.refreshEdges(n.has, numberBuckets)
+		n.refreshEdges(n.has)
 	}
 }
 
@@ -241,6 +244,10 @@ func (x *Index) put(id string, doc productDoc) {
 	x.indexText(l, d, fieldName, doc.Name)
 	x.indexText(l, d, fieldDescription, doc.Description)
 	x.price.set(d, float64(doc.PriceMin))
+	for int(d) >= len(x.nameKey) {
+		x.nameKey, x.newestKey = append(x.nameKey, 0), append(x.newestKey, 0)
+	}
+	x.nameKey[d], x.newestKey[d] = prefixKey(l.sortName), ^orderedInt(doc.CreatedAt.UnixMicro())
 	x.live.Add(d)
 	x.setStock(d)
 }

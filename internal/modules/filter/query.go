@@ -208,21 +208,15 @@ func (x *Index) selectionDocs(def facetDef, codes []string) (*roaring.Bitmap, er
 // inRanges is the products whose value of number attribute code is in
 // one of ranges.
 func (x *Index) inRanges(code string, ranges []valueRange) *roaring.Bitmap {
-	out := roaring.New()
 	n := x.numbers[code]
 	if n == nil {
-		return out
+		return roaring.New()
 	}
-	eachDoc(n.has, func(d uint32) {
-		v := n.values[d]
-		for _, r := range ranges {
-			if r.contains(v) {
-				out.Add(d)
-				return
-			}
-		}
-	})
-	return out
+	parts := make([]*roaring.Bitmap, len(ranges))
+	for i, r := range ranges {
+		parts[i] = n.inRange(n.has, r)
+	}
+	return roaring.FastOr(parts...)
 }
 
 // eachDoc calls f for every doc of b, in order, a buffer at a time.
@@ -247,12 +241,15 @@ func (x *Index) Search(req contract.SearchRequest) (contract.SearchReply, error)
 	base := x.base(p)
 	withPrice := base
 	if p.priceLo != math.MinInt64 || p.priceHi != math.MaxInt64 {
-		withPrice = roaring.New()
-		eachDoc(base, func(d uint32) {
-			if v := int64(x.price.values[d]); v >= p.priceLo && v <= p.priceHi {
-				withPrice.Add(d)
-			}
-		})
+		// The range is inclusive; the column's ranges are [lo, hi).
+		r := valueRange{float64(p.priceLo), math.Nextafter(float64(p.priceHi), math.Inf(1))}
+		if p.priceLo == math.MinInt64 {
+			r.lo = math.Inf(-1)
+		}
+		if p.priceHi == math.MaxInt64 {
+			r.hi = math.Inf(1)
+		}
+		withPrice = x.price.inRange(base, r)
 	}
 	result := intersect(withPrice, p.selections, -1)
 

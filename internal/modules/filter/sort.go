@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"math"
 	"sort"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -21,8 +22,7 @@ func (x *Index) page(result *roaring.Bitmap, p plan) []contract.SearchItem {
 	if offset >= int(result.GetCardinality()) {
 		return items
 	}
-	less := x.less(p, result)
-	top := topK(result, offset+p.size, less)
+	top := topK(result, offset+p.size, x.sortOf(p, result))
 	for _, d := range top[offset:] {
 		l := x.docs[d]
 		items = append(items, contract.SearchItem{
@@ -33,8 +33,38 @@ func (x *Index) page(result *roaring.Bitmap, p plan) []contract.SearchItem {
 	return items
 }
 
-// less returns the order of p's sort.
-func (x *Index) less(p plan, result *roaring.Bitmap) func(a, b uint32) bool {
+// order is a sort as topK runs it: a key per doc, ascending, decides
+// most comparisons with one array read; tie orders docs of equal keys.
+// key(a) < key(b) must imply a before b.
+type sortOrder struct {
+	key func(d uint32) uint64
+	tie func(a, b uint32) bool
+}
+
+func (o sortOrder) less(a, b uint32) bool {
+	if ka, kb := o.key(a), o.key(b); ka != kb {
+		return ka < kb
+	}
+	return o.tie(a, b)
+}
+
+// orderedInt maps an int64 to a uint64 of the same order.
+func orderedInt(v int64) uint64 { return uint64(v) ^ (1 << 63) }
+
+// prefixKey is the first 8 bytes of s, big-endian: a key in string order.
+func prefixKey(s string) uint64 {
+	var k uint64
+	for i := range 8 {
+		k <<= 8
+		if i < len(s) {
+			k |= uint64(s[i])
+		}
+	}
+	return k
+}
+
+// sortOf returns the order of p's sort.
+func (x *Index) sortOf(p plan, result *roaring.Bitmap) sortOrder {
 	byID := func(a, b uint32) bool { return x.docs[a].id < x.docs[b].id }
 	byName := func(a, b uint32) bool {
 		if na, nb := x.docs[a].sortName, x.docs[b].sortName; na != nb {
@@ -43,31 +73,20 @@ func (x *Index) less(p plan, result *roaring.Bitmap) func(a, b uint32) bool {
 		return byID(a, b)
 	}
 	switch p.sort {
-	case contract.SortPriceAsc, contract.SortPriceDesc:
-		desc := p.sort == contract.SortPriceDesc
-		return func(a, b uint32) bool {
-			if pa, pb := x.docs[a].priceMin, x.docs[b].priceMin; pa != pb {
-				return pa < pb != desc
-			}
-			return byID(a, b)
-		}
+	case contract.SortPriceAsc:
+		return sortOrder{func(d uint32) uint64 { return orderedInt(int64(x.price.values[d])) }, byID}
+	case contract.SortPriceDesc:
+		return sortOrder{func(d uint32) uint64 { return ^orderedInt(int64(x.price.values[d])) }, byID}
 	case contract.SortByName:
-		return byName
+		return sortOrder{func(d uint32) uint64 { return x.nameKey[d] }, byName}
 	case contract.SortRelevance:
+		// The score (higher first) in the top 16 bits, then 6 bytes of
+		// the name.
 		score := x.scores(p.q, result)
-		return func(a, b uint32) bool {
-			if score[a] != score[b] {
-				return score[a] > score[b]
-			}
-			return byName(a, b)
-		}
+		return sortOrder{func(d uint32) uint64 { return uint64(math.MaxUint16-score[d])<<48 | x.nameKey[d]>>16 }, byName}
 	}
-	return func(a, b uint32) bool { // newest
-		if ca, cb := x.docs[a].created, x.docs[b].created; !ca.Equal(cb) {
-			return ca.After(cb)
-		}
-		return x.docs[a].id > x.docs[b].id // newest first: ids are time-ordered too
-	}
+	// newest first; ids are time-ordered too
+	return sortOrder{func(d uint32) uint64 { return x.newestKey[d] }, func(a, b uint32) bool { return x.docs[a].id > x.docs[b].id }}
 }
 
 // scores is each result doc's relevance: per query word, the weight of
@@ -87,43 +106,55 @@ func (x *Index) scores(q []wordMatch, result *roaring.Bitmap) []uint16 {
 	return score
 }
 
-// topK returns the k first docs of b in less order, sorted.
-func topK(b *roaring.Bitmap, k int, less func(a, b uint32) bool) []uint32 {
-	h := make([]uint32, 0, k)
-	// h is a max-heap by less: h[0] is the worst of the best k so far.
+// topK returns the k first docs of b in o's order, sorted. The heap
+// keeps each entry's key beside it, so that most docs are turned away by
+// one comparison of keys.
+func topK(b *roaring.Bitmap, k int, o sortOrder) []uint32 {
+	type entry struct {
+		key uint64
+		d   uint32
+	}
+	h := make([]entry, 0, k)
+	// h is a max-heap: h[0] is the last of the best k so far.
+	after := func(a, b entry) bool { return a.key > b.key || a.key == b.key && o.tie(b.d, a.d) }
 	down := func(i int) {
 		for {
-			l, worst := 2*i+1, i
-			if l < len(h) && less(h[worst], h[l]) {
-				worst = l
+			l, last := 2*i+1, i
+			if l < len(h) && after(h[l], h[last]) {
+				last = l
 			}
-			if r := l + 1; r < len(h) && less(h[worst], h[r]) {
-				worst = r
+			if r := l + 1; r < len(h) && after(h[r], h[last]) {
+				last = r
 			}
-			if worst == i {
+			if last == i {
 				return
 			}
-			h[i], h[worst] = h[worst], h[i]
-			i = worst
+			h[i], h[last] = h[last], h[i]
+			i = last
 		}
 	}
 	eachDoc(b, func(d uint32) {
+		e := entry{o.key(d), d}
 		switch {
 		case len(h) < k:
-			h = append(h, d)
+			h = append(h, e)
 			for i := len(h) - 1; i > 0; {
 				parent := (i - 1) / 2
-				if !less(h[parent], h[i]) {
+				if !after(h[i], h[parent]) {
 					break
 				}
 				h[i], h[parent] = h[parent], h[i]
 				i = parent
 			}
-		case less(d, h[0]):
-			h[0] = d
+		case e.key < h[0].key || e.key == h[0].key && o.tie(d, h[0].d):
+			h[0] = e
 			down(0)
 		}
 	})
-	sort.Slice(h, func(i, j int) bool { return less(h[i], h[j]) })
-	return h
+	sort.Slice(h, func(i, j int) bool { return after(h[j], h[i]) })
+	out := make([]uint32, len(h))
+	for i, e := range h {
+		out[i] = e.d
+	}
+	return out
 }
