@@ -44,10 +44,10 @@ type Index struct {
 	postingID map[string]uint32
 	postings  []*roaring.Bitmap
 
-	price   column                  // lowest variant price, by doc
+	price column // lowest variant price, by doc
 	// Sort keys by doc (sort.go): newest first, and name order.
 	newestKey, nameKey []uint64
-	numbers map[string]*numberIndex // number attribute code → values
+	numbers            map[string]*numberIndex // number attribute code → values
 
 	vocab vocabulary
 
