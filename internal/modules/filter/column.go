@@ -88,6 +88,15 @@ func (c *column) shownEdges(want int) []float64 {
 // docs with a value.
 func (c *column) histogram(over *roaring.Bitmap) (counts []int, lo, hi float64, ok bool) {
 	counts = make([]int, len(c.buckets))
+	if over.GetCardinality() <= smallSet {
+		lo, hi = math.Inf(1), math.Inf(-1)
+		eachDoc(over, func(d uint32) {
+			v := c.values[d]
+			lo, hi = min(lo, v), max(hi, v)
+			counts[bucket(c.edges, v)]++
+		})
+		return counts, lo, hi, lo <= hi
+	}
 	first, last := -1, -1
 	for i, b := range c.buckets {
 		if counts[i] = int(b.AndCardinality(over)); counts[i] > 0 {

@@ -33,6 +33,13 @@ func (f facetDef) postingKey(code string) string {
 	return attrPosting(f.source, code)
 }
 
+// smallSet is the size below which counting goes doc by doc (each doc's
+// postings, each doc's value) instead of intersecting every value's
+// posting with the set: a leaf category's few hundred products are
+// counted in microseconds either way, but the intersections' cost grows
+// with the number of values, the iteration's with the products.
+const smallSet = 4096
+
 // facets counts every facet over its disjunctive set: withPrice is the
 // base with the price range, result the final result.
 func (x *Index) facets(p plan, withPrice, result *roaring.Bitmap) []contract.Facet {
@@ -41,29 +48,50 @@ func (x *Index) facets(p plan, withPrice, result *roaring.Bitmap) []contract.Fac
 		selected[s.def.code] = i
 	}
 	out := []contract.Facet{}
+	resultCounts := x.postingCounts(result)
 	for _, def := range x.facetDefs() {
-		over, codes := result, []string(nil)
+		over, codes, counts := result, []string(nil), resultCounts
 		if i, ok := selected[def.code]; ok {
 			over, codes = intersect(withPrice, p.selections, i), p.selections[i].codes
+			counts = x.postingCounts(over)
 		}
 		if def.kind == contract.FacetNumber {
 			out = append(out, x.numberFacet(def, over, codes))
 		} else {
-			out = append(out, x.valueFacet(def, over, codes))
+			out = append(out, x.valueFacet(def, over, codes, counts))
 		}
 	}
 	return out
 }
 
+// postingCounts counts, for a small set, how many of its docs each
+// posting holds, from the docs' own lists; nil for a large set.
+func (x *Index) postingCounts(over *roaring.Bitmap) []int32 {
+	if over.GetCardinality() > smallSet {
+		return nil
+	}
+	counts := make([]int32, len(x.postings))
+	eachDoc(over, func(d uint32) {
+		for _, p := range x.docs[d].postings {
+			counts[p]++
+		}
+	})
+	return counts
+}
+
 // valueFacet counts a select, multiselect, boolean or option facet: one
-// posting per value.
-func (x *Index) valueFacet(def facetDef, over *roaring.Bitmap, selected []string) contract.Facet {
+// posting per value, intersected with over unless counts has it counted.
+func (x *Index) valueFacet(def facetDef, over *roaring.Bitmap, selected []string, counts []int32) contract.Facet {
 	f := facetOf(def)
 	values := make([]contract.FacetValue, 0, len(def.values))
 	for _, v := range def.values {
 		n := 0
-		if b := x.posting(def.postingKey(v.Code)); b != nil {
-			n = int(b.AndCardinality(over))
+		if id, ok := x.postingID[def.postingKey(v.Code)]; ok {
+			if counts != nil {
+				n = int(counts[id])
+			} else {
+				n = int(x.postings[id].AndCardinality(over))
+			}
 		}
 		values = append(values, contract.FacetValue{Code: v.Code, Label: v.Label, Count: n, Selected: slices.Contains(selected, v.Code)})
 	}
