@@ -64,16 +64,17 @@ func (x *Index) facets(p plan, withPrice, result *roaring.Bitmap) []contract.Fac
 	return out
 }
 
-// postingCounts counts, for a small set, how many of its docs each
-// posting holds, from the docs' own lists; nil for a large set.
+// postingCounts counts, for a small set, how many of its docs each facet
+// value's posting holds (by valueSlot), from the docs' own lists; nil for
+// a large set.
 func (x *Index) postingCounts(over *roaring.Bitmap) []int32 {
 	if over.GetCardinality() > smallSet {
 		return nil
 	}
-	counts := make([]int32, len(x.postings))
+	counts := make([]int32, len(x.valueSlot))
 	eachDoc(over, func(d uint32) {
-		for _, p := range x.docs[d].postings {
-			counts[p]++
+		for _, s := range x.docs[d].valueSlots {
+			counts[s]++
 		}
 	})
 	return counts
@@ -88,7 +89,7 @@ func (x *Index) valueFacet(def facetDef, over *roaring.Bitmap, selected []string
 		n := 0
 		if id, ok := x.postingID[def.postingKey(v.Code)]; ok {
 			if counts != nil {
-				n = int(counts[id])
+				n = int(counts[x.valueSlot[id]])
 			} else {
 				n = int(x.postings[id].AndCardinality(over))
 			}

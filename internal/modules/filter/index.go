@@ -43,6 +43,10 @@ type Index struct {
 
 	postingID map[string]uint32
 	postings  []*roaring.Bitmap
+	// valueSlot numbers the postings of facet values (attribute and
+	// option values) densely, so small sets are counted in a short array
+	// (facets.go).
+	valueSlot map[uint32]uint32
 
 	price column // lowest variant price, by doc
 	// Sort keys by doc (sort.go): newest first, and name order.
@@ -72,6 +76,7 @@ type listing struct {
 	image                    *contract.Image
 	created                  time.Time
 	postings                 []uint32 // every posting holding this doc
+	valueSlots               []uint32 // the facet-value ones, as valueSlot numbers them
 	variants                 []variantLevel
 }
 
@@ -97,6 +102,7 @@ func (x *Index) reset() {
 	x.inStock = roaring.New()
 	x.postingID = map[string]uint32{}
 	x.postings = nil
+	x.valueSlot = map[uint32]uint32{}
 	x.price = column{}
 	x.newestKey, x.nameKey = nil, nil
 	x.numbers = map[string]*numberIndex{}
@@ -139,6 +145,14 @@ func (x *Index) join(l *listing, d uint32, key string) {
 	}
 	if x.postings[id].CheckedAdd(d) {
 		l.postings = append(l.postings, id)
+		if key[0] == 'a' || key[0] == 'o' {
+			slot, ok := x.valueSlot[id]
+			if !ok {
+				slot = uint32(len(x.valueSlot))
+				x.valueSlot[id] = slot
+			}
+			l.valueSlots = append(l.valueSlots, slot)
+		}
 	}
 }
 
