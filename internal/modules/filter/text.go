@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -29,9 +30,13 @@ const (
 
 var fieldWeight = [numFields]int{fieldName: 4, fieldAttr: 2, fieldDescription: 1}
 
-// folder does case folding; cases.Caser is not safe for concurrent use,
-// so fold makes one per call (cheap: it is a small struct).
+// fold folds case and removes accents. A cases.Caser is not safe for
+// concurrent use, so fold makes one per call; plain ASCII, most of a
+// catalogue, takes the short way.
 func fold(s string) string {
+	if isASCII(s) {
+		return strings.ToLower(s)
+	}
 	decomposed := norm.NFD.String(cases.Fold().String(s))
 	var b strings.Builder
 	b.Grow(len(decomposed))
@@ -41,6 +46,15 @@ func fold(s string) string {
 		}
 	}
 	return norm.NFC.String(b.String())
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // words returns the folded words of s in order, duplicates kept.
