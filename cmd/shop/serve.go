@@ -11,8 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules"
 	"github.com/shopengine/shop/internal/modules/auth"
+	"github.com/shopengine/shop/internal/modules/cart"
 	"github.com/shopengine/shop/internal/modules/web"
 	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/supervisor"
@@ -30,6 +32,7 @@ type serveFlags struct {
 	restartWindow   time.Duration
 	shutdownTimeout time.Duration
 	auth            auth.Config
+	cart            cart.Config
 	secureCookies   bool
 	trustedProxies  string
 	dev             bool
@@ -91,11 +94,13 @@ within --restart-window, after which serve stops with an error.
 	cmd.Flags().IntVar(&f.auth.BcryptCost, "bcrypt-cost", auth.DefaultCost, fmt.Sprintf("bcrypt cost of new password hashes (at least %d); older hashes are upgraded at login", auth.MinCost))
 	cmd.Flags().DurationVar(&f.auth.IdleTimeout, "session-idle-timeout", auth.DefaultIdleTimeout, "a session unused this long ends (sliding)")
 	cmd.Flags().DurationVar(&f.auth.MaxLifetime, "session-lifetime", auth.DefaultMaxLifetime, "a session this old ends, however used")
+	cmd.Flags().DurationVar(&f.cart.GuestTTL, "cart-guest-ttl", contract.DefaultGuestCartTTL, "a guest cart not written this long is deleted")
+	cmd.Flags().Int64Var(&f.cart.LineLimit, "cart-line-limit", contract.DefaultLineLimit, "the most of one variant a cart line holds")
 	cmd.Flags().BoolVar(&f.secureCookies, "secure-cookies", false, "mark the session cookie Secure on plain HTTP too (behind a TLS proxy)")
 	cmd.Flags().StringVar(&f.trustedProxies, "trusted-proxies", "", "comma list of CIDR ranges of reverse proxies whose X-Forwarded-For gives the client address (rightmost untrusted entry); unset trusts none")
 	cmd.Flags().StringVar(&f.auth.SMTPURL, "smtp-url", "", "send mail through smtp://user:pass@host:587 or smtps://…:465; unset logs mail instead")
 	cmd.Flags().StringVar(&f.auth.MailFrom, "mail-from", "shop <no-reply@localhost>", "sender of the shop's mail")
-	cmd.Flags().StringVar(&f.auth.PublicURL, "public-url", "http://127.0.0.1:8080", "the shop's address as users reach it, for links in mail")
+	cmd.Flags().StringVar(&f.auth.PublicURL, "public-url", "http://127.0.0.1:8080", "the shop's address as users reach it, for links in mail and feeds")
 	cmd.Flags().BoolVar(&f.dev, "dev", false, "development mode: /dev/mail shows the mail logged instead of sent (without --smtp-url)")
 	return cmd
 }
@@ -117,6 +122,10 @@ func (f *serveFlags) config() (modules.Config, error) {
 		return modules.Config{}, fmt.Errorf("--restart-window %v: must be positive", f.restartWindow)
 	case f.shutdownTimeout <= 0:
 		return modules.Config{}, fmt.Errorf("--shutdown-timeout %v: must be positive", f.shutdownTimeout)
+	case f.cart.GuestTTL < time.Hour:
+		return modules.Config{}, fmt.Errorf("--cart-guest-ttl %v: at least 1h", f.cart.GuestTTL)
+	case f.cart.LineLimit < 1 || f.cart.LineLimit > contract.MaxStock:
+		return modules.Config{}, fmt.Errorf("--cart-line-limit %d: want 1 to %d", f.cart.LineLimit, contract.MaxStock)
 	case f.auth.BcryptCost < auth.MinCost:
 		return modules.Config{}, fmt.Errorf("--bcrypt-cost %d: at least %d", f.auth.BcryptCost, auth.MinCost)
 	}
@@ -132,6 +141,7 @@ func (f *serveFlags) config() (modules.Config, error) {
 		HTTPAddr:       f.httpAddr,
 		AdminToken:     f.adminToken,
 		Auth:           f.auth,
+		Cart:           f.cart,
 		SecureCookies:  f.secureCookies,
 		TrustedProxies: proxies,
 		Dev:            f.dev,

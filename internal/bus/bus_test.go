@@ -59,9 +59,10 @@ func TestDecodeStrict(t *testing.T) {
 		Qty int `json:"qty"`
 	}
 	type req struct {
-		Name  string   `json:"name"`
-		Tags  []string `json:"tags"`
-		Inner inner    `json:"inner"`
+		Name  string     `json:"name"`
+		Tags  []string   `json:"tags"`
+		Inner inner      `json:"inner"`
+		At    *time.Time `json:"at"`
 	}
 	tests := []struct {
 		body    string
@@ -77,6 +78,9 @@ func TestDecodeStrict(t *testing.T) {
 		{`{"name":{"$gt":""}}`, `field "name": expected string, got object`},
 		{`{"inner":{"qty":"2"}}`, `field "inner.qty": expected int, got string`},
 		{`{"tags":"a"}`, `field "tags"`},
+		// A type's own UnmarshalJSON reports no field; the decoder finds it.
+		{`{"name":"x","at":"tomorrow"}`, `field "at": parsing time "tomorrow"`},
+		{`{"at":"2026-01-02T03:04:05Z"}`, ""},
 		{`"just a string"`, "expected"},
 		{`{"name":"x"} trailing`, "after the JSON value"},
 	}

@@ -272,6 +272,38 @@ type ProductSummary struct {
 	UpdatedAt   time.Time     `json:"updated_at"`
 }
 
+// VariantIDs addresses up to MaxBatch variants by id, whatever products
+// they belong to; PublishedOnly as in ProductIDs.
+type VariantIDs struct {
+	IDs           []string `json:"ids"`
+	PublishedOnly bool     `json:"published_only,omitempty"`
+}
+
+// VariantInfo is one variant with what a cart line shows of its product:
+// the price and stock right now, and the product's status, so that a
+// caller holding a variant id (the cart) needs one call, not a lookup of
+// the product first.
+type VariantInfo struct {
+	VariantID   string          `json:"variant_id"`
+	ProductID   string          `json:"product_id"`
+	ProductName string          `json:"product_name"`
+	Slug        string          `json:"slug"`
+	Status      ProductStatus   `json:"status"`
+	SKU         string          `json:"sku"`
+	Options     []VariantOption `json:"options"`
+	Image       *Image          `json:"image,omitempty"` // the product's first
+	Currency    string          `json:"currency"`
+	Price       int64           `json:"price"`
+	Stock       int64           `json:"stock"`
+}
+
+// VariantList is the variants found, in the order asked; Missing lists the
+// ids that were not (no such variant, or its product is not visible).
+type VariantList struct {
+	Items   []VariantInfo `json:"items"`
+	Missing []string      `json:"missing"`
+}
+
 // AdjustStockRequest adds Delta (negative: takes) to a variant's stock,
 // atomically; a result below 0 (or above MaxStock) is a conflict and
 // changes nothing.
@@ -356,6 +388,9 @@ var (
 	GetProductBySlug   = bus.Endpoint[ProductSlug, Product]{Queue: ProductQueue, Op: "get_by_slug"}
 	GetProducts        = bus.Endpoint[ProductIDs, ProductList]{Queue: ProductQueue, Op: "get_many"}
 	GetProductsBySlugs = bus.Endpoint[ProductSlugs, ProductList]{Queue: ProductQueue, Op: "get_many_by_slugs"}
+	// GetVariants is the cart's check of every add and every read: does
+	// each variant exist, is its product published, its price and stock.
+	GetVariants        = bus.Endpoint[VariantIDs, VariantList]{Queue: ProductQueue, Op: "get_variants"}
 	ListProducts       = bus.Endpoint[ListProductsRequest, Page[ProductSummary]]{Queue: ProductQueue, Op: "list"}
 	RegenerateVariants = bus.Endpoint[RegenerateVariantsRequest, Product]{Queue: ProductQueue, Op: "regenerate_variants"}
 	AdjustStock        = bus.Endpoint[AdjustStockRequest, StockLevel]{Queue: ProductQueue, Op: "adjust_stock"}

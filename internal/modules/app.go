@@ -21,6 +21,7 @@ import (
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/metrics"
 	"github.com/shopengine/shop/internal/modules/auth"
+	"github.com/shopengine/shop/internal/modules/cart"
 	"github.com/shopengine/shop/internal/modules/seeder"
 	"github.com/shopengine/shop/internal/modules/web"
 	"github.com/shopengine/shop/internal/redact"
@@ -41,6 +42,8 @@ type Config struct {
 	AdminToken string
 	// Auth configures the auth module (bcrypt cost, session lifetimes, SMTP).
 	Auth auth.Config
+	// Cart configures the cart module (line limit, guest cart lifetime).
+	Cart cart.Config
 	// SecureCookies marks the session cookie Secure on plain HTTP too.
 	SecureCookies bool
 	// Dev serves development pages (/dev/mail).
@@ -270,6 +273,14 @@ func (a *App) initAuth() (Service, error) {
 	return auth.New(a.bus, st, a.cfg.Auth, a.log.With("module", a.initing))
 }
 
+// initCart builds the cart module with its configuration (the line
+// limit, how long idle guest carts live).
+func (a *App) initCart() (Service, error) {
+	return domain(cart.OpenStore, func(b bus.Bus, st cart.Store, log *slog.Logger) *cart.Module {
+		return cart.NewWithConfig(b, st, a.cfg.Cart, log)
+	})(a)
+}
+
 func (a *App) initServer() (Service, error) {
 	a.router = a.newRouter()
 	srv := &http.Server{
@@ -317,7 +328,7 @@ func (a *App) Seeder() *seeder.Module {
 
 func (a *App) initWeb() (Service, error) {
 	m := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev,
-		TrustedProxies: a.cfg.TrustedProxies, Log: a.log.With("module", Web)})
+		TrustedProxies: a.cfg.TrustedProxies, PublicURL: a.cfg.Auth.PublicURL, Log: a.log.With("module", Web)})
 	m.Routes(a.router)
 	return m, nil
 }

@@ -10,8 +10,9 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-// writeOps are the catalogue's admin-only ops, by queue.
+// writeOps are the catalogue's and the editorial admin-only ops, by queue.
 var writeOps = map[string][]string{
+	contract.ArticleQueue:   {contract.CreateArticle.Op, contract.UpdateArticle.Op, contract.DeleteArticle.Op, contract.PublishArticle.Op, contract.UnpublishArticle.Op},
 	contract.CategoryQueue:  {contract.CreateCategory.Op, contract.UpdateCategory.Op, contract.MoveCategory.Op, contract.DeleteCategory.Op},
 	contract.AttributeQueue: {contract.CreateAttributeGroup.Op, contract.UpdateAttributeGroup.Op, contract.DeleteAttributeGroup.Op, contract.CreateAttributeDefinition.Op, contract.UpdateAttributeDefinition.Op, contract.DeleteAttributeDefinition.Op},
 	contract.OptionQueue:    {contract.CreateOptionGroup.Op, contract.UpdateOptionGroup.Op, contract.DeleteOptionGroup.Op, contract.AddOptionValue.Op, contract.UpdateOptionValue.Op, contract.RemoveOptionValue.Op},
@@ -24,7 +25,7 @@ var writeOps = map[string][]string{
 // looked at — and a trusted machine gets past the check (to the body's
 // validation).
 func TestModulesAuthoriseWritesFromThePrincipal(t *testing.T) {
-	b := startModules(t, store.SQLiteURL(t.TempDir()))
+	b := startModules(t, store.SQLiteURL(t.TempDir()), contract.ArticleQueue)
 	customer := contract.Principal{UserID: "0192d1c4-7a2e-7000-8000-000000000001", Role: contract.RoleCustomer, SessionID: "0192d1c4-7a2e-7000-8000-000000000002"}
 	callers := []struct {
 		name string

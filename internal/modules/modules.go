@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/modules/article"
 	"github.com/shopengine/shop/internal/modules/attribute"
 	"github.com/shopengine/shop/internal/modules/category"
 	"github.com/shopengine/shop/internal/modules/filter"
@@ -72,14 +73,16 @@ var table = map[string]module{
 	contract.AttributeQueue: {deps: []string{BusConn, Store}, init: domain(attribute.OpenStore, attribute.New)},
 	contract.OptionQueue:    {deps: []string{BusConn, Store}, init: domain(option.OpenStore, option.New)},
 	contract.ProductQueue:   {deps: []string{BusConn, Store}, init: domain(product.OpenStore, product.New)},
+	contract.ArticleQueue:   {deps: []string{BusConn, Store}, init: domain(article.OpenStore, article.New)},
 	contract.FilterQueue:    {deps: []string{BusConn, Store}, init: domain(filter.OpenStore, filter.New)},
 	contract.AuthQueue:      {deps: []string{BusConn, Store}, init: (*App).initAuth},
+	contract.CartQueue:      {deps: []string{BusConn, Store}, init: (*App).initCart},
 	Web:                     {deps: []string{BusConn, Server}, init: (*App).initWeb},
 
 	Seeder: {kind: job, command: "seed", init: (*App).initSeeder,
 		deps: []string{BusConn, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue}},
 
-	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, contract.FilterQueue, Web}},
+	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, contract.ArticleQueue, contract.CartQueue, contract.FilterQueue, Web}},
 }
 
 // Info describes a module for `shop modules`.

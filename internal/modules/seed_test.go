@@ -19,11 +19,12 @@ func (q *quietProgress) Start(string, int) { q.stages++ }
 func (q *quietProgress) Add(n int)         { q.added += n }
 func (q *quietProgress) End()              {}
 
-// startModules runs the seeded modules in-process and returns their bus.
-func startModules(t *testing.T, dbURL string) bus.Bus {
+// startModules runs the seeded modules (and more) in-process and returns
+// their bus.
+func startModules(t *testing.T, dbURL string, more ...string) bus.Bus {
 	t.Helper()
 	app, err := New(Config{
-		Targets: []string{Seeder}, BusURL: "memory://", DatabaseURL: dbURL, Worker: -1, NoServer: true,
+		Targets: append([]string{Seeder}, more...), BusURL: "memory://", DatabaseURL: dbURL, Worker: -1, NoServer: true,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -4,6 +4,7 @@
 package validate
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 	"unicode"
@@ -86,6 +87,22 @@ func Version(v int64, required bool) error {
 		return bus.Errorf(bus.CodeInvalid, "version %d: must be 1 or more (the version you read)", v)
 	case v == 0 && required:
 		return bus.Errorf(bus.CodeInvalid, "version is required: give the version you read (or If-Match over HTTP)")
+	}
+	return nil
+}
+
+// WebURL checks a required absolute http or https URL (an image, a link)
+// of at most max bytes, without spaces.
+func WebURL(field, s string, max int) error {
+	if s == "" {
+		return bus.Errorf(bus.CodeInvalid, "%s: required", field)
+	}
+	if len(s) > max || !utf8.ValidString(s) || strings.ContainsAny(s, " \t\r\n") {
+		return bus.Errorf(bus.CodeInvalid, "%s: not a URL of at most %d characters without spaces", field, max)
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return bus.Errorf(bus.CodeInvalid, "%s %.60q: want an absolute http or https URL", field, s)
 	}
 	return nil
 }

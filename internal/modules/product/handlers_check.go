@@ -3,11 +3,9 @@ package product
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
@@ -125,16 +123,8 @@ func checkImages(images []contract.Image) error {
 		return invalid("images: %d given, at most %d", len(images), contract.MaxProductImages)
 	}
 	for i, im := range images {
-		field := fmt.Sprintf("images[%d].url", i)
-		if im.URL == "" {
-			return invalid("%s: required", field)
-		}
-		if len(im.URL) > maxURLLen || !utf8.ValidString(im.URL) || strings.ContainsAny(im.URL, " \t\r\n") {
-			return invalid("%s: not a URL of at most %d characters without spaces", field, maxURLLen)
-		}
-		u, err := url.Parse(im.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return invalid("%s %.60q: want an absolute http or https URL", field, im.URL)
+		if err := validate.WebURL(fmt.Sprintf("images[%d].url", i), im.URL, maxURLLen); err != nil {
+			return err
 		}
 		if len(im.Alt) > 0 {
 			if _, err := validate.Name(fmt.Sprintf("images[%d].alt", i), im.Alt, maxAltLen); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
@@ -32,8 +33,7 @@ func (m *Module) load(ctx context.Context, id string) (contract.Product, error) 
 // caller's principal says, not the request's published_only field, so a
 // draft is never shown to the public by a body that leaves the flag out.
 func publishedOnly(ctx context.Context, asked bool) bool {
-	p, err := contract.PrincipalFrom(ctx)
-	return asked || err != nil || !p.IsAdmin()
+	return asked || !contract.CallerIsAdmin(ctx)
 }
 
 func (m *Module) get(ctx context.Context, req contract.ProductID) (contract.Product, error) {
@@ -115,6 +115,54 @@ func (m *Module) getMany(ctx context.Context, req contract.ProductIDs) (contract
 		return contract.ProductList{}, err
 	}
 	return ordered(req.IDs, found, func(p contract.Product) string { return p.ID }, req.PublishedOnly), nil
+}
+
+// getVariants answers the variants asked, each with its product's
+// name, status, price and stock: one lookup of the variants' products,
+// then one read of those products.
+func (m *Module) getVariants(ctx context.Context, req contract.VariantIDs) (contract.VariantList, error) {
+	req.PublishedOnly = publishedOnly(ctx, req.PublishedOnly)
+	if err := checkIDs(req.IDs); err != nil {
+		return contract.VariantList{}, err
+	}
+	owners, err := m.store.ProductsOfVariants(ctx, req.IDs)
+	if err != nil {
+		return contract.VariantList{}, err
+	}
+	var productIDs []string
+	for _, pid := range owners {
+		if !slices.Contains(productIDs, pid) {
+			productIDs = append(productIDs, pid)
+		}
+	}
+	found, err := m.store.GetMany(ctx, productIDs)
+	if err != nil {
+		return contract.VariantList{}, err
+	}
+	variants := map[string]contract.VariantInfo{}
+	for _, p := range found {
+		if req.PublishedOnly && p.Status != contract.ProductPublished {
+			continue
+		}
+		p = normal(p)
+		var image *contract.Image
+		if len(p.Images) > 0 {
+			image = &p.Images[0]
+		}
+		for _, v := range p.Variants {
+			variants[v.ID] = contract.VariantInfo{VariantID: v.ID, ProductID: p.ID, ProductName: p.Name, Slug: p.Slug, Status: p.Status,
+				SKU: v.SKU, Options: v.Options, Image: image, Currency: p.Currency, Price: v.Price, Stock: v.Stock}
+		}
+	}
+	list := contract.VariantList{Items: []contract.VariantInfo{}, Missing: []string{}}
+	for _, id := range req.IDs {
+		if v, ok := variants[id]; ok {
+			list.Items = append(list.Items, v)
+		} else {
+			list.Missing = append(list.Missing, id)
+		}
+	}
+	return list, nil
 }
 
 func (m *Module) getManyBySlugs(ctx context.Context, req contract.ProductSlugs) (contract.ProductList, error) {

@@ -77,6 +77,7 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	bus.Handle(m.Service, contract.GetProductBySlug, m.getBySlug)
 	bus.Handle(m.Service, contract.GetProducts, m.getMany)
 	bus.Handle(m.Service, contract.GetProductsBySlugs, m.getManyBySlugs)
+	bus.Handle(m.Service, contract.GetVariants, m.getVariants)
 	bus.Handle(m.Service, contract.ListProducts, m.list)
 	bus.Handle(m.Service, contract.RegenerateVariants, contract.AdminOnly(m.regenerate))
 	bus.Handle(m.Service, contract.AdjustStock, contract.AdminOnly(m.adjustStock))

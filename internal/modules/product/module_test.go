@@ -341,6 +341,25 @@ func TestProductModule(t *testing.T) {
 		if len(many.Items) != 2 || many.Items[0].ID != hat.ID || many.Items[1].ID != boot.ID || !slices.Equal(many.Missing, []string{boot2.ID}) {
 			t.Fatalf("get_many %+v", many)
 		}
+		// get_variants: by variant id, with the product's name, status, price and stock; a
+		// variant of an unpublished product or an unknown id is missing.
+		unknown := uuid.Must(uuid.NewV7()).String()
+		vs := call(t, h, contract.GetVariants, contract.VariantIDs{IDs: []string{hat.Variants[1].ID, boot2.Variants[0].ID, unknown, boot.Variants[0].ID}, PublishedOnly: true})
+		if len(vs.Items) != 2 || !slices.Equal(vs.Missing, []string{boot2.Variants[0].ID, unknown}) {
+			t.Fatalf("get_variants %+v", vs)
+		}
+		if v := vs.Items[0]; v.VariantID != hat.Variants[1].ID || v.ProductID != hat.ID || v.ProductName != "Hat" || v.Slug != hat.Slug ||
+			v.Status != contract.ProductPublished || v.SKU != "HAT-SMALL" || v.Currency != "USD" || v.Price != 2_000 || v.Stock != 2 || len(v.Options) != 1 {
+			t.Fatalf("get_variants hat %+v", v)
+		}
+		if v := vs.Items[1]; v.ProductID != boot.ID || v.ProductName != "Trail Boot Pro" || v.Price != 14_990 || v.Stock != 5 || v.Image == nil || v.Image.URL != "https://img.example/boot.jpg" {
+			t.Fatalf("get_variants boot %+v", v)
+		}
+		if vs := call(t, h, contract.GetVariants, contract.VariantIDs{IDs: []string{boot2.Variants[0].ID}}); len(vs.Items) != 1 || vs.Items[0].Status != contract.ProductDraft {
+			t.Fatalf("get_variants as an admin %+v", vs)
+		}
+		callErr(t, h, contract.GetVariants, contract.VariantIDs{}, bus.CodeInvalid, "ids")
+		callErr(t, h, contract.GetVariants, contract.VariantIDs{IDs: []string{"x"}}, bus.CodeInvalid, "ids[0]")
 		bySlugs := call(t, h, contract.GetProductsBySlugs, contract.ProductSlugs{Slugs: []string{"cap", "nope", "trail-boot-2"}})
 		if len(bySlugs.Items) != 2 || bySlugs.Items[0].ID != capP.ID || bySlugs.Items[1].ID != boot2.ID || !slices.Equal(bySlugs.Missing, []string{"nope"}) {
 			t.Fatalf("get_many_by_slugs %+v", bySlugs)

@@ -48,6 +48,9 @@ type Store interface {
 	BySlug(ctx context.Context, slug string) (contract.Product, error)
 	// GetMany and BySlugs return the products found, in no order.
 	GetMany(ctx context.Context, ids []string) ([]contract.Product, error)
+	// ProductsOfVariants maps those of variantIDs that exist to their
+	// products' ids.
+	ProductsOfVariants(ctx context.Context, variantIDs []string) (map[string]string, error)
 	BySlugs(ctx context.Context, slugs []string) ([]contract.Product, error)
 	// Update writes p if the stored product is at version p.Version-1
 	// (else errVersion, or store.ErrNotFound): all its content and its

@@ -404,6 +404,20 @@ func (s *mongoStore) GetMany(ctx context.Context, ids []string) ([]contract.Prod
 	return s.find(ctx, bson.D{{Key: "_id", Value: in(ids)}})
 }
 
+// ProductsOfVariants reads the stock documents, which name their product.
+func (s *mongoStore) ProductsOfVariants(ctx context.Context, variantIDs []string) (map[string]string, error) {
+	docs, err := store.FindAll(ctx, s.stock, bson.D{{Key: "_id", Value: in(variantIDs)}}, bson.D{{Key: "_id", Value: 1}},
+		func(d stockDoc) stockDoc { return d })
+	if err != nil {
+		return nil, fmt.Errorf("find the products of %d variants: %w", len(variantIDs), err)
+	}
+	out := make(map[string]string, len(docs))
+	for _, d := range docs {
+		out[d.ID] = d.ProductID
+	}
+	return out, nil
+}
+
 func (s *mongoStore) BySlugs(ctx context.Context, slugs []string) ([]contract.Product, error) {
 	if len(slugs) == 0 {
 		return nil, nil

@@ -407,6 +407,23 @@ func (s *sqlStore) GetMany(ctx context.Context, ids []string) ([]contract.Produc
 	return s.products(ctx, s.db, `id IN (`+placeholders(len(ids))+`)`, anys(ids)...)
 }
 
+func (s *sqlStore) ProductsOfVariants(ctx context.Context, variantIDs []string) (map[string]string, error) {
+	if len(variantIDs) == 0 {
+		return map[string]string{}, nil
+	}
+	pairs, err := store.QueryAll(ctx, s.db, func(row store.Scanner) (p [2]string, err error) {
+		return p, row.Scan(&p[0], &p[1])
+	}, `SELECT id, product_id FROM variants WHERE id IN (`+placeholders(len(variantIDs))+`)`, anys(variantIDs)...)
+	if err != nil {
+		return nil, fmt.Errorf("find the products of %d variants: %w", len(variantIDs), err)
+	}
+	out := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		out[p[0]] = p[1]
+	}
+	return out, nil
+}
+
 func (s *sqlStore) BySlugs(ctx context.Context, slugs []string) ([]contract.Product, error) {
 	if len(slugs) == 0 {
 		return nil, nil

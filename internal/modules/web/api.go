@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -123,9 +124,8 @@ func endpoint[Req, Resp any](m *Module, e bus.Endpoint[Req, Resp], status int, b
 			m.writeError(w, r, err)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+		ctx, cancel := callContext(r)
 		defer cancel()
-		ctx = bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: principal(r.Context())})
 		resp, err := bus.Call(ctx, m.cfg.Bus, e, req)
 		if err != nil {
 			m.writeError(w, r, err)
@@ -136,6 +136,13 @@ func endpoint[Req, Resp any](m *Module, e bus.Endpoint[Req, Resp], status int, b
 		}
 		writeJSON(w, status, resp)
 	}
+}
+
+// callContext is the context of the bus calls r makes: bounded by
+// callTimeout, with r's request id as trace id and its caller's principal.
+func callContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+	return bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: principal(r.Context())}), cancel
 }
 
 // entityTag is the strong ETag of version v: the number, quoted.
@@ -182,14 +189,28 @@ func fromBody[Req any](binds func(req *Req) []binder) func(http.ResponseWriter, 
 	}
 }
 
-// fromPath is fromBody for requests without a body (GET): the request is
-// made from the path, query and headers alone.
+// fromPath is fromBody for requests without a body (GET, and writes such
+// as logout): the request is made from the path, query and headers alone.
+// A body that is sent anyway is refused, not ignored: a client that sent
+// one meant something by it, and the write must not go ahead as if it had
+// not (a malformed body on POST /auth/logout used to end the session).
 func fromPath[Req any](binds func(req *Req) []binder) func(http.ResponseWriter, *http.Request) (Req, error) {
-	return func(_ http.ResponseWriter, r *http.Request) (Req, error) {
+	return func(w http.ResponseWriter, r *http.Request) (Req, error) {
 		var req Req
+		body, err := readBody(w, r)
+		if err != nil {
+			return req, err
+		}
+		if len(bytes.TrimSpace(body)) > 0 {
+			return req, bus.Errorf(bus.CodeInvalid, "request body: %s %s takes none", r.Method, r.URL.Path)
+		}
 		return req, bind(r, binds(&req))
 	}
 }
+
+// empty builds the request of a route that takes nothing: no body, no
+// query parameters.
+var empty = fromPath(func(*contract.Empty) []binder { return nil })
 
 // fromOptionalBody is fromBody where the body may be left out (DELETE):
 // one that is given is decoded as strictly, so that a version in it is
@@ -266,6 +287,19 @@ func ifMatch(dst *int64) binder {
 func queryFlag(name string, dst *bool) binder {
 	return binder{query: name, bind: func(r *http.Request) (err error) {
 		*dst, err = boolQuery(r, name)
+		return err
+	}}
+}
+
+// queryOptionalFlag sets *dst from a true/false query parameter, and
+// leaves it nil when the parameter is not given (a filter that is off).
+func queryOptionalFlag(name string, dst **bool) binder {
+	return binder{query: name, bind: func(r *http.Request) error {
+		if !r.URL.Query().Has(name) {
+			return nil
+		}
+		v, err := boolQuery(r, name)
+		*dst = &v
 		return err
 	}}
 }

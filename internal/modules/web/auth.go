@@ -190,24 +190,41 @@ func (m *Module) crossOrigin() func(http.Handler) http.Handler {
 	return cop.Handler
 }
 
-func (m *Module) setSessionCookie(w http.ResponseWriter, r *http.Request, g contract.SessionGrant) {
+// setCookie sets one of the shop's secret cookies (the session, the
+// guest cart): HttpOnly, so scripts never read it, SameSite=Lax, Secure
+// over TLS or with --secure-cookies, until expires.
+func (m *Module) setCookie(w http.ResponseWriter, r *http.Request, name, value string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: g.Token, Path: "/", Expires: g.ExpiresAt,
-		MaxAge: max(1, int(time.Until(g.ExpiresAt).Seconds())), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Name: name, Value: value, Path: "/", Expires: expires,
+		MaxAge: max(1, int(time.Until(expires).Seconds())), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: m.cfg.SecureCookies || r.TLS != nil,
 	})
 }
 
-func (m *Module) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+func (m *Module) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: m.cfg.SecureCookies || r.TLS != nil})
+}
+
+func (m *Module) setSessionCookie(w http.ResponseWriter, r *http.Request, g contract.SessionGrant) {
+	m.setCookie(w, r, SessionCookie, g.Token, g.ExpiresAt)
+}
+
+func (m *Module) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	m.clearCookie(w, r, SessionCookie)
 }
 
 // call makes one bus call for r, acting for its caller.
 func call[Req, Resp any](m *Module, r *http.Request, e bus.Endpoint[Req, Resp], req Req) (Resp, error) {
+	return callAs(m, r, principal(r.Context()), e, req)
+}
+
+// callAs is call acting for principal p (encoded): the user a login just
+// signed in, before the request carries the session.
+func callAs[Req, Resp any](m *Module, r *http.Request, p string, e bus.Endpoint[Req, Resp], req Req) (Resp, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
-	ctx = bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: principal(r.Context())})
+	ctx = bus.WithMeta(ctx, bus.Meta{TraceID: middleware.GetReqID(r.Context()), Principal: p})
 	return bus.Call(ctx, m.cfg.Bus, e, req)
 }
 
@@ -274,6 +291,7 @@ func (m *Module) signIn(register bool) http.HandlerFunc {
 		if previous != "" {
 			m.sessions.forget(sha256.Sum256([]byte(previous)))
 		}
+		m.mergeAtLogin(w, r, g)
 		reply := grantReply{SessionID: g.SessionID, ExpiresAt: g.ExpiresAt, User: g.User}
 		if body.Bearer {
 			reply.Token = g.Token
@@ -286,7 +304,12 @@ func (m *Module) signIn(register bool) http.HandlerFunc {
 
 func (m *Module) logout(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r.Context())
-	if _, err := call(m, r, contract.Logout, contract.Empty{}); err != nil {
+	req, err := empty(w, r)
+	if err != nil {
+		m.writeError(w, r, err)
+		return
+	}
+	if _, err := call(m, r, contract.Logout, req); err != nil {
 		m.writeError(w, r, err)
 		return
 	}
@@ -335,9 +358,7 @@ func (m *Module) authRoutes(public, admin chi.Router) {
 			u.Get("/sessions", endpoint(m, contract.ListSessions, http.StatusOK, empty))
 			u.Delete("/sessions", endpoint(m, contract.RevokeOtherSessions, http.StatusOK, empty))
 			u.Delete("/sessions/{id}", endpoint(m, contract.RevokeSession, http.StatusOK,
-				func(_ http.ResponseWriter, r *http.Request) (contract.SessionID, error) {
-					return contract.SessionID{ID: pathParam(r, "id")}, nil
-				}))
+				fromPath(func(req *contract.SessionID) []binder { return []binder{pathID("id", "id", &req.ID)} })))
 		})
 	})
 
@@ -360,8 +381,6 @@ func (m *Module) authRoutes(public, admin chi.Router) {
 			return contract.SetRoleRequest{ID: pathParam(r, "id"), Role: body.Role, Version: body.Version}, err
 		}))
 }
-
-func empty(http.ResponseWriter, *http.Request) (contract.Empty, error) { return contract.Empty{}, nil }
 
 // devMail shows the last messages of the development mailer: only with
 // --dev, where no mail leaves the machine.

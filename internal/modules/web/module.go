@@ -40,7 +40,10 @@ type Config struct {
 	// auth throttles by is then the one they saw. Empty: none, and the
 	// peer's address is the client's.
 	TrustedProxies []netip.Prefix
-	Log            *slog.Logger
+	// PublicURL is the shop's address as users reach it, for the absolute
+	// links of the feeds; empty: the scheme and host of each request.
+	PublicURL string
+	Log       *slog.Logger
 }
 
 // Module is the web module. Its bus Service has no handlers: it is
@@ -78,9 +81,12 @@ func (m *Module) Routes(r chi.Router) {
 	m.optionRoutes(api, admin)
 	m.searchRoutes(api)
 	m.authRoutes(api, admin)
+	m.cartRoutes(api, admin)
+	m.articleRoutes(api, admin)
 	api.Mount("/admin", admin)
 	r.Mount(apiPrefix, api)
 	m.track(apiPrefix, api)
+	m.feedRoutes(r)
 }
 
 // track registers every route of routes, under prefix, as an endpoint
