@@ -6,7 +6,7 @@ LDFLAGS := -X github.com/shopengine/shop/internal/buildinfo.version=$(VERSION)
 
 BENCH_ROUNDS ?= 5
 
-.PHONY: build run test bench bench-bus bench-modules lint image
+.PHONY: build run test bench bench-bus bench-modules lint image fuzz
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/shop
@@ -56,6 +56,20 @@ bench-modules:
 	@mkdir -p bench-results
 	$(GO) test -run='^$$' -bench=. -benchtime=2s ./internal/modules/category/ ./internal/modules/option/ | tee bench-results/modules.txt
 	$(GO) test -run='^$$' -bench=Healthz -count=3 ./cmd/shop/ | tee bench-results/healthz.txt
+
+# Fuzz targets, FUZZTIME each (outside CI; `make test` runs their seed
+# corpora, including every crasher found and fixed, under testdata/fuzz).
+FUZZTIME ?= 60s
+FUZZ_TARGETS := \
+	./internal/bus:FuzzDecodeStrict \
+	./internal/bus/amqp:FuzzEnvelope \
+	./internal/slugs:FuzzSlugs
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

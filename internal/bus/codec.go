@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // DecodeStrict decodes a request body into v, refusing what a handler must
@@ -17,6 +18,11 @@ import (
 func DecodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
+	}
+	// encoding/json turns invalid UTF-8 into U+FFFD without a word, so a
+	// name sent as bytes that are no text would be stored as "a\uFFFDb".
+	if !utf8.Valid(body) {
+		return &Error{Code: CodeInvalid, Message: "body: not valid UTF-8"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

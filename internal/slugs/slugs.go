@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/gosimple/slug"
 
@@ -54,7 +55,9 @@ func Nth(base string, n int) string {
 	}
 	suffix := "-" + strconv.Itoa(n)
 	if len(base)+len(suffix) > MaxLen {
-		base = base[:MaxLen-len(suffix)]
+		// Cut, then drop the hyphens the cut exposed: "long-name-x" cut
+		// before "x" must not become "long-name--3" (found by FuzzSlugs).
+		base = strings.TrimRight(base[:MaxLen-len(suffix)], "-")
 	}
 	return base + suffix
 }

@@ -50,3 +50,23 @@ func TestNth(t *testing.T) {
 		t.Fatalf("Nth(long) = %q", got)
 	}
 }
+
+// FuzzSlugs: Make turns any name into a valid slug (or the fallback),
+// Validate never panics and agrees with Make, and Nth stays within MaxLen.
+func FuzzSlugs(f *testing.F) {
+	for _, s := range []string{"Winter Boots", "Ünïcödé Ærø", "東京", "🙂", "a--b", "-x-", "", "\x00\xff", strings.Repeat("long ", 60)} {
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, name string, n int) {
+		s := Make(name, "item")
+		if err := Validate(s); err != nil {
+			t.Fatalf("Make(%q) = %q, which Validate refuses: %v", name, s, err)
+		}
+		if Validate(name) == nil && len(name) <= MaxLen && Make(name, "item") != name {
+			t.Fatalf("a valid slug %q is not its own slug: %q", name, Make(name, "item"))
+		}
+		if nth := Nth(s, n%1000); len(nth) > MaxLen || Validate(nth) != nil {
+			t.Fatalf("Nth(%q, %d) = %q", s, n, nth)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -182,14 +183,28 @@ func fromBody[Req any](binds func(req *Req) []binder) func(http.ResponseWriter, 
 	}
 }
 
-// fromPath is fromBody for requests without a body (GET): the request is
-// made from the path, query and headers alone.
+// fromPath is fromBody for requests without a body (GET, and writes such
+// as logout): the request is made from the path, query and headers alone.
+// A body that is sent anyway is refused, not ignored: a client that sent
+// one meant something by it, and the write must not go ahead as if it had
+// not (a malformed body on POST /auth/logout used to end the session).
 func fromPath[Req any](binds func(req *Req) []binder) func(http.ResponseWriter, *http.Request) (Req, error) {
-	return func(_ http.ResponseWriter, r *http.Request) (Req, error) {
+	return func(w http.ResponseWriter, r *http.Request) (Req, error) {
 		var req Req
+		body, err := readBody(w, r)
+		if err != nil {
+			return req, err
+		}
+		if len(bytes.TrimSpace(body)) > 0 {
+			return req, bus.Errorf(bus.CodeInvalid, "request body: %s %s takes none", r.Method, r.URL.Path)
+		}
 		return req, bind(r, binds(&req))
 	}
 }
+
+// empty builds the request of a route that takes nothing: no body, no
+// query parameters.
+var empty = fromPath(func(*contract.Empty) []binder { return nil })
 
 // fromOptionalBody is fromBody where the body may be left out (DELETE):
 // one that is given is decoded as strictly, so that a version in it is

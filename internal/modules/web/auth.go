@@ -286,7 +286,12 @@ func (m *Module) signIn(register bool) http.HandlerFunc {
 
 func (m *Module) logout(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r.Context())
-	if _, err := call(m, r, contract.Logout, contract.Empty{}); err != nil {
+	req, err := empty(w, r)
+	if err != nil {
+		m.writeError(w, r, err)
+		return
+	}
+	if _, err := call(m, r, contract.Logout, req); err != nil {
 		m.writeError(w, r, err)
 		return
 	}
@@ -335,9 +340,7 @@ func (m *Module) authRoutes(public, admin chi.Router) {
 			u.Get("/sessions", endpoint(m, contract.ListSessions, http.StatusOK, empty))
 			u.Delete("/sessions", endpoint(m, contract.RevokeOtherSessions, http.StatusOK, empty))
 			u.Delete("/sessions/{id}", endpoint(m, contract.RevokeSession, http.StatusOK,
-				func(_ http.ResponseWriter, r *http.Request) (contract.SessionID, error) {
-					return contract.SessionID{ID: pathParam(r, "id")}, nil
-				}))
+				fromPath(func(req *contract.SessionID) []binder { return []binder{pathID("id", "id", &req.ID)} })))
 		})
 	})
 
@@ -361,7 +364,6 @@ func (m *Module) authRoutes(public, admin chi.Router) {
 		}))
 }
 
-func empty(http.ResponseWriter, *http.Request) (contract.Empty, error) { return contract.Empty{}, nil }
 
 // devMail shows the last messages of the development mailer: only with
 // --dev, where no mail leaves the machine.

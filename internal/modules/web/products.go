@@ -21,22 +21,22 @@ func (m *Module) productRoutes(public, admin chi.Router) {
 			return req, err
 		}))
 	public.Get("/products/by-slug/{slug}", endpoint(m, contract.GetProductBySlug, http.StatusOK,
-		func(_ http.ResponseWriter, r *http.Request) (contract.ProductSlug, error) {
-			return contract.ProductSlug{Slug: pathParam(r, "slug"), PublishedOnly: true}, nil
-		}))
+		fromPath(func(req *contract.ProductSlug) []binder {
+			req.PublishedOnly = true
+			return []binder{pathID("slug", "slug", &req.Slug)}
+		})))
 	public.Get("/products/{id}", endpoint(m, contract.GetProduct, http.StatusOK,
-		func(_ http.ResponseWriter, r *http.Request) (contract.ProductID, error) {
-			return contract.ProductID{ID: pathParam(r, "id"), PublishedOnly: true}, nil
-		}))
+		fromPath(func(req *contract.ProductID) []binder {
+			req.PublishedOnly = true
+			return []binder{pathID("id", "id", &req.ID)}
+		})))
 
 	admin.Get("/products", endpoint(m, contract.ListProducts, http.StatusOK,
 		func(_ http.ResponseWriter, r *http.Request) (contract.ListProductsRequest, error) {
 			return listProductsRequest(r.URL.Query(), true)
 		}))
 	admin.Get("/products/{id}", endpoint(m, contract.GetProduct, http.StatusOK,
-		func(_ http.ResponseWriter, r *http.Request) (contract.ProductID, error) {
-			return contract.ProductID{ID: pathParam(r, "id")}, nil
-		}))
+		fromPath(func(req *contract.ProductID) []binder { return []binder{pathID("id", "id", &req.ID)} })))
 	admin.Post("/products", endpoint(m, contract.CreateProduct, http.StatusCreated,
 		fromBody(func(*contract.CreateProductRequest) []binder { return nil })))
 	// Bodies are the contract's requests as they are, the id taken from
