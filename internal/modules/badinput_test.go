@@ -277,4 +277,3 @@ func diffChecksums(a, b map[string]string) string {
 	slices.Sort(out)
 	return strings.Join(out, "\n")
 }
-

@@ -364,7 +364,6 @@ func (m *Module) authRoutes(public, admin chi.Router) {
 		}))
 }
 
-
 // devMail shows the last messages of the development mailer: only with
 // --dev, where no mail leaves the machine.
 func (m *Module) devMail(w http.ResponseWriter, r *http.Request) {
