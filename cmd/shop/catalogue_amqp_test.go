@@ -13,7 +13,7 @@ import (
 func TestCatalogueServicesOverAMQP(t *testing.T) {
 	url, prefix := brokerPrefix(t)
 	busArgs := []string{"--workers=0", "--bus-url=" + url, "--bus-prefix=" + prefix}
-	for _, m := range []string{"category", "attribute", "option", "product", "auth", "article", "seo", "cart"} {
+	for _, m := range []string{"category", "attribute", "option", "product", "auth", "article", "seo", "cart", "filter"} {
 		startServe(t, nil, append(busArgs, "--only="+m)...)
 	}
 	web := startServe(t, nil, append(busArgs, "--only=web")...)

@@ -83,7 +83,7 @@ var table = map[string]module{
 
 	Seeder: {kind: job, command: "seed", init: (*App).initSeeder,
 		deps: []string{BusConn, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue,
-			contract.AuthQueue, contract.ArticleQueue, contract.SEOQueue, contract.CartQueue}},
+			contract.AuthQueue, contract.ArticleQueue, contract.SEOQueue, contract.CartQueue, contract.FilterQueue}},
 
 	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, contract.ArticleQueue, contract.CartQueue, contract.FilterQueue, contract.SEOQueue, Web}},
 }

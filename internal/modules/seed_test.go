@@ -82,6 +82,11 @@ func TestSeedIsDeterministicIdempotentAndResettable(t *testing.T) {
 			pub = it
 		}
 	}
+	pubPage, err := bus.Call(ctx, b, contract.ListProducts, contract.ListProductsRequest{Status: contract.ProductPublished, PageSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := pubPage.Total
 	path := contract.ProductPathPrefix + pub.Slug
 	for i := 0; ; i++ {
 		res, err := bus.Call(ctx, b, contract.Resolve, contract.ResolveRequest{Path: path})
@@ -90,6 +95,22 @@ func TestSeedIsDeterministicIdempotentAndResettable(t *testing.T) {
 		}
 		if i == 50 {
 			t.Fatalf("resolve %s after seeding: %+v, %v", path, res, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// So is filter: the published sample products are searchable, with
+	// the brand facet counted.
+	for i := 0; ; i++ {
+		found, err := bus.Call(ctx, b, contract.Search, contract.SearchRequest{PageSize: 1})
+		brand := false
+		for _, f := range found.Facets {
+			brand = brand || f.Code == "brand" && len(f.Values) > 0
+		}
+		if err == nil && found.Total == published && brand {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("search after seeding: %d of %d published, brand facet %v, %v", found.Total, published, brand, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
