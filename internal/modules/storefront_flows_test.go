@@ -154,6 +154,10 @@ func TestStorefrontCart(t *testing.T) {
 		t.Fatal("the cart line has no picture")
 	}
 	b.get("/").want(t, "badge on home", 200, `data-cart-count>2<`)
+	// Five left: a quantity beyond them is refused beside the line.
+	if _, err := bus.Call(ctx, bb, contract.AdjustStock, contract.AdjustStockRequest{VariantID: v.ID, Delta: 5 - v.Stock}); err != nil {
+		t.Fatal(err)
+	}
 	lineID := regexp.MustCompile(`action="/cart/lines/([^"/]+)"`).FindStringSubmatch(cart.body)[1]
 
 	for _, c := range []struct {
@@ -165,7 +169,8 @@ func TestStorefrontCart(t *testing.T) {
 		{"empty", "", 400, "Required"},
 		{"negative", "-1", 400, ""},
 		{"too many", "100000", 400, ""},
-		{"beyond stock", "100", 0, ""},
+		{"beyond stock", "6", 409, "Only 5 available"},
+		{"beyond the line limit", "100", 0, ""},
 	} {
 		got := b.post("/cart/lines/"+lineID, url.Values{"quantity": {c.q}})
 		if got.status < 400 || (c.status != 0 && got.status != c.status) || !strings.Contains(got.body, `class="field-error" id="e-qty"`) ||
@@ -240,4 +245,129 @@ func TestStorefrontCart(t *testing.T) {
 	}
 	merged := b.get("/cart?done=cart-capped")
 	merged.want(t, "merged cart", 200, "some quantities were lowered", `value="`+itoa(most)+`"`, `class="line-notice notice-info"`, `data-cart-count>`+itoa(most)+`<`)
+}
+
+// TestStorefrontBlog: the blog's list (tags with counts, paging, tag
+// pages), the article page with its sanitised body, old slugs' 301, the
+// latest articles on home, and the feeds still served beside the pages.
+func TestStorefrontBlog(t *testing.T) {
+	sf := startStorefront(t, 5)
+	ctx, bb := adminCtx(t), sf.app.Bus()
+	b := sf.browser(t)
+	var first contract.Article
+	for i := range blogPageSizeForTest + 2 {
+		tags := []string{"guides"}
+		if i%2 == 0 {
+			tags = append(tags, "care")
+		}
+		a, err := bus.Call(ctx, bb, contract.CreateArticle, contract.CreateArticleRequest{Title: "Caring for boots, part " + strconv.Itoa(i+1),
+			BodyMarkdown: "Keep them **dry**.\n\n<script>alert(1)</script>\n\nThen polish.", Tags: tags, Status: contract.ArticlePublished,
+			AuthorName: "Ines", Cover: &contract.Image{URL: "https://cdn.example/boots.jpg", Alt: "Boots"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = a
+		}
+	}
+	blog := b.get("/blog")
+	blog.want(t, "blog", 200, "Journal", `href="/blog/tag/guides"`, "(12)", `href="/blog/tag/care"`, "(6)", "min read", `rel="next"`)
+	blog.inLayout(t, "blog")
+	if n := strings.Count(blog.body, `class="article-card"`); n != 10 {
+		t.Fatalf("the blog's first page lists %d articles, want 10", n)
+	}
+	next := regexp.MustCompile(`href="(/blog\?cursor=[^"]+)" rel="next"`).FindStringSubmatch(blog.body)
+	if next == nil {
+		t.Fatal("no link to the older articles")
+	}
+	older := b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	older.want(t, "older articles", 200, "Newest articles", "part 1<")
+	if n := strings.Count(older.body, `class="article-card"`); n != 2 {
+		t.Fatalf("the second page lists %d, want 2", n)
+	}
+	tag := b.get("/blog/tag/care")
+	tag.want(t, "tag page", 200, "Journal: care", `aria-current="page"`)
+	if n := strings.Count(tag.body, `class="article-card"`); n != 6 {
+		t.Fatalf("the care tag lists %d, want 6", n)
+	}
+	b.get("/blog?cursor=garbage").want(t, "bad cursor", 400, "cursor")
+	b.get("/blog?page=2").want(t, "unknown parameter", 400, "page")
+
+	art := b.settle("/blog/"+first.Slug, 200)
+	art.want(t, "article", 200, first.Title, "<strong>dry</strong>", "By Ines", `src="https://cdn.example/boots.jpg"`, `href="/blog/tag/guides"`, "min read",
+		`"@type":"Article"`, `<link rel="canonical" href="`+sf.url+`/blog/`+first.Slug+`">`)
+	if strings.Contains(art.main(), "<script>alert(1)") {
+		t.Fatal("the article body is not sanitised")
+	}
+	slug := first.Slug + "-renamed"
+	if _, err := bus.Call(ctx, bb, contract.UpdateArticle, contract.UpdateArticleRequest{ID: first.ID, Version: first.Version, Slug: &slug}); err != nil {
+		t.Fatal(err)
+	}
+	if old := b.settle("/blog/"+first.Slug, 301); old.header.Get("Location") != "/blog/"+slug {
+		t.Fatalf("old article slug: %d %q", old.status, old.header.Get("Location"))
+	}
+	b.get("/blog/no-such-article").want(t, "unknown article", 404, "Page not found")
+	b.get("/").want(t, "home with articles", 200, "From the journal", `href="/blog/`)
+	if rss := b.get("/blog/rss.xml"); rss.status != 200 || !strings.Contains(rss.body, "<rss") {
+		t.Fatalf("the feed beside the pages: %d %.200s", rss.status, rss.body)
+	}
+	if atom := b.get("/blog/tag/care/atom.xml"); atom.status != 200 || !strings.Contains(atom.body, "<feed") {
+		t.Fatalf("the tag feed: %d", atom.status)
+	}
+}
+
+// blogPageSizeForTest is the blog's page size (web.blogPageSize).
+const blogPageSizeForTest = 10
+
+// TestStorefrontDegradesWithoutSEOCartArticle runs the shop without the
+// seo, cart and article modules: entity pages are found by the direct
+// lookups with the pages' own meta, the header has no badge, the cart
+// pages are 503s that say the cart is unavailable, home renders without
+// articles, and the blog, which needs the article module, is a 503.
+func TestStorefrontDegradesWithoutSEOCartArticle(t *testing.T) {
+	cfg := authConfig(t)
+	cfg.Targets = []string{contract.AuthQueue, contract.CategoryQueue, contract.ProductQueue, contract.AttributeQueue, contract.OptionQueue, Web}
+	s := startShop(t, cfg)
+	sf := seedStorefront(t, s, 10)
+	b := s.browser(t)
+
+	home := b.get("/")
+	home.want(t, "home degraded", 200, "New arrivals", `<link rel="canonical" href="/">`)
+	if strings.Contains(home.body, "data-cart-count") || strings.Contains(home.body, "From the journal") {
+		t.Fatal("home shows a badge or articles without their modules")
+	}
+	if !regexp.MustCompile(`data-degraded="[^"]*\bcart\b`).MatchString(home.body) {
+		t.Fatal("home is not marked degraded without the cart")
+	}
+	p := sf.withVariants
+	b.get("/p/"+p.Slug).want(t, "product without seo", 200, p.Name, `<link rel="canonical" href="/p/`+p.Slug+`">`)
+	cat := b.get(sf.categoryPath)
+	cat.want(t, "category without seo", 200, `aria-label="Breadcrumbs"`, `<link rel="canonical" href="`+sf.categoryPath+`">`)
+	if strings.Contains(cat.body, "application/ld+json") {
+		t.Fatal("JSON-LD without seo")
+	}
+	b.get("/p/no-such-product").want(t, "unknown product without seo", 404, "Page not found")
+	b.get("/no/such/category").want(t, "unknown category without seo", 404, "Page not found")
+
+	for _, c := range []struct {
+		method, path string
+	}{{"GET", "/cart"}, {"POST", "/cart/lines"}, {"POST", "/cart/lines/x"}, {"POST", "/cart/lines/x/remove"}} {
+		var got page
+		if c.method == "GET" {
+			got = b.get(c.path)
+		} else {
+			got = b.post(c.path, url.Values{"variant_id": {p.Variants[0].ID}, "quantity": {"1"}})
+		}
+		got.want(t, c.method+" "+c.path+" without cart", 503, "The cart is unavailable right now")
+		got.inLayout(t, c.path)
+		if got.header.Get("Retry-After") == "" {
+			t.Fatalf("%s: 503 without Retry-After", c.path)
+		}
+	}
+	blog := b.get("/blog")
+	blog.want(t, "blog without article", 503, "Temporarily unavailable")
+	if blog.header.Get("Retry-After") == "" {
+		t.Fatal("blog 503 without Retry-After")
+	}
+	b.get("/blog/some-article").want(t, "article without article or seo", 503, "Temporarily unavailable")
 }

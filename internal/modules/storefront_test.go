@@ -30,7 +30,12 @@ type storefront struct {
 // startStorefront runs every module with a seeded catalogue of n products.
 func startStorefront(t testing.TB, n int) *storefront {
 	t.Helper()
-	s := startShop(t, authConfig(t))
+	return seedStorefront(t, startShop(t, authConfig(t)), n)
+}
+
+// seedStorefront seeds a catalogue of n products into the running shop s.
+func seedStorefront(t testing.TB, s *shop, n int) *storefront {
+	t.Helper()
 	ctx := contract.WithPrincipal(t.Context(), contract.Principal{Machine: "test"})
 	if _, err := seeder.New(s.app.Bus(), slog.New(slog.NewTextHandler(io.Discard, nil))).Seed(ctx, seeder.Options{Products: n, Seed: 11}, &quietProgress{}); err != nil {
 		t.Fatal(err)
