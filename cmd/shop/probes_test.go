@@ -17,15 +17,22 @@ import (
 // module, whatever --only says.
 func TestEveryModuleAloneAnswersProbes(t *testing.T) {
 	c := &http.Client{Timeout: 20 * time.Second}
-	get := func(t *testing.T, s *server, path string) (int, string) {
-		t.Helper()
+	try := func(s *server, path string) (int, string, error) {
 		resp, err := c.Get("http://" + s.addr + path)
 		if err != nil {
-			t.Fatalf("GET %s: %v\n%s", path, err, s.logs)
+			return 0, "", err
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
+		return resp.StatusCode, string(body), nil
+	}
+	get := func(t *testing.T, s *server, path string) (int, string) {
+		t.Helper()
+		code, body, err := try(s, path)
+		if err != nil {
+			t.Fatalf("GET %s: %v\n%s", path, err, s.logs)
+		}
+		return code, body
 	}
 	for _, m := range modules.Selectable() {
 		for _, workers := range []string{"0", "1"} {
@@ -34,10 +41,13 @@ func TestEveryModuleAloneAnswersProbes(t *testing.T) {
 					"--only="+m, "--workers="+workers, "--database-url=sqlite://"+t.TempDir())
 				// Under a supervisor the primary listens before the worker
 				// accepts; the kernel queues the connection meanwhile.
+				// A worker still starting on a loaded machine may not
+				// accept within the client's timeout: poll through that.
 				var code int
 				var body string
-				if !poll(60*time.Second, func() bool { code, body = get(t, s, "/readyz"); return code == 200 }) {
-					t.Fatalf("/readyz: %d %s, want 200 within 60s\n%s", code, body, s.logs)
+				var err error
+				if !poll(60*time.Second, func() bool { code, body, err = try(s, "/readyz"); return code == 200 }) {
+					t.Fatalf("/readyz: %d %s (%v), want 200 within 60s\n%s", code, body, err, s.logs)
 				}
 				var rd modules.Readiness
 				if err := json.Unmarshal([]byte(body), &rd); err != nil || rd.Status != modules.StatusReady || rd.Checks["bus"] != "ok" {

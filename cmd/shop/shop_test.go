@@ -163,10 +163,14 @@ func TestServeHealthReadinessMetricsAndDrain(t *testing.T) {
 	if code, body := s.get(t, "/healthz"); code != 200 || !strings.Contains(body, "ok") {
 		t.Fatalf("/healthz: %d %s", code, body)
 	}
-	if code, body := s.get(t, "/readyz"); code != 200 || !strings.Contains(body, "ready") {
-		t.Fatalf("/readyz: %d %s", code, body)
+	// Listening comes before every module has started (readiness says
+	// "starting" meanwhile): poll.
+	var code int
+	var body string
+	if !poll(30*time.Second, func() bool { code, body = s.get(t, "/readyz"); return code == 200 }) || !strings.Contains(body, "ready") {
+		t.Fatalf("/readyz: %d %s, want 200 within 30s", code, body)
 	}
-	code, body := s.get(t, "/metrics")
+	code, body = s.get(t, "/metrics")
 	for _, want := range []string{"shop_bus_requests_in_flight", "go_goroutines"} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Fatalf("/metrics lacks %s: %d\n%s", want, code, body)

@@ -438,10 +438,21 @@ type VariantStock struct {
 // AllCategoryIDs is the product's categories with all their ancestors
 // (from the category tree at the time of the write). Variants is set on
 // stock_changed only: the variant whose stock changed.
+//
+// Description, Image (the first), Options (the distinct option values of
+// the variants, in variant order), Stock and CreatedAt are what a search
+// index lists and facets on. Stock is every variant's stock as the write
+// read it, with StockVersion 0: a snapshot, which a consumer uses for a
+// variant until it has a stock_changed event of it.
 type ProductEvent struct {
 	ID             string          `json:"id"`
 	Slug           string          `json:"slug"`
 	Name           string          `json:"name"`
+	Description    string          `json:"description,omitempty"`
+	Image          *Image          `json:"image,omitempty"`
+	Options        []VariantOption `json:"options,omitempty"`
+	Stock          []VariantStock  `json:"stock,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
 	Status         ProductStatus   `json:"status"`
 	PreviousStatus ProductStatus   `json:"previous_status,omitempty"` // status_changed only
 	CategoryIDs    []string        `json:"category_ids"`

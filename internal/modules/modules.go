@@ -19,6 +19,7 @@ import (
 	"github.com/shopengine/shop/internal/modules/article"
 	"github.com/shopengine/shop/internal/modules/attribute"
 	"github.com/shopengine/shop/internal/modules/category"
+	"github.com/shopengine/shop/internal/modules/filter"
 	"github.com/shopengine/shop/internal/modules/option"
 	"github.com/shopengine/shop/internal/modules/product"
 	"github.com/shopengine/shop/internal/modules/seo"
@@ -74,6 +75,7 @@ var table = map[string]module{
 	contract.OptionQueue:    {deps: []string{BusConn, Store}, init: domain(option.OpenStore, option.New)},
 	contract.ProductQueue:   {deps: []string{BusConn, Store}, init: domain(product.OpenStore, product.New)},
 	contract.ArticleQueue:   {deps: []string{BusConn, Store}, init: domain(article.OpenStore, article.New)},
+	contract.FilterQueue:    {deps: []string{BusConn, Store}, init: domain(filter.OpenStore, filter.New)},
 	contract.AuthQueue:      {deps: []string{BusConn, Store}, init: (*App).initAuth},
 	contract.CartQueue:      {deps: []string{BusConn, Store}, init: (*App).initCart},
 	contract.SEOQueue:       {deps: []string{BusConn, Store}, init: domain(seo.OpenStore, seo.New)},
@@ -82,7 +84,7 @@ var table = map[string]module{
 	Seeder: {kind: job, command: "seed", init: (*App).initSeeder,
 		deps: []string{BusConn, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue}},
 
-	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, contract.ArticleQueue, contract.CartQueue, contract.SEOQueue, Web}},
+	All: {kind: bundle, deps: []string{contract.AuthQueue, contract.CategoryQueue, contract.AttributeQueue, contract.OptionQueue, contract.ProductQueue, contract.ArticleQueue, contract.CartQueue, contract.FilterQueue, contract.SEOQueue, Web}},
 }
 
 // Info describes a module for `shop modules`.

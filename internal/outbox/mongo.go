@@ -107,6 +107,15 @@ func DeleteWith(ctx context.Context, db *mongo.Database, coll string, ids []stri
 	for _, e := range events {
 		docs = append(docs, loose{ID: e.ID, Event: e, Gone: &gone{Coll: coll, IDs: ids}, At: e.At})
 	}
+	if len(docs) > 0 && mongo.SessionFromContext(ctx) != nil {
+		// In a transaction a duplicate key aborts everything: leave out
+		// the events already recorded (moved by an earlier attempt that
+		// ran without one) instead of tripping over them.
+		var err error
+		if docs, err = unrecorded(ctx, db, docs); err != nil {
+			return 0, err
+		}
+	}
 	if len(docs) > 0 {
 		// Unordered: an event the relay moved already (a retry) is a
 		// duplicate key, and the others still go in.
@@ -120,6 +129,39 @@ func DeleteWith(ctx context.Context, db *mongo.Database, coll string, ids []stri
 		return 0, fmt.Errorf("delete from %s: %w", coll, err)
 	}
 	return res.DeletedCount, nil
+}
+
+// unrecorded returns those of docs (loose events) not yet in the outbox
+// collection.
+func unrecorded(ctx context.Context, db *mongo.Database, docs []any) ([]any, error) {
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.(loose).ID
+	}
+	cur, err := db.Collection(Collection).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: read recorded events: %w", err)
+	}
+	var have []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &have); err != nil {
+		return nil, fmt.Errorf("outbox: read recorded events: %w", err)
+	}
+	if len(have) == 0 {
+		return docs, nil
+	}
+	known := make(map[string]bool, len(have))
+	for _, h := range have {
+		known[h.ID] = true
+	}
+	out := docs[:0:0]
+	for _, d := range docs {
+		if !known[d.(loose).ID] {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 // onlyDuplicates reports whether every write error of a bulk insert is a

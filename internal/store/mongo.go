@@ -9,7 +9,24 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 )
+
+// moduleDatabase pins every module database to primary reads, majority
+// writes and majority read concern, whatever the URL or the cluster's
+// defaults say: the stores' version-guarded loops (read a version, write
+// conditionally on it) and their "re-read after an unclear error" depend
+// on reading what was acknowledged. With secondaryPreferred a loop reads a
+// stale version and spins on conflicts; with w:1 an acknowledged write
+// can be rolled back by a failover; with read concern local a reader can
+// see a write that is later rolled back. A URL may still tune everything
+// else (timeouts, pool, TLS); these three it cannot loosen.
+var moduleDatabase = options.Database().
+	SetReadPreference(readpref.Primary()).
+	SetWriteConcern(writeconcern.Majority()).
+	SetReadConcern(readconcern.Majority())
 
 // Indexes lists a module's MongoDB indexes by collection name.
 type Indexes map[string][]mongo.IndexModel
@@ -36,7 +53,7 @@ func (db *DB) Mongo(ctx context.Context, module string, indexes Indexes) (*mongo
 	if closed {
 		return nil, errClosed
 	}
-	mdb := db.client.Database(name)
+	mdb := db.client.Database(name, moduleDatabase)
 	// One index per command: FerretDB v1, the wire-protocol test server,
 	// panics (and drops the connection) on a createIndexes that repeats two
 	// or more existing indexes, which is what every restart and every

@@ -218,6 +218,10 @@ func checkModule(module string) error {
 	return nil
 }
 
+// Logger is the logger the store was opened with, for the module stores'
+// own reports (a compensation that failed, a revision left behind).
+func (db *DB) Logger() *slog.Logger { return db.cfg.logger }
+
 // Kind reports the backend, for the rare caller that must choose an
 // implementation (a module picking its SQLite or MongoDB store).
 func (db *DB) Kind() Kind { return db.kind }

@@ -20,14 +20,17 @@ import (
 // the document, so the single-document write that changes the group
 // records its events too).
 type groupDoc struct {
-	ID        string         `bson:"_id"`
-	Name      string         `bson:"name"`
-	Slug      string         `bson:"slug"`
-	Position  int            `bson:"position"`
-	Version   int64          `bson:"version"`
-	CreatedAt time.Time      `bson:"created_at"`
-	UpdatedAt time.Time      `bson:"updated_at"`
-	Outbox    outbox.Pending `bson:"outbox,omitempty"`
+	ID        string    `bson:"_id"`
+	Name      string    `bson:"name"`
+	Slug      string    `bson:"slug"`
+	Position  int       `bson:"position"`
+	Version   int64     `bson:"version"`
+	CreatedAt time.Time `bson:"created_at"`
+	UpdatedAt time.Time `bson:"updated_at"`
+	// Defs counts the definitions in the group: the guarded counter that
+	// stands in for SQLite's foreign key (see mongoStore).
+	Defs   int64          `bson:"defs"`
+	Outbox outbox.Pending `bson:"outbox,omitempty"`
 }
 
 func toGroupDoc(g contract.AttributeGroup, events []outbox.Event) groupDoc {
@@ -109,6 +112,19 @@ func (d definitionDoc) definition() contract.AttributeDefinition {
 }
 
 // mongoStore keeps groups in "groups" and definitions in "definitions".
+//
+// The definition → group foreign key, which SQLite enforces, is a guarded
+// counter here: each group counts its definitions (groupDoc.Defs). A
+// definition enters a group by first adding one to the group's counter
+// (matching no document when the group is gone: errNoGroup), and leaves
+// by subtracting one after it left; a group is deleted only by a seal
+// conditional on a zero counter (else errGroupInUse). Whichever of a
+// concurrent create and delete comes first makes the other fail, so no
+// definition is left in a deleted group. A crash between the steps can
+// only leave the counter too high (the group then refuses deletion), never
+// too low. On a replica set the steps of a write are also one
+// transaction.
+//
 // Every write is a single-document operation (the subset FerretDB
 // honours): a checked write names the version in its filter and sets the
 // next one, so a lost race matches nothing and changes nothing; its events
@@ -120,6 +136,9 @@ func (d definitionDoc) definition() contract.AttributeDefinition {
 type mongoStore struct {
 	db           *mongo.Database
 	groups, defs *mongo.Collection
+	tx           bool // the server runs multi-document transactions
+	// hook, in tests, is called at named points of a write.
+	hook func(ctx context.Context, step string) error
 }
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
@@ -138,7 +157,85 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mongoStore{db: mdb, groups: mdb.Collection("groups"), defs: mdb.Collection("definitions")}, nil
+	tx, err := store.MongoTransactions(ctx, mdb)
+	if err != nil {
+		return nil, err
+	}
+	s := &mongoStore{db: mdb, groups: mdb.Collection("groups"), defs: mdb.Collection("definitions"), tx: tx}
+	if err := s.countLegacy(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// countLegacy gives the groups written before the counter existed their
+// count of definitions, once.
+func (s *mongoStore) countLegacy(ctx context.Context) error {
+	cur, err := s.groups.Find(ctx, bson.D{{Key: "defs", Value: bson.D{{Key: "$exists", Value: false}}}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("find attribute groups without a count: %w", err)
+	}
+	var legacy []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &legacy); err != nil {
+		return fmt.Errorf("find attribute groups without a count: %w", err)
+	}
+	for _, g := range legacy {
+		n, err := s.defs.CountDocuments(ctx, bson.D{{Key: "group_id", Value: g.ID}})
+		if err != nil {
+			return fmt.Errorf("count attributes of group %s: %w", g.ID, err)
+		}
+		if _, err := s.groups.UpdateOne(ctx, bson.D{{Key: "_id", Value: g.ID}, {Key: "defs", Value: bson.D{{Key: "$exists", Value: false}}}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "defs", Value: n}}}}); err != nil {
+			return fmt.Errorf("count attributes of group %s: %w", g.ID, err)
+		}
+	}
+	return nil
+}
+
+// write runs steps in one transaction where the server has them.
+func (s *mongoStore) write(ctx context.Context, steps func(ctx context.Context) error) error {
+	if !s.tx {
+		return steps(ctx)
+	}
+	return store.MongoTx(ctx, s.db, steps)
+}
+
+// enter adds one to group's count of definitions before a definition
+// enters it: errNoGroup when the group is gone (or being deleted).
+func (s *mongoStore) enter(ctx context.Context, group string) error {
+	res, err := s.groups.UpdateOne(ctx, byID(group), bson.D{{Key: "$inc", Value: bson.D{{Key: "defs", Value: int64(1)}}}})
+	if err != nil {
+		return fmt.Errorf("count attribute group %s: %w", group, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("attribute group %s: %w", group, errNoGroup)
+	}
+	return nil
+}
+
+// leave subtracts one from group's count after a definition left it (or
+// failed to enter): in the write's transaction, else on the compensation
+// context, since what it counts has happened.
+func (s *mongoStore) leave(ctx context.Context, group string) error {
+	if mongo.SessionFromContext(ctx) == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = store.Compensation(ctx)
+		defer cancel()
+	}
+	if _, err := s.groups.UpdateOne(ctx, bson.D{{Key: "_id", Value: group}, {Key: "defs", Value: bson.D{{Key: "$gt", Value: 0}}}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "defs", Value: int64(-1)}}}}); err != nil {
+		return fmt.Errorf("count attribute group %s: %w", group, err)
+	}
+	return nil
+}
+
+func (s *mongoStore) step(ctx context.Context, name string) error {
+	if s.hook != nil {
+		return s.hook(ctx, name)
+	}
+	return nil
 }
 
 // Outbox is the pending events in the group and definition documents
@@ -181,11 +278,12 @@ func update(ctx context.Context, coll *mongo.Collection, id string, expected int
 // deletes the document. A crash between the two leaves the document at a
 // version no event announced, its content unchanged: harmless to
 // consumers, and the caller, who got no answer, reads it again.
-func remove[D, T any](ctx context.Context, db *mongo.Database, coll *mongo.Collection, id string, expected int64, conv func(D) T, deleted announce[T]) error {
+func remove[D, T any](ctx context.Context, db *mongo.Database, coll *mongo.Collection, id string, expected int64, guard bson.D, conv func(D) T, deleted announce[T]) error {
 	filter := byID(id)
 	if expected > 0 {
 		filter = append(filter, atVersion(expected))
 	}
+	filter = append(filter, guard...)
 	var d D
 	// No projection: FerretDB v1 has none on findAndModify.
 	err := coll.FindOneAndUpdate(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}},
@@ -216,8 +314,13 @@ const reorderAttempts = 20
 // it at a position) — an update's content cannot depend on what it finds,
 // so a document written meanwhile is read again. It is not atomic across
 // documents.
+//
+// enter, when set, runs before a document moves under parentID from
+// another parent (from): it returns the step to run once the move is
+// over (committed or not), the definitions' group counter.
 func reorder[D, T any](ctx context.Context, coll *mongo.Collection, parentField, parentID string, ids []string, now time.Time,
 	conv func(D) T, place func(x *T, pos int, now time.Time) (version int64, moves bool), moved announce[T],
+	enter func(ctx context.Context, x T) (after func(moved bool) error, err error),
 ) error {
 	for i, id := range ids {
 		for attempt := 1; ; attempt++ {
@@ -241,7 +344,16 @@ func reorder[D, T any](ctx context.Context, coll *mongo.Collection, parentField,
 			if parentField != "" {
 				set = append(set, bson.E{Key: parentField, Value: parentID})
 			}
+			after := func(bool) error { return nil }
+			if enter != nil {
+				if after, err = enter(ctx, conv(d)); err != nil {
+					return fmt.Errorf("reorder %s %s under %q: %w", coll.Name(), id, parentID, err)
+				}
+			}
 			err = update(ctx, coll, id, at, set, evs)
+			if aerr := after(err == nil); aerr != nil {
+				return errors.Join(err, aerr)
+			}
 			if errors.Is(err, store.ErrStale) && attempt < reorderAttempts {
 				continue
 			}
@@ -292,18 +404,51 @@ func (s *mongoStore) ReorderGroups(ctx context.Context, ids []string, now time.T
 		}
 		g.Position, g.UpdatedAt, g.Version = pos, now, at+1
 		return at, true
-	}, moved)
+	}, moved, nil)
 }
 
 func (s *mongoStore) DeleteGroup(ctx context.Context, id string, expected int64, deleted announce[contract.AttributeGroup]) error {
-	if err := remove(ctx, s.db, s.groups, id, expected, groupDoc.group, deleted); err != nil {
+	// The seal matches only a group that counts no definitions: a
+	// definition entering it first makes the delete fail, and once the
+	// group is gone no definition can enter it.
+	err := s.write(ctx, func(ctx context.Context) error {
+		return remove(ctx, s.db, s.groups, id, expected, bson.D{{Key: "defs", Value: bson.D{{Key: "$in", Value: bson.A{int64(0), nil}}}}}, groupDoc.group, deleted)
+	})
+	if errors.Is(err, store.ErrStale) {
+		// At the version, or any: was it the counter that refused?
+		if g, gerr := store.FindOne[groupDoc](ctx, s.groups, byID(id)); gerr == nil && g.Defs > 0 && (expected == 0 || legacyVersion(g.Version) == expected) {
+			err = errGroupInUse
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("delete attribute group %s at version %d: %w", id, expected, err)
 	}
 	return nil
 }
 
+// InsertDefinition enters the group (its counter), then inserts the
+// definition; a failed insert leaves the group again, unless the error
+// is unclear and the definition is there after all.
 func (s *mongoStore) InsertDefinition(ctx context.Context, d contract.AttributeDefinition, events ...outbox.Event) error {
-	_, err := s.defs.InsertOne(ctx, toDefinitionDoc(d, events))
+	return s.write(ctx, func(ctx context.Context) error { return s.insertDefinition(ctx, d, events) })
+}
+
+func (s *mongoStore) insertDefinition(ctx context.Context, d contract.AttributeDefinition, events []outbox.Event) error {
+	if err := s.enter(ctx, d.GroupID); err != nil {
+		return fmt.Errorf("insert attribute %s: %w", d.ID, err)
+	}
+	err := s.step(ctx, "definition:entered")
+	if err == nil {
+		_, err = s.defs.InsertOne(ctx, toDefinitionDoc(d, events))
+	}
+	if err != nil && store.Unclear(err) && mongo.SessionFromContext(ctx) == nil {
+		if _, ferr := store.FindOne[definitionDoc](context.WithoutCancel(ctx), s.defs, byID(d.ID)); ferr == nil {
+			return nil // it landed
+		}
+	}
+	if err != nil && mongo.SessionFromContext(ctx) == nil {
+		err = errors.Join(err, s.leave(ctx, d.GroupID))
+	}
 	if store.IsDuplicate(err) {
 		return fmt.Errorf("insert attribute %s: %w", d.ID, store.ErrDuplicate)
 	}
@@ -338,17 +483,56 @@ func (s *mongoStore) Definitions(ctx context.Context) ([]contract.AttributeDefin
 	return s.definitions(ctx, bson.D{}, bson.D{{Key: "group_id", Value: 1}, {Key: "position", Value: 1}, {Key: "_id", Value: 1}})
 }
 
+// UpdateDefinition moving d to another group enters the new group
+// first and leaves the old one after (or the new one again, when the
+// write failed).
 func (s *mongoStore) UpdateDefinition(ctx context.Context, d contract.AttributeDefinition, expected int64, events ...outbox.Event) error {
-	err := update(ctx, s.defs, d.ID, expected, bson.D{
+	return s.write(ctx, func(ctx context.Context) error { return s.updateDefinition(ctx, d, expected, events) })
+}
+
+func (s *mongoStore) updateDefinition(ctx context.Context, d contract.AttributeDefinition, expected int64, events []outbox.Event) error {
+	old, err := store.FindOne[definitionDoc](ctx, s.defs, byID(d.ID))
+	if err != nil {
+		return fmt.Errorf("update attribute %s at version %d: %w", d.ID, expected, err)
+	}
+	after, err := s.moveTo(ctx, old.GroupID, d.GroupID)
+	if err != nil {
+		return fmt.Errorf("update attribute %s: %w", d.ID, err)
+	}
+	err = update(ctx, s.defs, d.ID, expected, bson.D{
 		{Key: "code", Value: d.Code}, {Key: "name", Value: d.Name}, {Key: "group_id", Value: d.GroupID}, {Key: "type", Value: string(d.Type)},
 		{Key: "values", Value: valueDocs(d.Values)}, {Key: "unit", Value: d.Unit},
 		{Key: "filterable", Value: d.Filterable}, {Key: "required", Value: d.Required},
 		{Key: "position", Value: d.Position}, {Key: "updated_at", Value: d.UpdatedAt},
 	}, events)
+	if aerr := after(err == nil); aerr != nil {
+		err = errors.Join(err, aerr)
+	}
 	if err != nil {
 		return fmt.Errorf("update attribute %s at version %d: %w", d.ID, expected, err)
 	}
 	return nil
+}
+
+// moveTo enters group to before a definition moves there from group
+// from, and returns what to do once the move is over: leave from if it
+// moved, else leave to again. Nothing when the group stays.
+func (s *mongoStore) moveTo(ctx context.Context, from, to string) (func(moved bool) error, error) {
+	if from == to {
+		return func(bool) error { return nil }, nil
+	}
+	if err := s.enter(ctx, to); err != nil {
+		return nil, err
+	}
+	return func(moved bool) error {
+		if mongo.SessionFromContext(ctx) != nil && !moved {
+			return nil // the transaction aborts the enter
+		}
+		if moved {
+			return s.leave(ctx, from)
+		}
+		return s.leave(ctx, to)
+	}, nil
 }
 
 func (s *mongoStore) ReorderDefinitions(ctx context.Context, groupID string, ids []string, now time.Time, moved announce[contract.AttributeDefinition]) error {
@@ -359,11 +543,25 @@ func (s *mongoStore) ReorderDefinitions(ctx context.Context, groupID string, ids
 		}
 		d.Position, d.GroupID, d.UpdatedAt, d.Version = pos, groupID, now, at+1
 		return at, true
-	}, moved)
+	}, moved, func(ctx context.Context, d contract.AttributeDefinition) (func(bool) error, error) {
+		return s.moveTo(ctx, d.GroupID, groupID)
+	})
 }
 
+// DeleteDefinition deletes the definition, then leaves its group.
 func (s *mongoStore) DeleteDefinition(ctx context.Context, id string, expected int64, deleted announce[contract.AttributeDefinition]) error {
-	if err := remove(ctx, s.db, s.defs, id, expected, definitionDoc.definition, deleted); err != nil {
+	err := s.write(ctx, func(ctx context.Context) error {
+		var group string
+		err := remove(ctx, s.db, s.defs, id, expected, nil, func(d definitionDoc) contract.AttributeDefinition {
+			group = d.GroupID
+			return d.definition()
+		}, deleted)
+		if err != nil {
+			return err
+		}
+		return s.leave(ctx, group)
+	})
+	if err != nil {
 		return fmt.Errorf("delete attribute %s at version %d: %w", id, expected, err)
 	}
 	return nil

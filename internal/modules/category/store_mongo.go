@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -58,8 +60,15 @@ func atVersion(v int64) bson.E {
 }
 
 // mongoStore keeps categories in "categories" and the write revision in
-// "meta", bumped after each write (MongoDB has no triggers; a reader that
-// sees the new revision also sees the write, which came first).
+// "meta". On a replica set each write and its revision bump are one
+// transaction, so no reader sees the write without the revision. Without
+// transactions (FerretDB, a standalone server) the bump follows the
+// write (a reader that sees the new revision also sees the write, which
+// came first), on a context of its own (store.Compensation), also when
+// the write failed half-way (a move whose renumbering failed); a bump
+// that fails even then does not fail the write that committed (the
+// caller's retry would make a second category, "-2"): it is logged and
+// made again before this process next reads the revision.
 //
 // Every write is a single-document operation (the subset FerretDB
 // honours); a checked write names the version in its filter and sets the
@@ -70,6 +79,14 @@ func atVersion(v int64) bson.E {
 type mongoStore struct {
 	db         *mongo.Database
 	coll, meta *mongo.Collection
+	log        *slog.Logger
+	// tx: the server runs multi-document transactions (see write).
+	tx bool
+	// behind: a bump failed; Revision makes it first.
+	behind atomic.Bool
+	// hook, in tests, is called at named points of a write; an error
+	// stops the write there, as a crash would.
+	hook func(ctx context.Context, step string) error
 }
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
@@ -81,7 +98,11 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mongoStore{db: mdb, coll: mdb.Collection("categories"), meta: mdb.Collection("meta")}, nil
+	tx, err := store.MongoTransactions(ctx, mdb)
+	if err != nil {
+		return nil, err
+	}
+	return &mongoStore{db: mdb, coll: mdb.Collection("categories"), meta: mdb.Collection("meta"), log: db.Logger(), tx: tx}, nil
 }
 
 // Outbox is the pending events in the category documents (found through
@@ -90,7 +111,7 @@ func (s *mongoStore) Outbox() outbox.Source { return outbox.Mongo(s.db, s.coll.N
 
 var revisionID = bson.D{{Key: "_id", Value: "revision"}}
 
-// bump advances the revision after a write.
+// bump advances the revision.
 func (s *mongoStore) bump(ctx context.Context) error {
 	_, err := s.meta.UpdateOne(ctx, revisionID, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: int64(1)}}}}, options.UpdateOne().SetUpsert(true))
 	if err != nil {
@@ -99,7 +120,48 @@ func (s *mongoStore) bump(ctx context.Context) error {
 	return nil
 }
 
+// write runs steps, a write of categories, and moves the revision with
+// it: in one transaction where the server has them; else after it, on
+// the compensation context, whatever steps returned (part of a write
+// may have committed), and a failed bump is logged and retried later
+// rather than failing a write that happened.
+func (s *mongoStore) write(ctx context.Context, steps func(ctx context.Context) error) error {
+	if s.tx {
+		return store.MongoTx(ctx, s.db, func(ctx context.Context) error {
+			if err := steps(ctx); err != nil {
+				return err
+			}
+			return s.bump(ctx)
+		})
+	}
+	err := steps(ctx)
+	if herr := s.step(ctx, "bump"); herr != nil {
+		return errors.Join(err, herr)
+	}
+	bctx, cancel := store.Compensation(ctx)
+	defer cancel()
+	if berr := s.bump(bctx); berr != nil {
+		s.behind.Store(true)
+		s.log.WarnContext(ctx, "category revision left behind; bumped again before the next read", "err", berr)
+	}
+	return err
+}
+
+// step calls the test hook, if any.
+func (s *mongoStore) step(ctx context.Context, name string) error {
+	if s.hook != nil {
+		return s.hook(ctx, name)
+	}
+	return nil
+}
+
 func (s *mongoStore) Revision(ctx context.Context) (int64, error) {
+	if s.behind.Load() {
+		if err := s.bump(ctx); err != nil {
+			return 0, err
+		}
+		s.behind.Store(false)
+	}
 	var r struct {
 		N int64 `bson:"n"`
 	}
@@ -114,14 +176,16 @@ func (s *mongoStore) Revision(ctx context.Context) (int64, error) {
 }
 
 func (s *mongoStore) Insert(ctx context.Context, c contract.Category, events ...outbox.Event) error {
-	_, err := s.coll.InsertOne(ctx, toDoc(c, events))
-	if store.IsDuplicate(err) {
-		return fmt.Errorf("insert category %s: %w", c.ID, store.ErrDuplicate)
-	}
-	if err != nil {
-		return fmt.Errorf("insert category %s: %w", c.ID, err)
-	}
-	return s.bump(ctx)
+	return s.write(ctx, func(ctx context.Context) error {
+		_, err := s.coll.InsertOne(ctx, toDoc(c, events))
+		if store.IsDuplicate(err) {
+			return fmt.Errorf("insert category %s: %w", c.ID, store.ErrDuplicate)
+		}
+		if err != nil {
+			return fmt.Errorf("insert category %s: %w", c.ID, err)
+		}
+		return nil
+	})
 }
 
 func (s *mongoStore) one(ctx context.Context, filter bson.D) (contract.Category, error) {
@@ -167,11 +231,11 @@ func (s *mongoStore) Nodes(ctx context.Context) ([]Node, error) {
 	return out, nil
 }
 
-// write applies set to id if it is at version expected (> 0), with the
+// checked applies set to id if it is at version expected (> 0), with the
 // version bump and events in the same single-document update. It sets
 // expected+1 rather than incrementing, which is exact for documents that
 // have no version field yet.
-func (s *mongoStore) write(ctx context.Context, id string, expected int64, set bson.D, events []outbox.Event) error {
+func (s *mongoStore) checked(ctx context.Context, id string, expected int64, set bson.D, events []outbox.Event) error {
 	filter := append(byID(id), atVersion(expected))
 	update := bson.D{{Key: "$set", Value: append(set, bson.E{Key: "version", Value: expected + 1})}}
 	if len(events) > 0 {
@@ -191,14 +255,16 @@ func (s *mongoStore) write(ctx context.Context, id string, expected int64, set b
 }
 
 func (s *mongoStore) Update(ctx context.Context, c contract.Category, expected int64, events ...outbox.Event) error {
-	err := s.write(ctx, c.ID, expected, bson.D{
-		{Key: "name", Value: c.Name}, {Key: "slug", Value: c.Slug},
-		{Key: "description", Value: c.Description}, {Key: "updated_at", Value: c.UpdatedAt},
-	}, events)
-	if err != nil {
-		return fmt.Errorf("update category %s at version %d: %w", c.ID, expected, err)
-	}
-	return s.bump(ctx)
+	return s.write(ctx, func(ctx context.Context) error {
+		err := s.checked(ctx, c.ID, expected, bson.D{
+			{Key: "name", Value: c.Name}, {Key: "slug", Value: c.Slug},
+			{Key: "description", Value: c.Description}, {Key: "updated_at", Value: c.UpdatedAt},
+		}, events)
+		if err != nil {
+			return fmt.Errorf("update category %s at version %d: %w", c.ID, expected, err)
+		}
+		return nil
+	})
 }
 
 // reorder is store.Reorder with the version bump every write of a
@@ -229,10 +295,7 @@ func (s *mongoStore) reorder(ctx context.Context, parentID string, ids []string,
 }
 
 func (s *mongoStore) Reorder(ctx context.Context, parentID string, ids []string, now time.Time) error {
-	if err := s.reorder(ctx, parentID, ids, now); err != nil {
-		return err
-	}
-	return s.bump(ctx)
+	return s.write(ctx, func(ctx context.Context) error { return s.reorder(ctx, parentID, ids, now) })
 }
 
 // unconditionalAttempts bounds the re-reads of a move without an expected
@@ -245,6 +308,10 @@ const unconditionalAttempts = 20
 // name the version the move makes, and an update's content cannot depend
 // on what it finds.
 func (s *mongoStore) Move(ctx context.Context, c contract.Category, expected int64, oldParent string, order []string, moved announce[contract.Category]) error {
+	return s.write(ctx, func(ctx context.Context) error { return s.move(ctx, c, expected, oldParent, order, moved) })
+}
+
+func (s *mongoStore) move(ctx context.Context, c contract.Category, expected int64, oldParent string, order []string, moved announce[contract.Category]) error {
 	set := bson.D{{Key: "parent_id", Value: c.ParentID}, {Key: "position", Value: c.Position}, {Key: "updated_at", Value: c.UpdatedAt}}
 	for attempt := 1; ; attempt++ {
 		at, after := expected, c
@@ -261,7 +328,7 @@ func (s *mongoStore) Move(ctx context.Context, c contract.Category, expected int
 		if err != nil {
 			return fmt.Errorf("move category %s: events: %w", c.ID, err)
 		}
-		err = s.write(ctx, c.ID, at, set, evs)
+		err = s.checked(ctx, c.ID, at, set, evs)
 		if errors.Is(err, store.ErrStale) && expected == 0 && attempt < unconditionalAttempts {
 			continue
 		}
@@ -277,8 +344,7 @@ func (s *mongoStore) Move(ctx context.Context, c contract.Category, expected int
 			err = s.reorder(ctx, oldParent, ids(left), c.UpdatedAt)
 		}
 	}
-	// The revision moves whatever happened after the move of c itself.
-	return errors.Join(err, s.bump(ctx))
+	return err
 }
 
 // seal takes a category out of reach of checked writes before it is
@@ -311,15 +377,27 @@ func (s *mongoStore) seal(ctx context.Context, id string, expected int64) (contr
 }
 
 // Delete seals ids[0] at expected first, so a stale version deletes
-// nothing, then its descendants (those still there), and deletes them all
+// nothing, then its descendants (those still there), and deletes them
 // with outbox.DeleteWith, which records the events of deleted for them
 // (and moves out those still pending in the documents).
+//
+// On a replica set that is one transaction. Without transactions the
+// categories go one at a time, children before parents (ids has parents
+// first), each with its own events guarded on its own document: a
+// delete that stops half-way (a failover) leaves a smaller tree, never
+// a category whose parent is gone, and the events of exactly the
+// categories it removed, which the relay publishes; the caller's retry
+// deletes the rest.
 func (s *mongoStore) Delete(ctx context.Context, ids []string, expected int64, deleted announce[contract.Category]) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	return s.write(ctx, func(ctx context.Context) error { return s.delete(ctx, ids, expected, deleted) })
+}
+
+func (s *mongoStore) delete(ctx context.Context, ids []string, expected int64, deleted announce[contract.Category]) error {
 	var gone []string
-	var evs []outbox.Event
+	evs := map[string][]outbox.Event{}
 	for i, id := range ids {
 		want := int64(0)
 		if i == 0 {
@@ -339,11 +417,26 @@ func (s *mongoStore) Delete(ctx context.Context, ids []string, expected int64, d
 		if err != nil {
 			return fmt.Errorf("delete category %s: events: %w", id, err)
 		}
-		gone, evs = append(gone, id), append(evs, e...)
+		gone, evs[id] = append(gone, id), e
 	}
-	_, err := outbox.DeleteWith(ctx, s.db, s.coll.Name(), gone, evs...)
-	if err != nil {
-		err = fmt.Errorf("delete category %s and %d descendants: %w", ids[0], len(gone)-1, err)
+	if inTx := mongo.SessionFromContext(ctx) != nil; inTx {
+		var all []outbox.Event
+		for _, id := range gone {
+			all = append(all, evs[id]...)
+		}
+		if _, err := outbox.DeleteWith(ctx, s.db, s.coll.Name(), gone, all...); err != nil {
+			return fmt.Errorf("delete category %s and %d descendants: %w", ids[0], len(gone)-1, err)
+		}
+		return nil
 	}
-	return errors.Join(err, s.bump(ctx))
+	for i := len(gone) - 1; i >= 0; i-- {
+		id := gone[i]
+		if _, err := outbox.DeleteWith(ctx, s.db, s.coll.Name(), []string{id}, evs[id]...); err != nil {
+			return fmt.Errorf("delete category %s (%d of %d in the subtree of %s): %w", id, len(gone)-i, len(gone), ids[0], err)
+		}
+		if err := s.step(ctx, "delete:one"); err != nil {
+			return err
+		}
+	}
+	return nil
 }

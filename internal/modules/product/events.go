@@ -44,11 +44,26 @@ func event(p contract.Product, closure []string) contract.ProductEvent {
 		closure = []string{}
 	}
 	var total int64
+	var options []contract.VariantOption
+	stock := make([]contract.VariantStock, 0, len(p.Variants))
+	seen := map[string]bool{}
 	for _, v := range p.Variants {
 		total += v.Stock
+		stock = append(stock, contract.VariantStock{VariantID: v.ID, SKU: v.SKU, Stock: v.Stock})
+		for _, o := range v.Options {
+			if !seen[o.ValueID] {
+				seen[o.ValueID] = true
+				options = append(options, o)
+			}
+		}
+	}
+	var image *contract.Image
+	if len(p.Images) > 0 {
+		image = &p.Images[0]
 	}
 	return contract.ProductEvent{
-		ID: p.ID, Slug: p.Slug, Name: p.Name, Status: p.Status, CategoryIDs: p.CategoryIDs, AllCategoryIDs: closure,
+		ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description, Image: image, Options: options, Stock: stock, CreatedAt: p.CreatedAt,
+		Status: p.Status, CategoryIDs: p.CategoryIDs, AllCategoryIDs: closure,
 		Attributes: p.Attributes, Currency: p.Currency, PriceMin: p.PriceMin, PriceMax: p.PriceMax, TotalStock: total, Version: p.Version,
 	}
 }

@@ -265,13 +265,20 @@ func (m *Module) createMany(ctx context.Context, req contract.CreateProductsRequ
 	}
 	if len(items) > 0 {
 		res, err := m.store.Insert(ctx, items)
-		if err != nil {
-			return reply, err
-		}
 		m.relay.Notify() // a no-op if nothing was created
+		if err != nil {
+			if res == nil {
+				return reply, err
+			}
+			// Some were created before a hard error (MongoDB without a
+			// transaction): answer them as created, the rest as failed.
+			m.log.ErrorContext(ctx, "create_many stopped part-way", "err", err)
+		}
 		for k, r := range res {
 			i := at[k]
 			switch {
+			case r.Err != nil && !errors.Is(r.Err, store.ErrDuplicate):
+				reply.Results[i] = contract.CreateProductResult{Result: contract.ItemFailed, Code: bus.CodeInternal, Message: fmt.Sprintf("items[%d]: not created: %v", i, r.Err)}
 			case r.Skipped:
 				reply.Results[i] = contract.CreateProductResult{Result: contract.ItemSkipped, ID: r.ID, Slug: r.Slug}
 			case r.Err != nil:

@@ -98,6 +98,7 @@ func (m *Module) Start(ctx context.Context) error {
 		return err
 	}
 	m.Go("outbox relay", m.relay.Run)
+	m.Go("orphan sweep", m.sweep)
 	for _, ev := range []bus.EventType[contract.CategoryEvent]{contract.CategoryMoved, contract.CategoryDeleted} {
 		c, err := bus.On(m.Bus, ev, eventGroup, m.onCategoryChanged)
 		if err != nil {
@@ -106,6 +107,34 @@ func (m *Module) Start(ctx context.Context) error {
 		m.subs = append(m.subs, c)
 	}
 	return nil
+}
+
+// sweepEvery is how often an instance sweeps the orphans of failed writes;
+// sweepAge is how old an orphan must be, far past any request's deadline,
+// so that a write still in flight keeps what it made.
+const (
+	sweepEvery = 10 * time.Minute
+	sweepAge   = 10 * time.Minute
+)
+
+// sweep runs the store's orphan sweep now and then until ctx ends; a
+// failed sweep is logged and tried again at the next tick.
+func (m *Module) sweep(ctx context.Context) error {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		n, err := m.store.Sweep(ctx, m.now().Add(-sweepAge))
+		if err != nil {
+			m.log.WarnContext(ctx, "product orphan sweep failed", "err", err)
+		} else if n > 0 {
+			m.log.InfoContext(ctx, "product orphan sweep", "removed", n)
+		}
+	}
 }
 
 // Stop stops taking requests and events and waits for those in flight,

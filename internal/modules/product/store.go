@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/outbox"
@@ -41,8 +42,11 @@ type Store interface {
 	// their stock and the events of item.Events, built for the slug
 	// candidate actually written: on SQLite in one transaction. The
 	// results follow the items; an item's Err is errSlugTaken or
-	// errSKUTaken (after the retries Next allows), and any other error
-	// fails the call.
+	// errSKUTaken (after the retries Next allows). Any other error fails
+	// the call: on SQLite it creates nothing (nil results); on MongoDB
+	// without transactions the results come back with it, the products
+	// created (their events committed in their documents) and, for the
+	// rest, that error as their Err.
 	Insert(ctx context.Context, items []NewProduct) ([]Inserted, error)
 	Get(ctx context.Context, id string) (contract.Product, error)
 	BySlug(ctx context.Context, slug string) (contract.Product, error)
@@ -93,6 +97,11 @@ type Store interface {
 	// it announces nothing (the category module's event that caused it
 	// is the announcement; a read model derives the closures itself).
 	SetClosures(ctx context.Context, closures map[string][]string) error
+	// Sweep removes what a write that died between its steps left behind
+	// before `before` (SKU reservations and stock of no product) and
+	// returns how many: on MongoDB without transactions. SQLite writes in
+	// transactions with foreign keys, so it has nothing to sweep.
+	Sweep(ctx context.Context, before time.Time) (int, error)
 	// Outbox is where the events the writes committed wait for the relay.
 	Outbox() outbox.Source
 }

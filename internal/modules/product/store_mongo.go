@@ -17,9 +17,9 @@ import (
 	"github.com/shopengine/shop/internal/store"
 )
 
-// The MongoDB store keeps to single-document atomic operations in the
-// subset FerretDB honours (no transactions, no positional $, no
-// $elemMatch, no arrayFilters):
+// The MongoDB store keeps to the operations FerretDB honours (no
+// positional $, no $elemMatch, no arrayFilters), and uses multi-document
+// transactions only where the server has them (store_mongo_tx.go):
 //
 //   - "products": one document per product with its variants embedded,
 //     without their stock; content writes set it whole, conditionally on
@@ -29,17 +29,21 @@ import (
 //     stock, version, outbox}; adjust_stock is a compare-and-set on it
 //     (filtered on its version) that also pushes the stock_changed event,
 //     so the event carries the exact level and version it commits.
-//   - "skus": one document per SKU in use, {_id: sku, product_id}: the
-//     unique _id makes SKUs unique across products, whatever a server does
-//     with unique indexes on array fields. SKUs are reserved before the
-//     product document is written and released after; a failed write
-//     releases what it reserved.
+//   - "skus": one document per SKU in use, {_id: sku, product_id, op,
+//     at}: the unique _id makes SKUs unique across products, whatever a
+//     server does with unique indexes on array fields. SKUs are reserved
+//     before the product document is written and released after; a
+//     failed write releases what it reserved (op: its token), nothing
+//     else.
+//   - "counts": the list totals (store_mongo_count.go).
 //
-// Without transactions a product write is several single-document writes,
-// ordered so that readers (who go through "products") never see a product
-// without its SKUs and stock; a crash between them can leave a reserved
-// SKU or a stock document without a product, which only keeps that SKU
-// taken. The write that carries the events is the one that makes the
+// A product write touches several documents: on a replica set they are
+// one transaction; without transactions they are several single-document
+// writes, ordered so that readers (who go through "products") never see a
+// product without its SKUs and stock, and undone on failure (see write in
+// store_mongo_tx.go); a crash between them can leave a reserved SKU or a
+// stock document without a product, which the orphan sweep removes. The
+// write that carries the events is the one that makes the
 // change visible (the product document's insert or update, the stock
 // document's update); a delete records its events with outbox.DeleteWith.
 // The relay's source covers the events in both kinds of document and in
@@ -49,11 +53,18 @@ import (
 type mongoStore struct {
 	db                    *mongo.Database
 	products, stock, skus *mongo.Collection
+	counts                *mongo.Collection // list totals, see store_mongo_count.go
 	// stockLocks queues this process's adjustments of one variant, so
 	// that they do not race each other's compare-and-set (50 concurrent
 	// sales of one variant would otherwise retry some 50 times each); the
 	// compare-and-set still guards against other processes.
 	stockLocks keyedMutex
+	// tx: the server runs multi-document transactions, and the writes of
+	// several documents use them (see write).
+	tx bool
+	// hook, in tests, is called at named points of a write, to replay
+	// races and failures deterministically.
+	hook func(ctx context.Context, step string) error
 }
 
 func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
@@ -67,10 +78,18 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	mdb, err := db.Mongo(ctx, contract.ProductQueue, store.Indexes{
 		"products": {
 			{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true).SetName("slug_unique")},
+			// One index per list shape (see List): the filter's
+			// equality fields (a category, the status or, for "any
+			// status", status $in every status, which the planner merges
+			// in sort order), then the sort key, then _id, the
+			// tie-breaker of every sort and of the keyset.
 			idx("by_tree_price", "category_tree", "status", "price_min", "_id"),
 			idx("by_tree_name", "category_tree", "status", "name_key", "_id"),
 			idx("by_tree_created", "category_tree", "status", "_id"),
 			idx("by_category", "category_ids", "status", "_id"),
+			idx("by_category_price", "category_ids", "status", "price_min", "_id"),
+			idx("by_category_name", "category_ids", "status", "name_key", "_id"),
+			idx("by_status_created", "status", "_id"),
 			idx("by_status_price", "status", "price_min", "_id"),
 			idx("by_status_name", "status", "name_key", "_id"),
 			idx("by_attribute", "attr_keys"),
@@ -82,7 +101,16 @@ func openMongoStore(ctx context.Context, db *store.DB) (*mongoStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mongoStore{db: mdb, products: mdb.Collection("products"), stock: mdb.Collection("stock"), skus: mdb.Collection("skus")}, nil
+	tx, err := store.MongoTransactions(ctx, mdb)
+	if err != nil {
+		return nil, err
+	}
+	s := &mongoStore{db: mdb, products: mdb.Collection("products"), stock: mdb.Collection("stock"), skus: mdb.Collection("skus"),
+		counts: mdb.Collection("counts"), tx: tx}
+	if err := s.recountAll(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func (s *mongoStore) Outbox() outbox.Source {
@@ -143,6 +171,10 @@ type doc struct {
 	Version      int64          `bson:"version"`
 	CreatedAt    time.Time      `bson:"created_at"`
 	UpdatedAt    time.Time      `bson:"updated_at"`
+	// Op is the token of the write that made this content (see
+	// reservation): after an unclear error a write reads it back to learn
+	// whether it landed.
+	Op string `bson:"op,omitempty"`
 	// Outbox holds the events of the writes of the document until the
 	// relay has published them: set on insert, pushed to by updates.
 	Outbox outbox.Pending `bson:"outbox,omitempty"`
@@ -207,6 +239,8 @@ type stockDoc struct {
 	Version int64 `bson:"version"`
 	// Outbox holds the stock_changed events until they are published.
 	Outbox outbox.Pending `bson:"outbox,omitempty"`
+	// At is when the document was made, for the orphan sweep.
+	At time.Time `bson:"at,omitempty"`
 }
 
 // stockOf returns the stock of the variants of productIDs.
@@ -228,22 +262,41 @@ func (s *mongoStore) stockOf(ctx context.Context, productIDs []string) (map[stri
 
 func in(ids []string) bson.D { return bson.D{{Key: "$in", Value: ids}} }
 
-// reserve claims skus for productID; on failure it releases what it
-// claimed and answers errSKUTaken for a SKU in use.
-func (s *mongoStore) reserve(ctx context.Context, productID string, skus []string) error {
+// reservation is a SKU in use: the unique _id makes it unique across
+// products. Op is the token of the write that made it, so that the undo
+// of a failed write releases only what that write inserted, never the
+// reservation a concurrent write of the same product made (two updates at
+// one version both adding a SKU: the loser's undo would otherwise delete
+// the winner's). At is when it was made, for the orphan sweep.
+type reservation struct {
+	SKU       string    `bson:"_id"`
+	ProductID string    `bson:"product_id"`
+	Op        string    `bson:"op"`
+	At        time.Time `bson:"at"`
+}
+
+// reserve claims skus for productID under the write's token op; on
+// failure it releases what it claimed (on the compensation context: the
+// request's may be what failed) and answers errSKUTaken for a SKU in use.
+// In a transaction a failure aborts everything, so there is nothing to
+// release.
+func (s *mongoStore) reserve(ctx context.Context, productID, op string, skus []string) error {
 	if len(skus) == 0 {
 		return nil
 	}
+	now := time.Now().UTC()
 	docs := make([]any, len(skus))
 	for i, sku := range skus {
-		docs[i] = bson.D{{Key: "_id", Value: sku}, {Key: "product_id", Value: productID}}
+		docs[i] = reservation{SKU: sku, ProductID: productID, Op: op, At: now}
 	}
 	_, err := s.skus.InsertMany(ctx, docs)
 	if err == nil {
 		return nil
 	}
-	if rerr := s.release(ctx, productID, skus); rerr != nil {
-		return errors.Join(err, rerr)
+	if !inTx(ctx) {
+		if rerr := s.undo(ctx, func(ctx context.Context) error { return s.release(ctx, productID, op, skus) }); rerr != nil {
+			return errors.Join(err, rerr)
+		}
 	}
 	if store.IsDuplicate(err) {
 		return errSKUTaken
@@ -251,13 +304,18 @@ func (s *mongoStore) reserve(ctx context.Context, productID string, skus []strin
 	return fmt.Errorf("reserve SKUs: %w", err)
 }
 
-// release frees those of skus that productID holds.
-func (s *mongoStore) release(ctx context.Context, productID string, skus []string) error {
+// release frees those of skus that productID holds: only those the write
+// with token op reserved, or, with op "", whichever write reserved them
+// (the SKUs a committed write dropped).
+func (s *mongoStore) release(ctx context.Context, productID, op string, skus []string) error {
 	if len(skus) == 0 {
 		return nil
 	}
-	_, err := s.skus.DeleteMany(ctx, bson.D{{Key: "_id", Value: in(skus)}, {Key: "product_id", Value: productID}})
-	if err != nil {
+	filter := bson.D{{Key: "_id", Value: in(skus)}, {Key: "product_id", Value: productID}}
+	if op != "" {
+		filter = append(filter, bson.E{Key: "op", Value: op})
+	}
+	if _, err := s.skus.DeleteMany(ctx, filter); err != nil {
 		return fmt.Errorf("release SKUs: %w", err)
 	}
 	return nil
@@ -269,7 +327,7 @@ func (s *mongoStore) addStock(ctx context.Context, productID string, vs []contra
 	}
 	docs := make([]any, len(vs))
 	for i, v := range vs {
-		docs[i] = stockDoc{ID: v.ID, ProductID: productID, Stock: v.Stock}
+		docs[i] = stockDoc{ID: v.ID, ProductID: productID, Stock: v.Stock, At: time.Now().UTC()}
 	}
 	if _, err := s.stock.InsertMany(ctx, docs); err != nil {
 		return fmt.Errorf("insert stock: %w", err)
@@ -312,8 +370,16 @@ func (s *mongoStore) slugOwner(ctx context.Context, slug string) (string, bool, 
 }
 
 // insert writes one product: SKUs, then stock, then the product document
-// with its events, undoing the earlier steps when a later one fails.
+// with its events. With transactions the three are one transaction;
+// without, a failed step undoes the earlier ones on the compensation
+// context, except after an unclear error (the insert may have landed):
+// then it reads the product back first, and a product that is there was
+// written, so nothing is undone.
 func (s *mongoStore) insert(ctx context.Context, p contract.Product, closure []string, evs []outbox.Event) error {
+	return s.write(ctx, func(ctx context.Context) error { return s.insertSteps(ctx, p, closure, evs) })
+}
+
+func (s *mongoStore) insertSteps(ctx context.Context, p contract.Product, closure []string, evs []outbox.Event) error {
 	// The unique index enforces the slug; this check only makes a taken
 	// slug answer as such even when the product's SKUs (derived from the
 	// slug) are taken too.
@@ -322,31 +388,39 @@ func (s *mongoStore) insert(ctx context.Context, p contract.Product, closure []s
 	} else if taken {
 		return errSlugTaken
 	}
-	if err := s.reserve(ctx, p.ID, skus(p.Variants)); err != nil {
+	op := newOp()
+	if err := s.reserve(ctx, p.ID, op, skus(p.Variants)); err != nil {
 		return err
 	}
 	undo := func(err error) error {
-		return errors.Join(err, s.dropStock(ctx, variantIDs(p.Variants)), s.release(ctx, p.ID, skus(p.Variants)))
+		if inTx(ctx) {
+			return err
+		}
+		return errors.Join(err, s.undo(ctx, func(ctx context.Context) error {
+			return errors.Join(s.dropStock(ctx, variantIDs(p.Variants)), s.release(ctx, p.ID, op, skus(p.Variants)))
+		}))
+	}
+	if err := s.step(ctx, "insert:reserved"); err != nil {
+		return undo(err)
 	}
 	if err := s.addStock(ctx, p.ID, p.Variants); err != nil {
 		return undo(err)
 	}
 	d := toDoc(p, closure)
-	d.Outbox = evs
-	if _, err := s.products.InsertOne(ctx, d); err != nil {
-		if store.IsDuplicate(err) {
-			if uerr := undo(nil); uerr != nil {
-				return uerr
-			}
-			return errSlugTaken
+	d.Outbox, d.Op = evs, op
+	_, err := s.products.InsertOne(ctx, d)
+	switch {
+	case err == nil:
+	case store.IsDuplicate(err):
+		if uerr := undo(nil); uerr != nil {
+			return uerr
 		}
+		return errSlugTaken
+	case store.Unclear(err) && !inTx(ctx) && s.landed(ctx, p.ID, op):
+	default:
 		return undo(fmt.Errorf("insert product %s: %w", p.ID, err))
 	}
-	return nil
-}
-
-func (s *mongoStore) Insert(ctx context.Context, items []NewProduct) ([]Inserted, error) {
-	return insertAll(ctx, items, s.slugOwner, s.insert)
+	return s.recount(ctx, nil, []*doc{&d})
 }
 
 func (s *mongoStore) find(ctx context.Context, filter bson.D) ([]contract.Product, error) {
@@ -425,22 +499,31 @@ func (s *mongoStore) BySlugs(ctx context.Context, slugs []string) ([]contract.Pr
 	return s.find(ctx, bson.D{{Key: "slug", Value: in(slugs)}})
 }
 
+// List reads a page through the index of its shape (see openMongoStore):
+// every filter names the status, "any status" as status $in every
+// status, so that the sort fields follow equality fields in the index
+// and no shape sorts in memory. A keyset position is a range on the sort
+// key ($gte, so the index bounds start there) with the tie broken on
+// _id, rather than an $or of two ranges, which the planner cannot walk
+// in index order.
 func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSummary, int, error) {
-	filter := bson.D{}
-	switch {
-	case q.CategoryID != "" && q.Direct:
-		filter = append(filter, bson.E{Key: "category_ids", Value: q.CategoryID})
-	case q.CategoryID != "":
-		filter = append(filter, bson.E{Key: "category_tree", Value: q.CategoryID})
+	page, sort := listFind(q)
+	cur, err := s.products.Find(ctx, page, options.Find().SetSort(sort).SetSkip(int64(q.Offset)).SetLimit(int64(q.Limit)).
+		SetProjection(bson.D{{Key: "variants", Value: 0}, {Key: "description", Value: 0}, {Key: "attributes", Value: 0}, {Key: "category_tree", Value: 0}, {Key: outbox.Field, Value: 0}}))
+	if err != nil {
+		return nil, 0, fmt.Errorf("list products: %w", err)
 	}
-	if q.Status != "" {
-		filter = append(filter, bson.E{Key: "status", Value: string(q.Status)})
-	}
-	dir, after := 1, "$gt"
+	return s.summaries(ctx, q, cur)
+}
+
+// listFind is the filter (with the keyset position) and sort of q's page.
+func listFind(q Query) (page, sort bson.D) {
+	filter := listFilter(q)
+	dir, after, from := 1, "$gt", "$gte"
 	if q.Desc {
-		dir, after = -1, "$lt"
+		dir, after, from = -1, "$lt", "$lte"
 	}
-	sort := bson.D{}
+	sort = bson.D{}
 	var key string
 	var value any
 	switch q.Sort {
@@ -459,37 +542,39 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 		sort = append(sort, bson.E{Key: key, Value: dir})
 	}
 	sort = append(sort, bson.E{Key: "_id", Value: dir})
-	page := filter
+	page = filter
 	if a := q.After; a != nil {
-		// After (key, id) in the sort order: a greater key, or the same key
-		// and a greater id (less, descending).
+		// After (key, id) in the sort order: a key from the position's
+		// on, and of those with the same key only the greater ids (less,
+		// descending).
 		page = slices.Clone(filter)
-		idAfter := bson.E{Key: "_id", Value: bson.D{{Key: after, Value: a.ID}}}
+		idAfter := bson.D{{Key: "_id", Value: bson.D{{Key: after, Value: a.ID}}}}
 		if key == "" {
-			page = append(page, idAfter)
+			page = append(page, idAfter...)
 		} else {
-			page = append(page, bson.E{Key: "$or", Value: bson.A{
+			page = append(page, bson.E{Key: key, Value: bson.D{{Key: from, Value: value}}}, bson.E{Key: "$or", Value: bson.A{
 				bson.D{{Key: key, Value: bson.D{{Key: after, Value: value}}}},
-				bson.D{{Key: key, Value: value}, idAfter},
+				idAfter,
 			}})
 		}
 	}
-	cur, err := s.products.Find(ctx, page, options.Find().SetSort(sort).SetSkip(int64(q.Offset)).SetLimit(int64(q.Limit)).
-		SetProjection(bson.D{{Key: "variants", Value: 0}, {Key: "description", Value: 0}, {Key: "attributes", Value: 0}, {Key: "category_tree", Value: 0}, {Key: outbox.Field, Value: 0}}))
-	if err != nil {
-		return nil, 0, fmt.Errorf("list products: %w", err)
-	}
+	return page, sort
+}
+
+// summaries reads a page's documents from cur, with their stock, and q's
+// total.
+func (s *mongoStore) summaries(ctx context.Context, q Query, cur *mongo.Cursor) ([]contract.ProductSummary, int, error) {
 	var docs []doc
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, 0, fmt.Errorf("list products: %w", err)
 	}
-	total, err := s.products.CountDocuments(ctx, filter)
+	total, err := s.total(ctx, q)
 	if err != nil {
-		return nil, 0, fmt.Errorf("count products: %w", err)
+		return nil, 0, err
 	}
 	items := make([]contract.ProductSummary, len(docs))
 	if len(docs) == 0 {
-		return items, int(total), nil
+		return items, total, nil
 	}
 	ids := make([]string, len(docs))
 	for i, d := range docs {
@@ -518,7 +603,26 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ProductSumma
 			items[i].Image = &im
 		}
 	}
-	return items, int(total), nil
+	return items, total, nil
+}
+
+// listFilter is the filter of q's list, without its keyset position.
+func listFilter(q Query) bson.D {
+	filter := bson.D{}
+	switch {
+	case q.CategoryID != "" && q.Direct:
+		filter = append(filter, bson.E{Key: "category_ids", Value: q.CategoryID})
+	case q.CategoryID != "":
+		filter = append(filter, bson.E{Key: "category_tree", Value: q.CategoryID})
+	}
+	if q.Status != "" {
+		return append(filter, bson.E{Key: "status", Value: string(q.Status)})
+	}
+	all := make(bson.A, len(statuses))
+	for i, st := range statuses {
+		all[i] = string(st)
+	}
+	return append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: all}}})
 }
 
 func (s *mongoStore) CountAttribute(ctx context.Context, key string) (int, error) {
@@ -571,17 +675,92 @@ func (s *mongoStore) InCategory(ctx context.Context, categoryID string) (map[str
 	return out, nil
 }
 
+// reindexChunk is how many products SetClosures re-indexes per write.
+var reindexChunk = 1000
+
+// SetClosures re-indexes in chunks of reindexChunk products, each one
+// unordered bulk write (one transaction on a replica set, with its
+// counters), so that a big category's move neither sends one huge
+// command nor holds one huge transaction. Each product's write is
+// conditional on the closure it had, so an Update that changed it
+// meanwhile is not overwritten.
 func (s *mongoStore) SetClosures(ctx context.Context, closures map[string][]string) error {
-	if len(closures) == 0 {
-		return nil
+	ids := make([]string, 0, len(closures))
+	for id := range closures {
+		ids = append(ids, id)
 	}
-	models := make([]mongo.WriteModel, 0, len(closures))
-	for id, c := range closures {
-		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).
-			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "category_tree", Value: c}}}}))
-	}
-	if _, err := s.products.BulkWrite(ctx, models); err != nil {
-		return fmt.Errorf("re-index %d products: %w", len(closures), err)
+	slices.Sort(ids)
+	for start := 0; start < len(ids); start += reindexChunk {
+		chunk := ids[start:min(start+reindexChunk, len(ids))]
+		if err := s.write(ctx, func(ctx context.Context) error { return s.reindex(ctx, chunk, closures) }); err != nil {
+			return fmt.Errorf("re-index %d products (from %d of %d): %w", len(chunk), start, len(ids), err)
+		}
 	}
 	return nil
+}
+
+// reindex writes the closures of ids and moves their counters.
+func (s *mongoStore) reindex(ctx context.Context, ids []string, closures map[string][]string) error {
+	cur, err := s.products.Find(ctx, bson.D{{Key: "_id", Value: in(ids)}},
+		options.Find().SetProjection(bson.D{{Key: "status", Value: 1}, {Key: "category_ids", Value: 1}, {Key: "category_tree", Value: 1}}))
+	if err != nil {
+		return err
+	}
+	var old []doc
+	if err := cur.All(ctx, &old); err != nil {
+		return err
+	}
+	var models []mongo.WriteModel
+	var was, now []*doc
+	for i := range old {
+		d := &old[i]
+		next := *d
+		next.CategoryTree = closures[d.ID]
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: d.ID}, {Key: "category_tree", Value: d.CategoryTree}}).
+			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "category_tree", Value: next.CategoryTree}}}}))
+		was, now = append(was, d), append(now, &next)
+	}
+	if len(models) == 0 {
+		return nil
+	}
+	res, err := s.products.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return err
+	}
+	if int(res.MatchedCount) < len(models) {
+		// Some changed meanwhile (without transactions): count only those
+		// now at the closure written.
+		was, now, err = s.reindexed(ctx, was, now)
+		if err != nil {
+			return err
+		}
+	}
+	return s.recount(ctx, was, now)
+}
+
+// reindexed keeps the pairs whose product now has the closure written.
+func (s *mongoStore) reindexed(ctx context.Context, was, now []*doc) ([]*doc, []*doc, error) {
+	ids := make([]string, len(was))
+	for i, d := range was {
+		ids[i] = d.ID
+	}
+	cur, err := s.products.Find(ctx, bson.D{{Key: "_id", Value: in(ids)}}, options.Find().SetProjection(bson.D{{Key: "category_tree", Value: 1}}))
+	if err != nil {
+		return nil, nil, err
+	}
+	var docs []doc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, nil, err
+	}
+	tree := map[string][]string{}
+	for _, d := range docs {
+		tree[d.ID] = d.CategoryTree
+	}
+	var w, n []*doc
+	for i := range was {
+		if t, ok := tree[was[i].ID]; ok && slices.Equal(t, now[i].CategoryTree) && !slices.Equal(t, was[i].CategoryTree) {
+			w, n = append(w, was[i]), append(n, now[i])
+		}
+	}
+	return w, n, nil
 }

@@ -24,9 +24,19 @@ import (
 // adjust_stock (a compare-and-set on the stock document).
 
 // Update reserves the SKUs p adds and creates the stock of its new
-// variants, writes the document if it is still at the previous version,
-// then releases the SKUs and stock p dropped; a failed write undoes the
-// first step.
+// variants, writes the document if it is still at the previous version
+// and still indexed under the closure it was read with, then releases the
+// SKUs and stock p dropped. On a replica set all of it is one
+// transaction; without transactions a failed write undoes the first steps
+// (only what this write reserved: its op token), and the release of what
+// p dropped runs on the compensation context, since the write committed.
+//
+// The filter names the category_tree read, so that a re-index
+// (SetClosures, after a category moved) landing between the read and the
+// write is not overwritten with the old closure: the write misses, and
+// an Update that keeps the closure (nil) reads the new one and tries
+// again; one that brings a closure of its own answers errVersion, so the
+// caller retries with a closure computed from the moved tree.
 //
 // The write sets every field but _id and the outbox, and pushes the
 // update's events onto the outbox, rather than replacing the document: a
@@ -35,13 +45,17 @@ import (
 // another relay could publish the new event before the old), while $set
 // with outbox.Push leaves the pending events and the lease as they are.
 func (s *mongoStore) Update(ctx context.Context, p contract.Product, closure []string, events Events) error {
-	var old doc
-	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: p.ID}}, options.FindOne().SetProjection(withoutOutbox)).Decode(&old)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return store.ErrNotFound
-	}
+	return s.write(ctx, func(ctx context.Context) error { return s.update(ctx, p, closure, events) })
+}
+
+// treeAttempts bounds Update's re-reads of a closure that re-indexes
+// keep moving.
+const treeAttempts = 20
+
+func (s *mongoStore) update(ctx context.Context, p contract.Product, closure []string, events Events) error {
+	old, err := s.current(ctx, p.ID)
 	if err != nil {
-		return fmt.Errorf("load product %s: %w", p.ID, err)
+		return err
 	}
 	if old.Version != p.Version-1 {
 		return errVersion
@@ -71,47 +85,100 @@ func (s *mongoStore) Update(ctx context.Context, p contract.Product, closure []s
 			dropIDs = append(dropIDs, v.ID)
 		}
 	}
-	if closure == nil {
-		closure = old.CategoryTree
-	}
-	d := toDoc(p, closure)
-	evs, err := build(events, p, d.CategoryTree)
-	if err != nil {
-		return err
-	}
-	set, err := fields(d)
-	if err != nil {
-		return fmt.Errorf("update product %s: %w", p.ID, err)
-	}
-	update := bson.D{{Key: "$set", Value: set}}
-	if len(evs) > 0 {
-		update = append(update, outbox.Push(evs...))
-	}
-	if err := s.reserve(ctx, p.ID, addSKUs); err != nil {
+	op := newOp()
+	if err := s.reserve(ctx, p.ID, op, addSKUs); err != nil {
 		return err
 	}
 	undo := func(err error) error {
-		return errors.Join(err, s.dropStock(ctx, variantIDs(addVariants)), s.release(ctx, p.ID, addSKUs))
+		if inTx(ctx) {
+			return err
+		}
+		return errors.Join(err, s.undo(ctx, func(ctx context.Context) error {
+			return errors.Join(s.dropStock(ctx, variantIDs(addVariants)), s.release(ctx, p.ID, op, addSKUs))
+		}))
+	}
+	if err := s.step(ctx, "update:reserved"); err != nil {
+		return undo(err)
 	}
 	if err := s.addStock(ctx, p.ID, addVariants); err != nil {
 		return undo(err)
 	}
-	res, err := s.products.UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "version", Value: p.Version - 1}}, update)
-	switch {
-	case store.IsDuplicate(err):
-		if uerr := undo(nil); uerr != nil {
-			return uerr
+	var d doc
+	for attempt := 1; ; attempt++ {
+		tree := closure
+		if tree == nil {
+			tree = old.CategoryTree
 		}
-		return errSlugTaken
-	case err != nil:
-		return undo(fmt.Errorf("update product %s: %w", p.ID, err))
-	case res.MatchedCount == 0:
-		if uerr := undo(nil); uerr != nil {
-			return uerr
+		d = toDoc(p, tree)
+		d.Op = op
+		evs, err := build(events, p, d.CategoryTree)
+		if err != nil {
+			return undo(err)
 		}
-		return errVersion
+		set, err := fields(d)
+		if err != nil {
+			return undo(fmt.Errorf("update product %s: %w", p.ID, err))
+		}
+		update := bson.D{{Key: "$set", Value: set}}
+		if len(evs) > 0 {
+			update = append(update, outbox.Push(evs...))
+		}
+		if err := s.step(ctx, "update:write"); err != nil {
+			return undo(err)
+		}
+		filter := bson.D{{Key: "_id", Value: p.ID}, {Key: "version", Value: p.Version - 1}, {Key: "category_tree", Value: old.CategoryTree}}
+		res, err := s.products.UpdateOne(ctx, filter, update)
+		switch {
+		case store.IsDuplicate(err):
+			if uerr := undo(nil); uerr != nil {
+				return uerr
+			}
+			return errSlugTaken
+		case err != nil && store.Unclear(err) && !inTx(ctx) && s.landed(ctx, p.ID, op):
+		case err != nil:
+			return undo(fmt.Errorf("update product %s: %w", p.ID, err))
+		case res.MatchedCount == 0:
+			cur, err := s.current(ctx, p.ID)
+			if err == nil && cur.Version == p.Version-1 && closure == nil && attempt < treeAttempts {
+				old.CategoryTree = cur.CategoryTree // re-indexed meanwhile
+				continue
+			}
+			if uerr := undo(nil); uerr != nil {
+				return uerr
+			}
+			if errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return errVersion
+		}
+		break
 	}
-	return errors.Join(s.release(ctx, p.ID, dropSKUs), s.dropStock(ctx, dropIDs))
+	return errors.Join(s.recount(ctx, []*doc{&old}, []*doc{&d}), s.finish(ctx, func(ctx context.Context) error {
+		return errors.Join(s.release(ctx, p.ID, "", dropSKUs), s.dropStock(ctx, dropIDs))
+	}))
+}
+
+// current reads product id as stored, without its pending events.
+func (s *mongoStore) current(ctx context.Context, id string) (doc, error) {
+	var d doc
+	err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(withoutOutbox)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, store.ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("load product %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// finish runs the clean-up after a committed write: in its transaction,
+// or else on the compensation context (the request's may have ended, and
+// the write stands either way).
+func (s *mongoStore) finish(ctx context.Context, step func(ctx context.Context) error) error {
+	if inTx(ctx) {
+		return step(ctx)
+	}
+	return s.undo(ctx, step)
 }
 
 // fields returns d's fields for a $set: all but _id (which never changes)
@@ -215,8 +282,16 @@ func (s *mongoStore) deleted(ctx context.Context, sealed []doc, events Events) (
 
 // Delete seals the product, records the deleted event and deletes the
 // document with outbox.DeleteWith (which moves out the events still
-// pending in it), then its stock and SKUs.
+// pending in it), then its stock and SKUs: one transaction on a replica
+// set. Without transactions the product goes first, so nothing reaches a
+// half-deleted product, and its stock and SKUs go on the compensation
+// context; a failure between the two leaves them to the orphan sweep,
+// and adjust_stock refuses a stock document whose product is gone.
 func (s *mongoStore) Delete(ctx context.Context, id string, version int64, events Events) error {
+	return s.write(ctx, func(ctx context.Context) error { return s.delete(ctx, id, version, events) })
+}
+
+func (s *mongoStore) delete(ctx context.Context, id string, version int64, events Events) error {
 	d, ok, err := s.seal(ctx, id, version)
 	if err != nil {
 		return err
@@ -238,10 +313,28 @@ func (s *mongoStore) Delete(ctx context.Context, id string, version int64, event
 	if _, err := outbox.DeleteWith(ctx, s.db, s.products.Name(), []string{id}, evs...); err != nil {
 		return fmt.Errorf("delete product %s: %w", id, err)
 	}
-	return s.drop(ctx, []string{id})
+	if err := s.recount(ctx, []*doc{&d}, nil); err != nil {
+		return err
+	}
+	if err := s.step(ctx, "delete:product-gone"); err != nil {
+		return err // as a crash here would: the sweep's case
+	}
+	return s.finish(ctx, func(ctx context.Context) error { return s.drop(ctx, []string{id}) })
 }
 
+// DeleteMany is Delete of several products: one transaction on a replica
+// set, else the products first and then their stock and SKUs.
 func (s *mongoStore) DeleteMany(ctx context.Context, ids []string, events Events) ([]string, error) {
+	var deleted []string
+	err := s.write(ctx, func(ctx context.Context) error {
+		var err error
+		deleted, err = s.deleteMany(ctx, ids, events)
+		return err
+	})
+	return deleted, err
+}
+
+func (s *mongoStore) deleteMany(ctx context.Context, ids []string, events Events) ([]string, error) {
 	var sealed []doc
 	var deleted []string
 	for _, id := range ids {
@@ -266,7 +359,17 @@ func (s *mongoStore) DeleteMany(ctx context.Context, ids []string, events Events
 	if _, err := outbox.DeleteWith(ctx, s.db, s.products.Name(), deleted, evs...); err != nil {
 		return nil, fmt.Errorf("delete %d products: %w", len(deleted), err)
 	}
-	return deleted, s.drop(ctx, deleted)
+	old := make([]*doc, len(sealed))
+	for i := range sealed {
+		old[i] = &sealed[i]
+	}
+	if err := s.recount(ctx, old, nil); err != nil {
+		return deleted, err
+	}
+	if err := s.step(ctx, "delete:product-gone"); err != nil {
+		return deleted, err
+	}
+	return deleted, s.finish(ctx, func(ctx context.Context) error { return s.drop(ctx, deleted) })
 }
 
 // stockAttempts bounds AdjustStock's compare-and-set loop: each attempt
@@ -288,32 +391,31 @@ func (s *mongoStore) AdjustStock(ctx context.Context, variantID string, delta in
 	if err != nil {
 		return contract.StockLevel{}, err
 	}
-	var p contract.Product
-	var closure []string
-	sku := ""
-	if events != nil {
-		var d doc
-		err := s.products.FindOne(ctx, bson.D{{Key: "_id", Value: sd.ProductID}}, options.FindOne().SetProjection(withoutOutbox)).Decode(&d)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			return contract.StockLevel{}, store.ErrNotFound // a stock document left by a crash
-		}
-		if err != nil {
-			return contract.StockLevel{}, fmt.Errorf("adjust stock of %s: load product %s: %w", variantID, sd.ProductID, err)
-		}
-		stock, err := s.stockOf(ctx, []string{d.ID})
-		if err != nil {
-			return contract.StockLevel{}, err
-		}
-		if p, err = d.product(stock); err != nil {
-			return contract.StockLevel{}, err
-		}
-		closure = d.CategoryTree
-		k := slices.IndexFunc(p.Variants, func(v contract.Variant) bool { return v.ID == variantID })
-		if k < 0 {
-			return contract.StockLevel{}, store.ErrNotFound // not (or no longer) a variant of the product
-		}
-		sku = p.Variants[k].SKU
+	// The product is read whatever events says: a stock document whose
+	// product is gone (a delete that failed half-way, without
+	// transactions) or no longer lists the variant is an orphan, not
+	// stock to sell.
+	d, err := s.current(ctx, sd.ProductID)
+	if errors.Is(err, store.ErrNotFound) {
+		return contract.StockLevel{}, store.ErrNotFound // an orphan, for the sweep
 	}
+	if err != nil {
+		return contract.StockLevel{}, fmt.Errorf("adjust stock of %s: %w", variantID, err)
+	}
+	stock, err := s.stockOf(ctx, []string{d.ID})
+	if err != nil {
+		return contract.StockLevel{}, err
+	}
+	p, err := d.product(stock)
+	if err != nil {
+		return contract.StockLevel{}, err
+	}
+	closure := d.CategoryTree
+	k := slices.IndexFunc(p.Variants, func(v contract.Variant) bool { return v.ID == variantID })
+	if k < 0 {
+		return contract.StockLevel{}, store.ErrNotFound // not (or no longer) a variant of the product
+	}
+	sku := p.Variants[k].SKU
 	for attempt := 1; ; attempt++ {
 		next := sd.Stock + delta
 		if next < 0 || next > contract.MaxStock {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/store"
@@ -239,6 +240,10 @@ func (s *sqlStore) InCategory(ctx context.Context, categoryID string) (map[strin
 	}
 	return out, nil
 }
+
+// Sweep has nothing to do: every SQLite write is one transaction, and
+// foreign keys tie stock to its product.
+func (s *sqlStore) Sweep(context.Context, time.Time) (int, error) { return 0, nil }
 
 func (s *sqlStore) SetClosures(ctx context.Context, closures map[string][]string) (err error) {
 	if len(closures) == 0 {

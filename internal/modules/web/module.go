@@ -98,6 +98,7 @@ func (m *Module) Routes(r chi.Router) {
 	m.productRoutes(api, admin)
 	m.attributeRoutes(api, admin)
 	m.optionRoutes(api, admin)
+	m.searchRoutes(api)
 	m.authRoutes(api, admin)
 	m.cartRoutes(api, admin)
 	m.articleRoutes(api, admin)

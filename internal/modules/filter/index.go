@@ -1,0 +1,435 @@
+package filter
+
+import (
+	"encoding/json"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/feed"
+)
+
+// Index is one instance's in-memory search index of the published
+// catalogue. The shape, in one paragraph: every product gets a small
+// dense number (its doc); everything a query filters or counts on is a
+// roaring bitmap of docs — a posting — keyed by what it stands for (a
+// category the product is listed in, an attribute value, an option value,
+// a word of a text field; see postingKey); what it sorts or ranges on is
+// a column indexed by doc (price, number attributes). A query ANDs and ORs
+// postings and counts their intersections (query.go, facets.go). Updates
+// come from the feed (Apply), a product at a time: its old postings are
+// left, its new ones joined.
+//
+// The index holds the definitions too (categories, attributes, option
+// groups: catalog.go), and reads them at query time, so renaming a label
+// or making an attribute filterable changes replies without touching a
+// posting.
+//
+// Safe for concurrent use: queries share a read lock, Apply takes the
+// write lock.
+type Index struct {
+	mu  sync.RWMutex
+	log *slog.Logger
+
+	docOf map[string]uint32 // product id → doc
+	docs  []*listing        // by doc; nil when free
+	free  []uint32          // docs to reuse
+	live  *roaring.Bitmap   // every indexed product
+	// inStock holds the products with stock in some variant.
+	inStock *roaring.Bitmap
+
+	postingID map[string]uint32
+	postings  []*roaring.Bitmap
+	// valueSlot numbers the postings of facet values (attribute and
+	// option values) densely, so small sets are counted in a short array
+	// (facets.go).
+	valueSlot map[uint32]uint32
+
+	price column // lowest variant price, by doc
+	// Sort keys by doc (sort.go): newest first, and name order.
+	newestKey, nameKey []uint64
+	numbers            map[string]*numberIndex // number attribute code → values
+
+	vocab vocabulary
+
+	catalog
+	// under holds, per category id, the products listed in it or in any
+	// category below it: derived from the category postings and the tree
+	// (refreshUnder), so that a moved category needs no product write.
+	under     map[string]*roaring.Bitmap
+	treeDirty bool
+
+	// stock is each variant's level from its latest stock_changed event,
+	// which wins over the snapshot in its product's document.
+	stock map[string]stockDoc
+}
+
+// listing is what the index keeps of a product: its listing fields, and
+// what it needs to take the product out again.
+type listing struct {
+	id, name, slug, currency string
+	sortName                 string // folded name, for sort=name
+	priceMin, priceMax       int64
+	image                    *contract.Image
+	created                  time.Time
+	postings                 []uint32 // every posting holding this doc
+	valueSlots               []uint32 // the facet-value ones, as valueSlot numbers them
+	variants                 []variantLevel
+}
+
+// numberIndex is one number attribute's values: has is its posting
+// (products with a value), values the column.
+type numberIndex struct {
+	has *roaring.Bitmap
+	column
+}
+
+// NewIndex returns an empty index.
+func NewIndex(log *slog.Logger) *Index {
+	x := &Index{log: log}
+	x.reset()
+	return x
+}
+
+func (x *Index) reset() {
+	x.docOf = map[string]uint32{}
+	x.docs = nil
+	x.free = nil
+	x.live = roaring.New()
+	x.inStock = roaring.New()
+	x.postingID = map[string]uint32{}
+	x.postings = nil
+	x.valueSlot = map[uint32]uint32{}
+	x.price = column{}
+	x.newestKey, x.nameKey = nil, nil
+	x.numbers = map[string]*numberIndex{}
+	x.vocab = vocabulary{}
+	x.catalog = newCatalog()
+	x.under = map[string]*roaring.Bitmap{}
+	x.stock = map[string]stockDoc{}
+}
+
+// Posting keys. A NUL cannot occur in a code or a folded word.
+func categoryPosting(id string) string          { return "c\x00" + id }
+func attrPosting(code, value string) string     { return "a\x00" + code + "\x00" + value }
+func optionPosting(group, value string) string  { return "o\x00" + group + "\x00" + value }
+func numberPosting(code string) string          { return "n\x00" + code }
+func wordPosting(field int, word string) string { return "t" + string(rune('0'+field)) + "\x00" + word }
+
+// boolCode is the value code of a boolean: the facet's "yes" and "no".
+func boolCode(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// posting returns the posting of key, nil when nothing was ever in it.
+func (x *Index) posting(key string) *roaring.Bitmap {
+	if id, ok := x.postingID[key]; ok {
+		return x.postings[id]
+	}
+	return nil
+}
+
+// join adds doc d to the posting of key, creating it, and notes it in l.
+func (x *Index) join(l *listing, d uint32, key string) {
+	id, ok := x.postingID[key]
+	if !ok {
+		id = uint32(len(x.postings))
+		x.postingID[key] = id
+		x.postings = append(x.postings, roaring.New())
+	}
+	if x.postings[id].CheckedAdd(d) {
+		l.postings = append(l.postings, id)
+		if key[0] == 'a' || key[0] == 'o' {
+			slot, ok := x.valueSlot[id]
+			if !ok {
+				slot = uint32(len(x.valueSlot))
+				x.valueSlot[id] = slot
+			}
+			l.valueSlots = append(l.valueSlots, slot)
+		}
+	}
+}
+
+// Apply is the feed.Tailer's callback: a snapshot (reset) or changes in
+// feed order. Definitions are applied before products, so a batch that
+// brings both indexes the products with the definitions they came with.
+func (x *Index) Apply(changes []feed.Change, reset bool) {
+	docs := decodeProducts(changes) // before the lock: queries go on meanwhile
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if reset {
+		x.reset()
+	}
+	var rest []feed.Change
+	for _, c := range changes {
+		prefix, id := splitKey(c.Key)
+		if !x.applyDefinition(prefix, id, c) {
+			rest = append(rest, c)
+		}
+	}
+	for _, c := range rest {
+		prefix, id := splitKey(c.Key)
+		switch prefix {
+		case keyProduct:
+			x.applyProduct(id, c, docs[c.Key])
+		case keyStock:
+			x.applyStock(id, c)
+		default:
+			x.log.Warn("filter: unknown feed key, ignored", "key", c.Key)
+		}
+	}
+	x.settle()
+}
+
+// settle brings the derived parts up to date after a batch: the category
+// closure, the word list, the number buckets.
+func (x *Index) settle() {
+	if x.treeDirty {
+		x.refreshUnder()
+		x.treeDirty = false
+	}
+	x.vocab.refresh()
+	x.price.refreshEdges(x.live)
+	for _, n := range x.numbers {
+		n.refreshEdges(n.has)
+	}
+}
+
+// decoded is a product document decoded from its feed entry.
+type decoded struct {
+	doc productDoc
+	err error
+}
+
+// decodeProducts decodes the product documents of changes on every CPU:
+// JSON decoding is half the cost of loading a snapshot.
+func decodeProducts(changes []feed.Change) map[string]decoded {
+	var work []feed.Change
+	for _, c := range changes {
+		if !c.Deleted && strings.HasPrefix(c.Key, keyProduct) {
+			work = append(work, c)
+		}
+	}
+	out := make([]decoded, len(work))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(work)/256+1)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(work); i += workers {
+				out[i].err = json.Unmarshal(work[i].Body, &out[i].doc)
+			}
+		})
+	}
+	wg.Wait()
+	docs := make(map[string]decoded, len(work))
+	for i, c := range work {
+		docs[c.Key] = out[i]
+	}
+	return docs
+}
+
+func (x *Index) applyProduct(id string, c feed.Change, d decoded) {
+	if c.Deleted {
+		x.remove(id)
+		return
+	}
+	if d.err != nil {
+		x.log.Error("filter: undecodable product document, ignored", "product", id, "err", d.err)
+		return
+	}
+	x.put(id, d.doc)
+}
+
+func (x *Index) applyStock(variantID string, c feed.Change) {
+	var productID string
+	if c.Deleted {
+		productID = x.stock[variantID].ProductID
+		delete(x.stock, variantID)
+	} else {
+		var doc stockDoc
+		if err := json.Unmarshal(c.Body, &doc); err != nil {
+			x.log.Error("filter: undecodable stock document, ignored", "variant", variantID, "err", err)
+			return
+		}
+		x.stock[variantID] = doc
+		productID = doc.ProductID
+	}
+	if d, ok := x.docOf[productID]; ok {
+		x.setStock(d)
+	}
+}
+
+// put indexes product id as doc says, replacing what it was.
+func (x *Index) put(id string, doc productDoc) {
+	d, ok := x.docOf[id]
+	if ok {
+		x.unindex(d)
+	} else {
+		d = x.allocate(id)
+	}
+	l := &listing{
+		id: id, name: doc.Name, slug: doc.Slug, currency: doc.Currency, sortName: fold(doc.Name),
+		priceMin: doc.PriceMin, priceMax: doc.PriceMax, image: doc.Image, created: doc.CreatedAt, variants: doc.Stock,
+	}
+	x.docs[d] = l
+	for _, cat := range doc.CategoryIDs {
+		x.join(l, d, categoryPosting(cat))
+		for _, a := range x.closure(cat) {
+			x.underOf(a).Add(d)
+		}
+	}
+	x.indexAttributes(l, d, doc.Attributes)
+	for _, o := range doc.Options {
+		x.join(l, d, optionPosting(o.Group, o.Value))
+	}
+	x.indexText(l, d, fieldName, doc.Name)
+	x.indexText(l, d, fieldDescription, doc.Description)
+	x.price.set(d, float64(doc.PriceMin))
+	for int(d) >= len(x.nameKey) {
+		x.nameKey, x.newestKey = append(x.nameKey, 0), append(x.newestKey, 0)
+	}
+	x.nameKey[d], x.newestKey[d] = prefixKey(l.sortName), ^orderedInt(doc.CreatedAt.UnixMicro())
+	x.live.Add(d)
+	x.setStock(d)
+}
+
+// indexAttributes joins the postings of a product's attribute values,
+// each as its definition's type says. A value whose definition has not
+// arrived yet (the events of two modules race) is indexed every way its
+// JSON could be meant, so that it facets right once the definition comes.
+func (x *Index) indexAttributes(l *listing, d uint32, values contract.AttributeValues) {
+	for code, v := range values {
+		typ := x.attributeType(code)
+		switch v := v.(type) {
+		case string:
+			if typ == "" || typ == contract.AttributeSelect {
+				x.join(l, d, attrPosting(code, v))
+			}
+			if typ == "" || typ == contract.AttributeText {
+				x.indexText(l, d, fieldAttr, v)
+			}
+		case bool:
+			x.join(l, d, attrPosting(code, boolCode(v)))
+		case float64:
+			n := x.numbers[code]
+			if n == nil {
+				n = &numberIndex{}
+				x.numbers[code] = n
+			}
+			x.join(l, d, numberPosting(code))
+			n.has = x.posting(numberPosting(code))
+			n.set(d, v)
+		case []any:
+			for _, e := range v {
+				if s, ok := e.(string); ok {
+					x.join(l, d, attrPosting(code, s))
+				}
+			}
+		}
+	}
+}
+
+func (x *Index) indexText(l *listing, d uint32, field int, text string) {
+	for _, w := range words(text) {
+		x.vocab.add(w)
+		x.join(l, d, wordPosting(field, w))
+	}
+}
+
+// setStock recomputes whether doc d has stock: each variant's latest
+// stock_changed level, else its level in the product's document.
+func (x *Index) setStock(d uint32) {
+	var total int64
+	for _, v := range x.docs[d].variants {
+		if s, ok := x.stock[v.ID]; ok && v.ID != "" {
+			total += s.Stock
+		} else {
+			total += v.Stock
+		}
+	}
+	if total > 0 {
+		x.inStock.Add(d)
+	} else {
+		x.inStock.Remove(d)
+	}
+}
+
+func (x *Index) allocate(id string) uint32 {
+	var d uint32
+	if n := len(x.free); n > 0 {
+		d, x.free = x.free[n-1], x.free[:n-1]
+	} else {
+		d = uint32(len(x.docs))
+		x.docs = append(x.docs, nil)
+	}
+	x.docOf[id] = d
+	return d
+}
+
+// unindex takes doc d out of every posting and derived set; its number
+// stays allocated.
+func (x *Index) unindex(d uint32) {
+	for _, p := range x.docs[d].postings {
+		x.postings[p].Remove(d)
+	}
+	for _, u := range x.under {
+		u.Remove(d)
+	}
+	x.live.Remove(d)
+	x.inStock.Remove(d)
+}
+
+func (x *Index) remove(id string) {
+	d, ok := x.docOf[id]
+	if !ok {
+		return
+	}
+	x.unindex(d)
+	x.docs[d] = nil
+	delete(x.docOf, id)
+	x.free = append(x.free, d)
+}
+
+func (x *Index) underOf(cat string) *roaring.Bitmap {
+	u := x.under[cat]
+	if u == nil {
+		u = roaring.New()
+		x.under[cat] = u
+	}
+	return u
+}
+
+// refreshUnder rebuilds every category's products-below set from the
+// category postings and the current tree: after a category moved, was
+// created (a product may have been listed in it before it arrived) or
+// was deleted.
+func (x *Index) refreshUnder() {
+	parts := map[string][]*roaring.Bitmap{}
+	for key, id := range x.postingID {
+		if len(key) < 2 || key[:2] != "c\x00" {
+			continue
+		}
+		for _, a := range x.closure(key[2:]) {
+			parts[a] = append(parts[a], x.postings[id])
+		}
+	}
+	x.under = make(map[string]*roaring.Bitmap, len(parts))
+	for cat, ps := range parts {
+		x.under[cat] = roaring.FastOr(ps...)
+	}
+}
+
+// Len is the number of products indexed.
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return int(x.live.GetCardinality())
+}

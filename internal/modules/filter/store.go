@@ -1,0 +1,56 @@
+package filter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/feed"
+	"github.com/shopengine/shop/internal/store"
+)
+
+// Store is the filter module's read model: one feed (package feed) in its
+// own store, "feed_catalog" in filter.db on SQLite or in the shop_filter
+// database on MongoDB, holding one document per published product (and
+// per definition it facets on; see document.go). The feed package is the
+// store's two implementations: its Log writes each entry with the
+// source's version, refusing what is not newer, on either backend, and
+// gives every instance the snapshot and the changes to tail.
+type Store interface {
+	// Put writes doc under key at version, unless the store holds that
+	// version or a newer one (applied false).
+	Put(ctx context.Context, key string, version int64, doc any) (applied bool, err error)
+	// Delete leaves a tombstone under key at version, under the same rule.
+	Delete(ctx context.Context, key string, version int64) (applied bool, err error)
+	// Log is the feed the instances tail.
+	Log() feed.Log
+}
+
+// feedName is the read model's feed.
+const feedName = "catalog"
+
+// OpenStore opens the filter module's store on db.
+func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
+	l, err := feed.Open(ctx, db, contract.FilterQueue, feedName)
+	if err != nil {
+		return nil, fmt.Errorf("open filter store: %w", err)
+	}
+	return feedStore{l}, nil
+}
+
+type feedStore struct{ log feed.Log }
+
+func (s feedStore) Put(ctx context.Context, key string, version int64, doc any) (bool, error) {
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return false, fmt.Errorf("encode %s: %w", key, err)
+	}
+	return s.log.Put(ctx, key, version, body)
+}
+
+func (s feedStore) Delete(ctx context.Context, key string, version int64) (bool, error) {
+	return s.log.Delete(ctx, key, version)
+}
+
+func (s feedStore) Log() feed.Log { return s.log }
