@@ -28,9 +28,10 @@ func init() {
 	}
 }
 
-// resolveBudget bounds seo's answer within the page's budget: with seo
-// down (or slow) the direct lookup still has the rest of the budget.
-const resolveBudget = 300 * time.Millisecond
+// seoBudget bounds each of seo's answers (resolve, get_meta) within the
+// page's budget: with seo down or hanging the direct lookup still has
+// the rest of the budget, and the page's default meta costs no more.
+const seoBudget = 300 * time.Millisecond
 
 // servePath serves an entity path (a category's, /p/<slug>, /blog/<slug>)
 // by what the resolver says it is.
@@ -64,7 +65,7 @@ func (m *Module) servePath(w http.ResponseWriter, r *http.Request, path string) 
 // it yet), the path is looked up directly: the modules then decide
 // between the page and a 404.
 func (m *Module) resolveSEO(r *http.Request, path string) (target, error) {
-	ctx, cancel := context.WithTimeout(r.Context(), resolveBudget)
+	ctx, cancel := context.WithTimeout(r.Context(), seoBudget)
 	res, err := call(m, r.WithContext(ctx), contract.Resolve, contract.ResolveRequest{Path: path})
 	cancel()
 	if err != nil {
@@ -114,7 +115,9 @@ func (m *Module) resolveDirect(r *http.Request, path string) (target, error) {
 // so that seo makes a filtered category page noindex with the plain
 // category as canonical).
 func (m *Module) seoMeta(r *http.Request) (PageMeta, error) {
-	meta, err := call(m, r, contract.GetMeta, contract.MetaRequest{Path: r.URL.Path, Query: r.URL.RawQuery, BaseURL: m.publicURL(r)})
+	ctx, cancel := context.WithTimeout(r.Context(), seoBudget)
+	defer cancel()
+	meta, err := call(m, r.WithContext(ctx), contract.GetMeta, contract.MetaRequest{Path: r.URL.Path, Query: r.URL.RawQuery, BaseURL: m.publicURL(r)})
 	if err != nil {
 		return PageMeta{}, err
 	}
