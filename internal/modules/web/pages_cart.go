@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -98,7 +99,7 @@ func (m *Module) cartError(w http.ResponseWriter, r *http.Request, err error) {
 // shop.js, the count); a refused input shows the cart again with the
 // error, beside line lineID's form when there is one.
 func cartWrite[Req any](m *Module, w http.ResponseWriter, r *http.Request, e bus.Endpoint[Req, contract.Cart], lineID, done string,
-	build func(values map[string][]string, ref contract.CartRef) (Req, error)) {
+	build func(values url.Values, ref contract.CartRef) (Req, error)) {
 	values, err := readForm(w, r)
 	if err != nil {
 		m.pageError(w, r, err)
@@ -155,35 +156,28 @@ func wantsJSON(r *http.Request) bool {
 }
 
 // formQuantity reads a form's quantity: a whole number.
-func formQuantity(values map[string][]string) (int64, error) {
-	raw := strings.TrimSpace(first(values["quantity"]))
+func formQuantity(values url.Values) (int64, error) {
+	raw := strings.TrimSpace(values.Get("quantity"))
 	if raw == "" {
 		return 0, bus.Errorf(bus.CodeInvalid, "quantity: required")
 	}
 	q, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
-		return 0, bus.Errorf(bus.CodeInvalid, "quantity: want a whole number, got %q", raw)
+		return 0, bus.Errorf(bus.CodeInvalid, "quantity: want a whole number, got %.20q", raw)
 	}
 	return q, nil
 }
 
-func first(v []string) string {
-	if len(v) == 0 {
-		return ""
-	}
-	return v[0]
-}
-
 func (m *Module) addLinePost(w http.ResponseWriter, r *http.Request) {
-	cartWrite(m, w, r, contract.AddLine, "", "added", func(values map[string][]string, ref contract.CartRef) (contract.AddLineRequest, error) {
+	cartWrite(m, w, r, contract.AddLine, "", "added", func(values url.Values, ref contract.CartRef) (contract.AddLineRequest, error) {
 		q, err := formQuantity(values)
-		return contract.AddLineRequest{CartRef: ref, VariantID: first(values["variant_id"]), Quantity: q}, err
+		return contract.AddLineRequest{CartRef: ref, VariantID: values.Get("variant_id"), Quantity: q}, err
 	})
 }
 
 func (m *Module) setQuantityPost(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	cartWrite(m, w, r, contract.SetQuantity, id, "updated", func(values map[string][]string, ref contract.CartRef) (contract.SetQuantityRequest, error) {
+	cartWrite(m, w, r, contract.SetQuantity, id, "updated", func(values url.Values, ref contract.CartRef) (contract.SetQuantityRequest, error) {
 		q, err := formQuantity(values)
 		return contract.SetQuantityRequest{CartRef: ref, LineID: id, Quantity: q}, err
 	})
@@ -191,7 +185,7 @@ func (m *Module) setQuantityPost(w http.ResponseWriter, r *http.Request) {
 
 func (m *Module) removeLinePost(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	cartWrite(m, w, r, contract.RemoveLine, "", "removed", func(_ map[string][]string, ref contract.CartRef) (contract.RemoveLineRequest, error) {
+	cartWrite(m, w, r, contract.RemoveLine, "", "removed", func(_ url.Values, ref contract.CartRef) (contract.RemoveLineRequest, error) {
 		return contract.RemoveLineRequest{CartRef: ref, LineID: id}, nil
 	})
 }
