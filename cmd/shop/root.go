@@ -40,7 +40,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
-	root.AddCommand(newServeCmd(), newSeedCmd(), newModulesCmd(), newPingCmd(), newVersionCmd(), newUserCmd())
+	root.AddCommand(newServeCmd(), newSeedCmd(), newModulesCmd(), newPingCmd(), newVersionCmd(), newUserCmd(), newHealthcheckCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	for _, c := range append(root.Commands(), root) {
 		documentEnv(c)

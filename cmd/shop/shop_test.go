@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -281,4 +282,48 @@ func TestVersion(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "shop ") {
 		t.Fatalf("version: %d %q", code, out)
 	}
+}
+
+// TestHealthcheck is the container health check against a real serve: it
+// passes on a serving process and fails, naming the probe, on a dead port
+// and on bad flags.
+func TestHealthcheck(t *testing.T) {
+	s := startServe(t, nil, "--only=category", "--workers=0")
+	if code, out, errOut := run(t, nil, "healthcheck", "--http-addr="+s.addr); code != 0 || !strings.Contains(out, "/readyz ok") {
+		t.Fatalf("healthcheck on a live serve: exit %d\n%s%s", code, out, errOut)
+	}
+	dead := freeTCPAddr(t)
+	if code, _, errOut := run(t, nil, "healthcheck", "--http-addr="+dead, "--timeout=1s"); code == 0 || !strings.Contains(errOut, "/healthz") {
+		t.Fatalf("healthcheck on a dead port: exit %d, stderr %q; want non-zero naming /healthz", code, errOut)
+	}
+	if code, _, errOut := run(t, nil, "healthcheck", "--http-addr=nonsense"); code == 0 || !strings.Contains(errOut, "--http-addr") {
+		t.Fatalf("healthcheck with a bad address: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestProbeBase(t *testing.T) {
+	for addr, want := range map[string]string{
+		"0.0.0.0:8080":   "http://127.0.0.1:8080",
+		":9000":          "http://127.0.0.1:9000",
+		"[::]:8080":      "http://127.0.0.1:8080",
+		"10.0.0.5:8080":  "http://10.0.0.5:8080",
+		"127.0.0.1:1234": "http://127.0.0.1:1234",
+	} {
+		if got, err := probeBase(addr); err != nil || got != want {
+			t.Errorf("probeBase(%q) = %q, %v; want %q", addr, got, err, want)
+		}
+	}
+	if _, err := probeBase("8080"); err == nil {
+		t.Error("probeBase(\"8080\") accepted an address without a port separator")
+	}
+}
+
+func freeTCPAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

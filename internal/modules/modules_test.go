@@ -84,7 +84,7 @@ func TestEveryModuleHasAnInit(t *testing.T) {
 }
 
 func TestSelectableIsPublicModulesAndAll(t *testing.T) {
-	want := []string{All, contract.ArticleQueue, contract.AttributeQueue, contract.AuthQueue, contract.CartQueue, contract.CategoryQueue, contract.OptionQueue, contract.ProductQueue, contract.SEOQueue, Web}
+	want := []string{All, contract.ArticleQueue, contract.AttributeQueue, contract.AuthQueue, contract.CartQueue, contract.CategoryQueue, contract.FilterQueue, contract.OptionQueue, contract.ProductQueue, contract.SEOQueue, Web}
 	slices.Sort(want)
 	if got := Selectable(); !slices.Equal(got, want) {
 		t.Fatalf("Selectable() = %v, want %v", got, want)
