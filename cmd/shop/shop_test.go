@@ -108,8 +108,11 @@ func startServe(t *testing.T, env []string, args ...string) *server {
 	case s.addr = <-addrc:
 	case err := <-s.done:
 		t.Fatalf("shop serve exited before listening: %v\n%s", err, s.logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("shop serve did not listen within 30s\n%s", s.logs)
+	// A minute and a half: --demo seeds every module first (four bcrypt
+	// hashes among it), which under -race on a loaded 2-core machine took
+	// over 30 s.
+	case <-time.After(90 * time.Second):
+		t.Fatalf("shop serve did not listen within 90s\n%s", s.logs)
 	}
 	return s
 }
