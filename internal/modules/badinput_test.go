@@ -60,7 +60,7 @@ func TestBadInputEverywhere(t *testing.T) {
 	dir := t.TempDir()
 	s := startShop(t, Config{DatabaseURL: store.SQLiteURL(dir), AdminToken: adminToken, Auth: authConfig(t).Auth})
 	ctx := contract.WithPrincipal(t.Context(), contract.Principal{Machine: "test"})
-	if _, err := seeder.New(s.app.Bus(), slog.New(slog.NewTextHandler(io.Discard, nil))).Seed(ctx, seeder.Options{Products: 20, Seed: 3}, &quietProgress{}); err != nil {
+	if _, err := seeder.New(s.app.Bus(), slog.New(slog.NewTextHandler(io.Discard, nil))).Seed(ctx, seeder.Options{Products: 20, Seed: 3, CatalogueOnly: true}, &quietProgress{}); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	s.status(t, 201, "POST", "/api/v1/auth/register", `{"email":"bad-input@example.com","password":"`+goodPW+`","display_name":"B"}`)

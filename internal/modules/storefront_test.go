@@ -37,7 +37,7 @@ func startStorefront(t testing.TB, n int) *storefront {
 func seedStorefront(t testing.TB, s *shop, n int) *storefront {
 	t.Helper()
 	ctx := contract.WithPrincipal(t.Context(), contract.Principal{Machine: "test"})
-	if _, err := seeder.New(s.app.Bus(), slog.New(slog.NewTextHandler(io.Discard, nil))).Seed(ctx, seeder.Options{Products: n, Seed: 11}, &quietProgress{}); err != nil {
+	if _, err := seeder.New(s.app.Bus(), slog.New(slog.NewTextHandler(io.Discard, nil))).Seed(ctx, seeder.Options{Products: n, Seed: 11, CatalogueOnly: true}, &quietProgress{}); err != nil {
 		t.Fatal(err)
 	}
 	sf := &storefront{shop: s}

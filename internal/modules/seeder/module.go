@@ -27,6 +27,10 @@ type Options struct {
 	Reset    bool   // remove what this run would create, first
 	// Concurrency is how many product batches are in flight (default 4).
 	Concurrency int
+	// CatalogueOnly seeds (and resets) the catalogue alone: no users,
+	// articles, seo override or carts. For tests of the catalogue pages
+	// that make their own content.
+	CatalogueOnly bool
 }
 
 // Progress receives a run's progress: one Start per stage, Add as items

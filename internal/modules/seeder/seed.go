@@ -71,6 +71,10 @@ func (m *Module) Seed(ctx context.Context, opts Options, progress Progress) (Sum
 	if err := m.seedProducts(ctx, opts, cat, p, &sum); err != nil {
 		return sum, err
 	}
+	if opts.CatalogueOnly {
+		sum.Elapsed = time.Since(start)
+		return sum, nil
+	}
 	if err := m.seedUsers(ctx, cat, p, &sum); err != nil {
 		return sum, err
 	}
@@ -258,7 +262,19 @@ func (m *Module) seedProducts(ctx context.Context, opts Options, cat *catalogue,
 // categories (products first: attributes in use cannot go). The sample
 // users stay (auth cannot delete a user); the next run finds them.
 func (m *Module) reset(ctx context.Context, opts Options, p Progress, sum *Summary) error {
+	if !opts.CatalogueOnly {
+		if err := m.resetContent(ctx, p, sum); err != nil {
+			return err
+		}
+	}
+	return m.resetCatalogue(ctx, opts, p, sum)
+}
+
+// resetContent empties the sample customers' carts and deletes the
+// sample articles and the home page's override.
+func (m *Module) resetContent(ctx context.Context, p Progress, sum *Summary) error {
 	p.Start("reset content", 3)
+	defer p.End()
 	customers, err := m.sampleCustomers(ctx)
 	if err != nil {
 		return err
@@ -275,8 +291,12 @@ func (m *Module) reset(ctx context.Context, opts Options, p Progress, sum *Summa
 		return err
 	}
 	p.Add(1)
-	p.End()
+	return nil
+}
 
+// resetCatalogue deletes the products, option groups, attributes and
+// categories.
+func (m *Module) resetCatalogue(ctx context.Context, opts Options, p Progress, sum *Summary) error {
 	p.Start("reset products", opts.Products)
 	for lo := 0; lo < opts.Products; lo += contract.MaxBatch {
 		hi := min(lo+contract.MaxBatch, opts.Products)
