@@ -216,5 +216,5 @@ func BenchmarkBuildFromStore(b *testing.B) {
 	b.ReportMetric(float64(n), "products")
 	// The CPU time of the build, every thread's: on a shared machine the
 	// wall time includes waiting for a core.
-	b.ReportMetric((processCPU() - cpuBegan).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((processCPU()-cpuBegan).Seconds()/float64(b.N), "cpu-s/op")
 }
