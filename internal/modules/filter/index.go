@@ -68,6 +68,14 @@ type Index struct {
 	under     map[string]*roaring.Bitmap
 	treeDirty bool
 
+	// revision counts the batches applied; orders are the presorted
+	// docs per sort (presorted.go), each made at some revision, ordering
+	// the sorts being rebuilt.
+	revision uint64
+	ordersMu sync.Mutex
+	orders   map[string]presorted
+	ordering map[string]bool
+
 	// stock is each variant's level from its latest stock_changed event,
 	// which wins over the snapshot in its product's document.
 	stock map[string]stockDoc
@@ -95,7 +103,7 @@ type numberIndex struct {
 
 // NewIndex returns an empty index.
 func NewIndex(log *slog.Logger) *Index {
-	x := &Index{log: log}
+	x := &Index{log: log, orders: map[string]presorted{}, ordering: map[string]bool{}}
 	x.reset()
 	return x
 }
@@ -231,6 +239,7 @@ func (x *Index) Apply(changes []feed.Change, reset bool) {
 // settle brings the derived parts up to date after a batch: the category
 // closure, the word list, the number buckets.
 func (x *Index) settle() {
+	x.revision++
 	for _, id := range x.unsettledPostings {
 		x.postings[id].settle()
 	}
