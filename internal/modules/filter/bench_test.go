@@ -141,6 +141,7 @@ func threadCPU() time.Duration {
 func BenchmarkSearch(b *testing.B) {
 	for _, n := range benchSizes() {
 		x := benchIndex(n)
+		runtime.GC() // the build's garbage is not the queries' to collect
 		for _, q := range benchQueries() {
 			b.Run(fmt.Sprintf("%s/%s", sizeName(n), q.name), func(b *testing.B) {
 				timeQuery(b, func() error { _, err := x.Search(q.req); return err })
