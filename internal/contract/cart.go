@@ -82,8 +82,14 @@ type CartLine struct {
 // when the caller's principal (never a body field) is a signed-in user,
 // else the guest cart whose token this is. A guest without a token has
 // no cart yet: reads show an empty one and the first add creates it.
+//
+// Peek (get_cart only) reads without recording what the reply shows as
+// seen: the storefront's header badge reads the cart on every page, and
+// must not use up the price-changed flags and notices that the cart page
+// is there to show.
 type CartRef struct {
 	Token string `json:"token,omitempty"`
+	Peek  bool   `json:"peek,omitempty"`
 }
 
 // AddLineRequest adds Quantity (1 to the line limit) of a variant; a

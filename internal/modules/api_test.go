@@ -59,17 +59,21 @@ func startShop(t testing.TB, cfg Config) *shop {
 		return <-done
 	}
 	t.Cleanup(func() { _ = s.stop() })
-	deadline := time.Now().Add(20 * time.Second)
+	// Eleven modules under -race on a loaded 2-core machine have taken
+	// more than 20 s to start; a minute bounds a start that hangs.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(s.url + "/readyz")
+		var body []byte
 		if err == nil {
+			body, _ = io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return s
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("shop not ready: %v", err)
+			t.Fatalf("shop not ready within 60s: %v %s", err, body)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -14,6 +14,9 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/shopengine/shop/internal/bus"
+	"github.com/shopengine/shop/internal/contract"
 )
 
 // chromiumPath finds Debian's chromium: without it the browser tests skip
@@ -74,13 +77,25 @@ func newChromium(t *testing.T, js bool) context.Context {
 }
 
 // TestStorefrontInBrowser walks the shop in a real browser, with
-// JavaScript and without: home → category → product → variant →
-// register → logout → login → account → logout, each page screenshot at
+// JavaScript and without: home → category → product → variant → add to
+// cart (the badge shows 1) → the cart (change the quantity) → register →
+// logout → add to a guest cart → login (the guest cart merged) → the
+// cart → the blog and an article → account → logout, each page screenshot at
 // 1280 and 375 px and checked to be non-blank, to show its text and not
 // to scroll sideways at 375 px.
 func TestStorefrontInBrowser(t *testing.T) {
 	chromiumPath(t)
 	sf := startStorefront(t, 60)
+	ctx, bb := adminCtx(t), sf.app.Bus()
+	// Enough stock for both walks' carts, and an article for the blog.
+	if _, err := bus.Call(ctx, bb, contract.AdjustStock, contract.AdjustStockRequest{VariantID: sf.withVariants.Variants[1].ID, Delta: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.Call(ctx, bb, contract.CreateArticle, contract.CreateArticleRequest{Title: "How to choose a winter coat",
+		BodyMarkdown: "Start with **warmth**, then think about rain.\n\n## Layers\n\nA coat is the outer layer.", Tags: []string{"guides", "winter"},
+		Status: contract.ArticlePublished, AuthorName: "Ines"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, js := range []bool{true, false} {
 		name := "js-off"
 		if js {
@@ -170,6 +185,22 @@ func (w *walk) page(name string, texts ...string) {
 	w.do(name+": back to desktop", chromedp.EmulateViewport(1280, 900))
 }
 
+// waitText waits until the element sel shows text.
+func (w *walk) waitText(sel, text string) {
+	w.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := value(w, sel, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel)))
+		if strings.TrimSpace(got) == text {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("%s shows %q, want %q", sel, got, text)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // distinctColours counts the colours of a PNG on a sampling grid: a blank
 // page has one or two, a page of text and pictures hundreds.
 func distinctColours(t *testing.T, shot []byte) int {
@@ -237,6 +268,34 @@ func (w *walk) flow(sf *storefront, js bool) {
 	}
 	w.page("variant", v.SKU)
 
+	variantURL := strings.TrimPrefix(value(w, "location", chromedp.Location()), w.base)
+
+	// Add to cart: with JavaScript the badge changes without a reload;
+	// without, the form posts and the cart page says so.
+	w.do("add to cart", chromedp.Click(chromedp.ID("add-to-cart")))
+	if js {
+		w.waitText("[data-cart-count]", "1")
+		w.waitText("[data-add-status]", "Added to your cart.")
+		if loc := value(w, "location", chromedp.Location()); !strings.HasSuffix(loc, variantURL) {
+			t.Fatalf("the add reloaded the page: at %s", loc)
+		}
+		w.page("added-js", v.SKU, "Added to your cart.")
+		w.do("cart link", chromedp.Click(chromedp.CSS(`header a.cart-link`)))
+		w.waitPath("/cart")
+	} else {
+		w.waitPath("/cart?done=added")
+		w.waitText("[data-cart-count]", "1")
+		w.page("added-nojs", "Added to your cart.")
+	}
+	w.page("cart", "Your cart", p.Name, "Subtotal")
+	qty := "qty-" + value(w, "line id", chromedp.Evaluate[string](`document.querySelector(".cart-line").id.slice(5)`))
+	w.do("change the quantity",
+		chromedp.SetValue(chromedp.ID(qty), "2"),
+		chromedp.Click(chromedp.CSS(`.qty-form button`)))
+	w.waitPath("/cart?done=updated")
+	w.waitText("[data-cart-count]", "2")
+	w.page("cart-updated", "Your cart was updated.")
+
 	w.do("register link", chromedp.Click(chromedp.CSS(`header a[href="/account/register"]`)))
 	w.waitPath("/account/register")
 	w.page("register", "Create an account")
@@ -247,11 +306,21 @@ func (w *walk) flow(sf *storefront, js bool) {
 		chromedp.Click(chromedp.ID("register-submit")))
 	w.waitPath("/account?done=registered")
 	w.page("account-new", "Welcome! Your account is ready.", email, "Active sessions")
+	w.waitText("[data-cart-count]", "2") // the guest cart became the account's
 
 	w.do("logout", chromedp.Click(chromedp.ID("logout")))
 	w.waitPath("/?done=signed-out")
+	w.waitText("[data-cart-count]", "0")
 	w.page("logged-out", "You are signed out.")
 
+	// A guest cart again, merged at login.
+	w.do("back to the product", chromedp.Navigate(w.base+variantURL))
+	w.waitPath(variantURL)
+	w.do("add as a guest", chromedp.Click(chromedp.ID("add-to-cart")))
+	if !js {
+		w.waitPath("/cart?done=added")
+	}
+	w.waitText("[data-cart-count]", "1")
 	w.do("sign-in link", chromedp.Click(chromedp.CSS(`header a.account-link`)))
 	w.waitPath("/account/login")
 	w.page("login", "Sign in", "Forgot your password?")
@@ -259,7 +328,26 @@ func (w *walk) flow(sf *storefront, js bool) {
 		chromedp.SendKeys(chromedp.ID("f-email"), email),
 		chromedp.SendKeys(chromedp.ID("f-password"), goodPW),
 		chromedp.Click(chromedp.ID("login-submit")))
-	w.waitPath("/?done=signed-out") // back where the sign-in link was followed
+	if js {
+		w.waitPath(variantURL) // back where the sign-in link was followed
+	} else {
+		w.waitPath("/cart?done=added")
+	}
+	w.waitText("[data-cart-count]", "3") // 2 in the account's cart + 1 from the guest's
+	w.do("cart after login", chromedp.Click(chromedp.CSS(`header a.cart-link`)))
+	w.waitPath("/cart")
+	w.page("cart-merged", p.Name, "Subtotal")
+	if q := value(w, "merged quantity", chromedp.Evaluate[string](`document.querySelector(".qty-form input").value`)); q != "3" {
+		t.Fatalf("merged cart line quantity %s, want 3", q)
+	}
+
+	w.do("blog", chromedp.Navigate(w.base+"/blog"))
+	w.waitPath("/blog")
+	w.page("blog", "Journal", "How to choose a winter coat", "Topics")
+	w.do("open the article", chromedp.Click(chromedp.CSS(`.article-card h2 a`)))
+	w.waitPath("/blog/how-to-choose")
+	w.page("article", "How to choose a winter coat", "Layers", "By Ines")
+
 	w.do("account link", chromedp.Click(chromedp.CSS(`header a.account-link`)))
 	w.waitPath("/account")
 	w.page("account", email, "this device", "Change password")

@@ -43,7 +43,7 @@ func (m *Module) getCart(ctx context.Context, ref contract.CartRef) (contract.Ca
 	if err != nil {
 		return contract.Cart{}, err
 	}
-	return m.read(ctx, o, true)
+	return m.read(ctx, o, !ref.Peek)
 }
 
 // read answers o's cart repriced; shown records what the reply shows as

@@ -219,6 +219,14 @@ func exercise(t *testing.T, s *shop) {
 
 	// Repricing on read: the new price and the old one, price_changed once.
 	s.products.set(boot.VariantID, func(v *contract.VariantInfo) { v.Price = 15_000; v.ProductName = "Boot II" })
+	// A peek (the storefront's header badge) shows it but does not use it up.
+	peek := ref
+	peek.Peek = true
+	for range 2 {
+		if c = call(t, s, guest, contract.GetCart, peek); !c.Lines[0].PriceChanged || c.Version != 3 {
+			t.Fatalf("peeked: %+v", c)
+		}
+	}
 	c = call(t, s, guest, contract.GetCart, ref)
 	if l := c.Lines[0]; l.UnitPrice != 15_000 || l.UnitPriceAdded != 12_000 || !l.PriceChanged || l.LineTotal != 45_000 || l.ProductName != "Boot II" ||
 		c.Subtotal != 45_000+99*2_500 {

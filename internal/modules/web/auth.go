@@ -262,8 +262,9 @@ type grantReply struct {
 // startSession registers (register) or logs in, handing auth the token
 // the client presented so that it is revoked: a sign-in always gives a new
 // session (no fixation), and the old one leaves the cache at once. The
-// guest cart of the cookie, if any, is merged into the user's.
-func (m *Module) startSession(w http.ResponseWriter, r *http.Request, register bool, email, password, displayName string) (contract.SessionGrant, error) {
+// guest cart of the cookie, if any, is merged into the user's; the bool
+// says whether that merge capped a quantity.
+func (m *Module) startSession(w http.ResponseWriter, r *http.Request, register bool, email, password, displayName string) (contract.SessionGrant, bool, error) {
 	previous := callerOf(r.Context()).token
 	var g contract.SessionGrant
 	var err error
@@ -273,13 +274,13 @@ func (m *Module) startSession(w http.ResponseWriter, r *http.Request, register b
 		g, err = call(m, r, contract.Login, contract.LoginRequest{Email: email, Password: password, Client: m.clientOf(r), PreviousToken: previous})
 	}
 	if err != nil {
-		return g, err
+		return g, false, err
 	}
 	if previous != "" {
 		m.sessions.forget(sha256.Sum256([]byte(previous)))
 	}
-	m.mergeAtLogin(w, r, g)
-	return g, nil
+	capped := m.mergeAtLogin(w, r, g)
+	return g, capped, nil
 }
 
 // signIn serves register and login: the new session goes in a cookie or,
@@ -299,7 +300,7 @@ func (m *Module) signIn(register bool) http.HandlerFunc {
 		if register {
 			status = http.StatusCreated
 		}
-		g, err := m.startSession(w, r, register, body.Email, body.Password, body.Name)
+		g, _, err := m.startSession(w, r, register, body.Email, body.Password, body.Name)
 		if err != nil {
 			m.writeError(w, r, err)
 			return

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -37,21 +38,29 @@ func cartEndpoint[Req any](m *Module, e bus.Endpoint[Req, contract.Cart], build 
 			m.writeError(w, r, err)
 			return
 		}
-		switch {
-		case c.Token != "":
-			m.setCartCookie(w, r, c.Token, c.ExpiresAt)
-		case ref.Token != "" && c.ID == "": // no cart at that token (swept, merged)
-			m.clearCartCookie(w, r)
-		case ref.Token != "" && !c.ExpiresAt.IsZero(): // the cart's life slid with a write
-			m.setCartCookie(w, r, ref.Token, c.ExpiresAt)
-		}
-		c.Token = ""
+		m.keepCartCookie(w, r, ref, &c)
 		if c.Version > 0 {
 			w.Header().Set("ETag", entityTag(c.Version))
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusOK, c)
 	}
+}
+
+// keepCartCookie updates the cookie after a cart reply: the token of a
+// cart the call created goes into it (and out of the reply, which the
+// caller may show), a token without a cart any more is dropped, and the
+// cookie's life slides with the cart's.
+func (m *Module) keepCartCookie(w http.ResponseWriter, r *http.Request, ref contract.CartRef, c *contract.Cart) {
+	switch {
+	case c.Token != "":
+		m.setCartCookie(w, r, c.Token, c.ExpiresAt)
+	case ref.Token != "" && c.ID == "": // no cart at that token (swept, merged)
+		m.clearCartCookie(w, r)
+	case ref.Token != "" && !c.ExpiresAt.IsZero(): // the cart's life slid with a write
+		m.setCartCookie(w, r, ref.Token, c.ExpiresAt)
+	}
+	c.Token = ""
 }
 
 // cartRef is the guest token of r's cookie, for a guest; for a user,
@@ -71,11 +80,12 @@ func (m *Module) cartRef(w http.ResponseWriter, r *http.Request) contract.CartRe
 
 // mergeGuestCart merges the guest cart of token into p's cart (the login
 // handler's call, and cartRef's for a cookie left over) and drops the
-// cookie once merged. A merge that fails is logged, and the cookie kept
-// for another try: the login, or the cart request, goes on with the
-// user's cart.
-func (m *Module) mergeGuestCart(w http.ResponseWriter, r *http.Request, p contract.Principal, token string) {
-	_, err := callAs(m, r, p.String(), contract.MergeCarts, contract.MergeCartsRequest{GuestToken: token, Strategy: contract.MergeSum})
+// cookie once merged; capped reports whether the merge capped a line's
+// quantity (at the stock or the line limit), which the login page says.
+// A merge that fails is logged, and the cookie kept for another try: the
+// login, or the cart request, goes on with the user's cart.
+func (m *Module) mergeGuestCart(w http.ResponseWriter, r *http.Request, p contract.Principal, token string) (capped bool) {
+	c, err := callAs(m, r, p.String(), contract.MergeCarts, contract.MergeCartsRequest{GuestToken: token, Strategy: contract.MergeSum})
 	switch bus.CodeOf(err) {
 	case "":
 		m.clearCartCookie(w, r)
@@ -84,16 +94,18 @@ func (m *Module) mergeGuestCart(w http.ResponseWriter, r *http.Request, p contra
 	default:
 		m.cfg.Log.Warn("guest cart not merged", "request_id", middleware.GetReqID(r.Context()), "user", p.UserID, "err", err)
 	}
+	return slices.ContainsFunc(c.Lines, func(l contract.CartLine) bool { return l.Notice != "" })
 }
 
 // mergeAtLogin merges the guest cart of r's cookie, if any, into the
-// cart of the user a login or registration just signed in.
-func (m *Module) mergeAtLogin(w http.ResponseWriter, r *http.Request, g contract.SessionGrant) {
+// cart of the user a login or registration just signed in; capped as in
+// mergeGuestCart.
+func (m *Module) mergeAtLogin(w http.ResponseWriter, r *http.Request, g contract.SessionGrant) (capped bool) {
 	ck, err := r.Cookie(contract.CartTokenCookie)
 	if err != nil || ck.Value == "" {
-		return
+		return false
 	}
-	m.mergeGuestCart(w, r, contract.Principal{UserID: g.User.ID, Role: g.User.Role, SessionID: g.SessionID}, ck.Value)
+	return m.mergeGuestCart(w, r, contract.Principal{UserID: g.User.ID, Role: g.User.Role, SessionID: g.SessionID}, ck.Value)
 }
 
 func (m *Module) setCartCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {

@@ -31,13 +31,16 @@ const (
 	feedTitle = "Blog"
 )
 
-// feedRoutes mounts the feeds on r, outside the JSON API.
+// feedRoutes mounts the feeds on r, outside the JSON API, and the blog's
+// pages beside them (pages_blog.go).
 func (m *Module) feedRoutes(r chi.Router) {
 	blog := chi.NewRouter()
 	blog.Get("/rss.xml", m.feed(rss))
 	blog.Get("/atom.xml", m.feed(atom))
 	blog.Get("/tag/{tag}/rss.xml", m.feed(rss))
 	blog.Get("/tag/{tag}/atom.xml", m.feed(atom))
+	blog.NotFound(m.notFoundPage)
+	m.blogPageRoutes(blog)
 	r.Mount(blogPrefix, blog)
 	m.track(blogPrefix, blog)
 }

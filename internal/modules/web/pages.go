@@ -14,19 +14,12 @@ import (
 	"github.com/shopengine/shop/internal/contract"
 )
 
-// reservedPrefixes are the first path segments the catch-all never
-// resolves: the shop's own routes, so that no slug can shadow them.
-var reservedPrefixes = map[string]bool{
-	"api": true, "static": true, "media": true, "cart": true, "account": true, "search": true, "p": true,
-	"healthz": true, "readyz": true, "metrics": true, "dev": true, "admin": true, "blog": true,
-}
-
 // pageRoutes mounts the storefront on r beside the API and the process
 // routes (chi's static routes and the /api/v1 mount win over the "/*"
 // catch-all, so nothing here shadows them).
 func (m *Module) pageRoutes(r chi.Router) {
 	pages := chi.NewRouter()
-	pages.Use(withPageBudget, m.crossOrigin(http.HandlerFunc(m.crossOriginPage)), m.authenticate)
+	m.pageMiddleware(pages)
 	pages.NotFound(m.notFoundPage)
 	pages.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		m.renderError(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page cannot be "+r.Method+"-ed.")
@@ -35,12 +28,18 @@ func (m *Module) pageRoutes(r chi.Router) {
 	pages.Get(placeholderPrefix+"{file}", m.productSVG)
 	pages.Get("/", m.homePage)
 	pages.Get("/search", m.searchPage)
-	pages.Get("/p/{slug}", m.productPage)
+	pages.Get(contract.ProductPathPrefix+"{slug}", m.entityPage)
 	m.cartPageRoutes(pages)
 	m.accountRoutes(pages)
 	pages.Get("/*", m.catchAll)
 	r.Mount("/", pages)
 	m.track("", pages)
+}
+
+// pageMiddleware is what every storefront page runs under: the page's
+// budget, the refusal of cross-site form posts, the session.
+func (m *Module) pageMiddleware(r chi.Router) {
+	r.Use(withPageBudget, m.crossOrigin(http.HandlerFunc(m.crossOriginPage)), m.authenticate)
 }
 
 // layout starts a page's view: the header's parts are gathered with the
@@ -67,15 +66,15 @@ func (m *Module) layout(g *gatherer, r *http.Request) *view {
 	return v
 }
 
-// withSEO asks seo (when wired) for the metadata of entity id as an
+// withSEO asks seo (when wired) for the metadata of the page as an
 // optional part: what it gives overrides what the page set, field by
 // field, when the page finishes; without it the page's own meta stands.
-func (m *Module) withSEO(g *gatherer, v *view, kind targetKind, id string) {
+func (m *Module) withSEO(g *gatherer, v *view) {
 	if m.seams.meta == nil {
 		return
 	}
 	g.Optional("seo", "", func(r *http.Request) error {
-		meta, err := m.seams.meta(r, kind, id)
+		meta, err := m.seams.meta(r)
 		if err == nil {
 			g.mu.Lock()
 			v.seo = &meta
@@ -101,7 +100,7 @@ func mergeMeta(page PageMeta, seo *PageMeta) PageMeta {
 			*f.dst = f.src
 		}
 	}
-	if seo.JSONLD != "" {
+	if len(seo.JSONLD) > 0 {
 		page.JSONLD = seo.JSONLD
 	}
 	return page
@@ -184,29 +183,21 @@ func (m *Module) crossOriginPage(w http.ResponseWriter, r *http.Request) {
 	m.renderError(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site. Please use the form on this page.")
 }
 
-// catchAll serves every other path through the resolver: categories now,
-// products and articles when seo's registry resolves them.
+// catchAll serves every other path through the resolver (categories: a
+// path under a reserved prefix is never one, so no slug shadows the
+// shop's routes).
 func (m *Module) catchAll(w http.ResponseWriter, r *http.Request) {
-	path := strings.Trim(r.URL.Path, "/")
-	if first, _, _ := strings.Cut(path, "/"); reservedPrefixes[first] {
+	if contract.IsReserved(r.URL.Path) {
 		m.notFoundPage(w, r)
 		return
 	}
-	t, err := m.seams.resolve(r, path)
-	switch {
-	case err != nil:
-		m.pageError(w, r, err)
-	case t.Gone:
-		m.renderError(w, r, http.StatusGone, "No longer here", "This page was removed from the shop.")
-	case t.Redirect != "":
-		http.Redirect(w, r, t.Redirect, http.StatusMovedPermanently)
-	case t.Kind == targetCategory:
-		m.categoryPage(w, r, t.ID)
-	case t.Kind == targetProduct:
-		m.productPageByID(w, r, t.ID)
-	default:
-		m.notFoundPage(w, r)
-	}
+	m.servePath(w, r, r.URL.Path)
+}
+
+// entityPage serves /p/{slug} and /blog/{slug} through the resolver: an
+// old slug is a 301, a deleted product or article a 410.
+func (m *Module) entityPage(w http.ResponseWriter, r *http.Request) {
+	m.servePath(w, r, r.URL.Path)
 }
 
 // treeTTL is how long the category tree is reused: the menu of every page

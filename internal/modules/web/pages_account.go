@@ -21,6 +21,10 @@ var doneNotices = map[string]string{
 	"revoked-all": "Your other sessions were signed out.",
 	"reset-sent":  "If this address has an account, a mail with a reset link is on its way.",
 	"reset-done":  "Your password was reset. Sign in with the new one.",
+	"cart-capped": "You are signed in, and the cart from before is in your account's cart; some quantities were lowered to what is available.",
+	"added":       "Added to your cart.",
+	"updated":     "Your cart was updated.",
+	"removed":     "The item was removed from your cart.",
 }
 
 // accountForm is the page of one account form (login, register, reset).
@@ -110,13 +114,18 @@ func (m *Module) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	af := accountForm{Form: newForm(values, "email"), Next: localPath(values.Get("next"), "")}
-	g, err := m.startSession(w, r, false, values.Get("email"), values.Get("password"), "")
+	g, capped, err := m.startSession(w, r, false, values.Get("email"), values.Get("password"), "")
 	if err != nil {
 		status := af.Form.fail(w, err, "email", "password")
 		m.showForm(w, r, status, "login", "Sign in", af)
 		return
 	}
 	m.setSessionCookie(w, r, g)
+	if capped {
+		// The cart shows which lines were capped (their notices).
+		seeOther(w, r, "/cart?done=cart-capped")
+		return
+	}
 	seeOther(w, r, localPath(af.Next, "/account?done=signed-in"))
 }
 
@@ -127,7 +136,7 @@ func (m *Module) registerPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	af := accountForm{Form: newForm(values, "email", "display_name")}
-	g, err := m.startSession(w, r, true, values.Get("email"), values.Get("password"), values.Get("display_name"))
+	g, _, err := m.startSession(w, r, true, values.Get("email"), values.Get("password"), values.Get("display_name"))
 	if err != nil {
 		status := af.Form.fail(w, err, "email", "password", "display_name")
 		m.showForm(w, r, status, "register", "Create an account", af)
@@ -268,15 +277,4 @@ func (m *Module) resetConfirmPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seeOther(w, r, "/account/login?done=reset-done")
-}
-
-// cartPageRoutes holds the cart's place in the storefront until the cart
-// module is wired: the add-to-cart form posts to /cart/lines, which says
-// in the layout that the cart is not available yet.
-func (m *Module) cartPageRoutes(r chi.Router) {
-	unavailable := func(w http.ResponseWriter, r *http.Request) {
-		m.unavailablePage(w, r, "The cart is not available yet. Please try again later.")
-	}
-	r.Get("/cart", unavailable)
-	r.Post("/cart/lines", unavailable)
 }

@@ -90,7 +90,7 @@ func (m *Module) categoryPage(w http.ResponseWriter, r *http.Request, id string)
 	v := m.layout(g, r)
 	cv := &categoryView{Sort: lq.sort.Code, Sorts: sortChoices, Page: lq.page}
 	v.Page = cv
-	m.withSEO(g, v, targetCategory, id)
+	m.withSEO(g, v)
 	list := func(r *http.Request) (err error) {
 		cv.Products, err = call(m, r, contract.ListProducts, contract.ListProductsRequest{CategoryID: id, IncludeDescendants: true,
 			Status: contract.ProductPublished, Sort: lq.sort.sort, Order: lq.sort.order, Page: lq.page, PageSize: categoryPageSize})

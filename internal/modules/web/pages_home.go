@@ -9,8 +9,8 @@ import (
 // homeNewest is how many of the newest products the home page shows.
 const homeNewest = 8
 
-// homeArticles is how many articles the home page shows, once the
-// article module is wired (seams.articles).
+// homeArticles is how many articles the home page shows (seams.articles;
+// none when the article module does not answer).
 const homeArticles = 3
 
 // homeView is the home page: the departments (the tree's roots, with
@@ -28,6 +28,7 @@ func (m *Module) homePage(w http.ResponseWriter, r *http.Request) {
 	home := &homeView{}
 	v.Page = home
 	v.Meta = PageMeta{Title: "Home", Description: "Shop the catalogue: new arrivals across every department."}
+	m.withSEO(g, v)
 	g.Optional("newest", "New arrivals cannot be shown right now; please try again in a moment.", func(r *http.Request) error {
 		page, err := call(m, r, contract.ListProducts, contract.ListProductsRequest{Status: contract.ProductPublished,
 			Sort: contract.SortCreated, Order: contract.OrderDesc, PageSize: homeNewest})

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/shopengine/shop/internal/contract"
 )
 
@@ -54,32 +52,23 @@ type attributeItem struct{ Name, Value string }
 // maxCartQuantity bounds the quantity field of the add-to-cart form.
 const maxCartQuantity = 99
 
-// productPage renders /p/{slug}.
-func (m *Module) productPage(w http.ResponseWriter, r *http.Request) {
-	slug := chi.URLParam(r, "slug")
-	m.renderProduct(w, r, func(r *http.Request) (contract.Product, error) {
-		return call(m, r, contract.GetProductBySlug, contract.ProductSlug{Slug: slug, PublishedOnly: true})
-	})
-}
-
-// productPageByID renders the product a catch-all path resolved to.
-func (m *Module) productPageByID(w http.ResponseWriter, r *http.Request, id string) {
-	m.renderProduct(w, r, func(r *http.Request) (contract.Product, error) {
-		return call(m, r, contract.GetProduct, contract.ProductID{ID: id, PublishedOnly: true})
-	})
-}
-
-// renderProduct gathers a product page in two rounds: the product with the
-// header and the attribute catalogue, then what depends on the product
-// (its category's other products), all within the page's budget.
-func (m *Module) renderProduct(w http.ResponseWriter, r *http.Request, fetch func(*http.Request) (contract.Product, error)) {
+// renderProduct gathers a product page in two rounds: the product (by
+// the resolved id, or the slug when seo did not resolve it), seo's meta,
+// the header and the attribute catalogue, then what depends on the
+// product (its category's other products), all within the page's budget.
+func (m *Module) renderProduct(w http.ResponseWriter, r *http.Request, t target) {
 	g := m.gather(r)
 	v := m.layout(g, r)
 	pv := &productView{MaxQuantity: maxCartQuantity}
 	v.Page = pv
+	m.withSEO(g, v)
 	var catalogue contract.Page[contract.AttributeGroupWithDefinitions]
 	g.Required("product", func(r *http.Request) (err error) {
-		pv.Product, err = fetch(r)
+		if t.ID != "" {
+			pv.Product, err = call(m, r, contract.GetProduct, contract.ProductID{ID: t.ID, PublishedOnly: true})
+		} else {
+			pv.Product, err = call(m, r, contract.GetProductBySlug, contract.ProductSlug{Slug: t.Slug, PublishedOnly: true})
+		}
 		return err
 	})
 	g.Optional("attributes", "Product details cannot be shown right now.", func(r *http.Request) (err error) {
@@ -91,7 +80,6 @@ func (m *Module) renderProduct(w http.ResponseWriter, r *http.Request, fetch fun
 		return
 	}
 	p := pv.Product
-	m.withSEO(g, v, targetProduct, p.ID)
 	pv.Images = imagesOf(p)
 	pv.Attributes = attributeGroups(p.Attributes, catalogue.Items)
 	var chosen string

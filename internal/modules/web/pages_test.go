@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"errors"
+	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -245,12 +247,12 @@ func TestDevAssetsAreReadPerRequest(t *testing.T) {
 
 func TestSEOMetaOverridesThePagesFieldByField(t *testing.T) {
 	page := PageMeta{Title: "Boot", Description: "A boot.", Canonical: "/p/boot", OGType: "product"}
-	if got := mergeMeta(page, nil); got != page {
+	if got := mergeMeta(page, nil); !reflect.DeepEqual(got, page) {
 		t.Fatalf("without seo: %+v", got)
 	}
-	got := mergeMeta(page, &PageMeta{Title: "Waterproof boot", Canonical: "/footwear/boot", JSONLD: `{"@type":"Product"}`})
-	want := PageMeta{Title: "Waterproof boot", Description: "A boot.", Canonical: "/footwear/boot", OGType: "product", JSONLD: `{"@type":"Product"}`}
-	if got != want {
+	got := mergeMeta(page, &PageMeta{Title: "Waterproof boot", Canonical: "/footwear/boot", JSONLD: []template.JS{`{"@type":"Product"}`}})
+	want := PageMeta{Title: "Waterproof boot", Description: "A boot.", Canonical: "/footwear/boot", OGType: "product", JSONLD: []template.JS{`{"@type":"Product"}`}}
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("merged %+v, want %+v", got, want)
 	}
 }

@@ -13,8 +13,9 @@ import (
 // handles as its degraded mode, so wiring a module is one assignment
 // there plus its function.
 type seams struct {
-	// resolve maps a catch-all path to what it names. Until seo's slug
-	// registry is wired it is resolveCategoryPath (the category tree).
+	// resolve maps an entity path ("/shoes/boots", "/p/x", "/blog/y") to
+	// what it names: seo's registry (resolveSEO), which falls back to
+	// the direct lookups when seo does not answer.
 	resolve func(r *http.Request, path string) (target, error)
 	// cartBadge is the header's cart count; nil: no badge.
 	cartBadge func(r *http.Request) (cartBadge, error)
@@ -27,12 +28,13 @@ type seams struct {
 	search func(w http.ResponseWriter, r *http.Request)
 	// articles are the latest articles on the home page; nil: none.
 	articles func(r *http.Request, limit int) ([]articleCard, error)
-	// meta is seo's metadata of an entity; nil: the page's own defaults.
-	meta func(r *http.Request, kind targetKind, id string) (PageMeta, error)
+	// meta is seo's metadata of the page r asks for; nil: the page's own
+	// defaults.
+	meta func(r *http.Request) (PageMeta, error)
 }
 
 func (m *Module) newSeams() seams {
-	return seams{resolve: m.resolveCategoryPath}
+	return seams{resolve: m.resolveSEO, meta: m.seoMeta, cartBadge: m.cartBadge, articles: m.latestArticles}
 }
 
 // targetKind is the kind of entity a storefront path names.
@@ -46,10 +48,12 @@ const (
 )
 
 // target is what a catch-all path resolves to: an entity, a permanent
-// redirect (an old slug) or gone (a deleted entity: 410).
+// redirect (an old slug) or gone (a deleted entity: 410). An entity is
+// named by ID (seo's answer) or, looked up without seo, by Slug.
 type target struct {
 	Kind     targetKind
 	ID       string
+	Slug     string
 	Redirect string
 	Gone     bool
 }

@@ -26,15 +26,18 @@ type PageMeta struct {
 	Robots      string // default "index,follow"
 	OGType      string // default "website"
 	OGImage     string
-	// JSONLD is structured data from seo (already JSON), put in a
-	// <script type="application/ld+json">.
-	JSONLD template.JS
+	// JSONLD is structured data from seo (already JSON, escaped by
+	// jsonLD), each object in its own <script type="application/ld+json">.
+	JSONLD []template.JS
 }
 
 // withDefaults fills what a page left empty.
 func (pm PageMeta) withDefaults(r *http.Request) PageMeta {
 	if pm.Lang == "" {
 		pm.Lang = "en"
+	}
+	if strings.EqualFold(pm.Title, shopName) {
+		pm.Title = "" // seo's home title is the shop's name, which the layout adds
 	}
 	if pm.Description == "" {
 		pm.Description = "An open e-commerce shop: browse the catalogue, pick a variant, sign in to your account."
@@ -118,7 +121,9 @@ func templateFuncs(asset func(string) string) template.FuncMap {
 			}
 			return code
 		},
-		"fmtTime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
+		"published": published,
+		"fmtDate":   func(t time.Time) string { return t.UTC().Format("2 January 2006") },
+		"fmtTime":   func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
 	}
 }
 
