@@ -22,8 +22,8 @@ import (
 // The SQL baseline is what a shop without a search index would do on its
 // SQLite store: a products table and a product_values table (one row per
 // product and facet value, category it is listed under, ancestors
-// included, and word), indexed both ways; a query is EXISTS per
-// condition, a COUNT(*), a page with ORDER BY, and facet counts by
+// included, and word), indexed both ways; a query is an IN (SELECT)
+// per condition, a COUNT(*), a page with ORDER BY, and facet counts by
 // GROUP BY, disjunctive as the index counts them: one query for the
 // facets without a selection, one per selected facet leaving its own
 // selection out. It counts the value facets only (not the number facets
