@@ -28,6 +28,15 @@ func seedPots(t *testing.T, s *shop, categoryID string) {
 	}
 }
 
+// awaitFilterCaughtUp waits until filter's search lists every published
+// product (its read model follows the catalogue's change feeds).
+func awaitFilterCaughtUp(t *testing.T, s *shop) {
+	t.Helper()
+	list := ok[contract.Page[contract.ProductSummary]](t, s.get(t, "/api/v1/products?page_size=1"))
+	awaitSearch(t, func(t *testing.T, path string) response { return s.get(t, path) }, "page_size=1",
+		"the catalogue in search", func(r contract.SearchReply) bool { return r.Total == list.Total })
+}
+
 // totalOf is the result count the page shows.
 func totalOf(t *testing.T, p page) int {
 	t.Helper()
