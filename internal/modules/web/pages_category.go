@@ -92,12 +92,7 @@ func (m *Module) categoryPage(w http.ResponseWriter, r *http.Request, id string)
 		m.pageError(w, r, err)
 		return
 	}
-	if to, ok, err := priceFormRedirect(r.URL.Path, r.URL.Query()); ok {
-		if err != nil {
-			m.pageError(w, r, err)
-			return
-		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+	if m.redirectPriceForm(w, r) {
 		return
 	}
 	g := m.gather(r)
@@ -198,12 +193,7 @@ type searchView struct {
 // a required part.
 func (m *Module) searchResults(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	if to, ok, err := priceFormRedirect(r.URL.Path, r.URL.Query()); ok {
-		if err != nil {
-			m.pageError(w, r, err)
-			return
-		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+	if m.redirectPriceForm(w, r) {
 		return
 	}
 	g := m.gather(r)

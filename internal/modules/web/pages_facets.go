@@ -83,6 +83,22 @@ func priceFormRedirect(path string, q url.Values) (string, bool, error) {
 	return encodeState(path, st), true, nil
 }
 
+// redirectPriceForm answers the price form (min/max in major units) with
+// a 303 to the same page with price=lo-hi, or a 400 page for an amount it
+// cannot read; it reports whether it answered.
+func (m *Module) redirectPriceForm(w http.ResponseWriter, r *http.Request) bool {
+	to, ok, err := priceFormRedirect(r.URL.Path, r.URL.Query())
+	switch {
+	case !ok:
+		return false
+	case err != nil:
+		m.pageError(w, r, err)
+	default:
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	}
+	return true
+}
+
 // encodeState is path with st as its query.
 func encodeState(path string, st url.Values) string {
 	if len(st) == 0 {
