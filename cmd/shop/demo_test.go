@@ -47,11 +47,7 @@ func TestServeDemoSeedsAnEmptyShopOnly(t *testing.T) {
 	if !strings.Contains(demo.logs.String(), "demo shop ready") || !strings.Contains(demo.logs.String(), seeder.DemoEmail) {
 		t.Fatalf("the demo login is not printed:\n%s", demo.logs)
 	}
-	body := `{"email":"` + seeder.DemoEmail + `","password":"` + seeder.DemoPassword + `"}`
-	resp, err := http.Post("http://"+demo.addr+"/api/v1/auth/login", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := login(t, "http://"+demo.addr, seeder.DemoEmail, seeder.DemoPassword)
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("the printed demo login does not work: %d", resp.StatusCode)

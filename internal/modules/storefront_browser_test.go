@@ -86,6 +86,7 @@ func newChromium(t *testing.T, js bool) context.Context {
 func TestStorefrontInBrowser(t *testing.T) {
 	chromiumPath(t)
 	sf := startStorefront(t, 60)
+	awaitFilterCaughtUp(t, sf.shop)
 	ctx, bb := adminCtx(t), sf.app.Bus()
 	// Enough stock for both walks' carts, and an article for the blog.
 	if _, err := bus.Call(ctx, bb, contract.AdjustStock, contract.AdjustStockRequest{VariantID: sf.withVariants.Variants[1].ID, Delta: 50}); err != nil {
@@ -234,7 +235,10 @@ func (w *walk) flow(sf *storefront, js bool) {
 
 	w.do("open a department", chromedp.Click(chromedp.CSS(`a.tile[href="/`+dept+`"]`)))
 	w.waitPath("/" + dept)
-	w.page("category", "products", "Filters are unavailable")
+	w.page("category", "products", "Apply filters")
+	w.filterCategory("/"+dept, js)
+	w.do("back to the department", chromedp.Navigate(w.base+"/"+dept))
+	w.waitPath("/" + dept)
 
 	w.do("open a product", chromedp.Click(chromedp.CSS(`ul.grid a.card-link`)))
 	w.waitPath("/p/")
@@ -355,4 +359,41 @@ func (w *walk) flow(sf *storefront, js bool) {
 	w.do("logout again", chromedp.Click(chromedp.ID("logout")))
 	w.waitPath("/?done=signed-out")
 	w.page("logged-out-again", "You are signed out.")
+}
+
+// total is the listing's result count.
+func (w *walk) total() int {
+	w.t.Helper()
+	return value(w, "result count", chromedp.Evaluate[int](`+document.getElementById("result-count").dataset.total`))
+}
+
+// filterCategory picks the first brand on the category page at path (with
+// JavaScript the checkbox submits itself; without, Apply filters does):
+// the URL gets f.brand and the total drops to that value's count. Then a
+// price range typed in major units becomes price=lo-hi in the URL.
+func (w *walk) filterCategory(path string, js bool) {
+	t := w.t
+	before := w.total()
+	box := `fieldset[data-facet="brand"] input[type=checkbox]:not(:checked)`
+	brand := value(w, "a brand", chromedp.Evaluate[string](`document.querySelector('`+box+`').value`))
+	count := value(w, "its count", chromedp.Evaluate[int](`+document.querySelector('`+box+`').parentElement.querySelector("[data-count]").dataset.count`))
+	w.do("pick "+brand, chromedp.Click(chromedp.CSS(box)))
+	if !js {
+		w.do("apply the facet", chromedp.Click(chromedp.CSS(`form[data-filters] button[type=submit]`)))
+	}
+	w.waitPath(path + "?f.brand=" + brand)
+	if after := w.total(); after != count || after >= before {
+		t.Fatalf("brand %s: %d products, want its count %d, fewer than %d", brand, after, count, before)
+	}
+	w.page("category-facet", "Brand: ", "Apply filters")
+
+	w.do("price range",
+		chromedp.SetValue(chromedp.ID("price-min"), "1"),
+		chromedp.SetValue(chromedp.ID("price-max"), "100"),
+		chromedp.Click(chromedp.CSS(`form[data-filters] button[type=submit]`)))
+	w.waitPath(path + "?f.brand=" + brand + "&price=100-10000")
+	if after := w.total(); after > count {
+		t.Fatalf("brand %s, price 1-100: %d products, more than %d", brand, after, count)
+	}
+	w.page("category-price", "Price: 1 to 100")
 }

@@ -18,6 +18,12 @@ document.addEventListener("change", function (e) {
   if (el && el.matches && el.matches("select[data-autosubmit]") && el.form && el.dataset.pointer) {
     el.form.submit();
   }
+  // A facet checkbox submits its GET form at once: a checkbox changes by
+  // one value per press, so (unlike a select) a reload is what the press
+  // means, from the keyboard too. The form's Apply button stays for no-JS.
+  if (el && el.matches && el.matches("input[type=checkbox][data-autosubmit]") && el.form) {
+    el.form.submit();
+  }
 });
 
 // Add to cart without a reload: the form is posted with fetch, asking for

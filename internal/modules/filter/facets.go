@@ -91,7 +91,7 @@ func (x *Index) valueFacet(def facetDef, over *roaring.Bitmap, selected []string
 			if counts != nil {
 				n = int(counts[x.valueSlot[id]])
 			} else {
-				n = int(x.postings[id].AndCardinality(over))
+				n = int(x.postings[id].bitmap().AndCardinality(over))
 			}
 		}
 		values = append(values, contract.FacetValue{Code: v.Code, Label: v.Label, Count: n, Selected: slices.Contains(selected, v.Code)})

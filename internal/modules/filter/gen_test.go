@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -211,7 +210,7 @@ func (g *genCatalog) definitions() []feed.Change {
 
 // change is a feed entry of body at key's next version.
 func (g *genCatalog) change(key string, body any) feed.Change {
-	b, err := json.Marshal(body)
+	b, err := encodeDoc(body)
 	if err != nil {
 		panic(err)
 	}

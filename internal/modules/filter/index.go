@@ -44,7 +44,11 @@ type Index struct {
 	inStock *roaring.Bitmap
 
 	postingID map[string]uint32
-	postings  []*roaring.Bitmap
+	postings  []postingList
+	// unsettledPostings are the postings that changed in this batch and
+	// need a settle (posting.go).
+	unsettledPostings []uint32
+	keyBuf            []byte // scratch for posting keys
 	// valueSlot numbers the postings of facet values (attribute and
 	// option values) densely, so small sets are counted in a short array
 	// (facets.go).
@@ -63,6 +67,14 @@ type Index struct {
 	// (refreshUnder), so that a moved category needs no product write.
 	under     map[string]*roaring.Bitmap
 	treeDirty bool
+
+	// revision counts the batches applied; orders are the presorted
+	// docs per sort (presorted.go), each made at some revision, ordering
+	// the sorts being rebuilt.
+	revision uint64
+	ordersMu sync.Mutex
+	orders   map[string]presorted
+	ordering map[string]bool
 
 	// stock is each variant's level from its latest stock_changed event,
 	// which wins over the snapshot in its product's document.
@@ -91,7 +103,7 @@ type numberIndex struct {
 
 // NewIndex returns an empty index.
 func NewIndex(log *slog.Logger) *Index {
-	x := &Index{log: log}
+	x := &Index{log: log, orders: map[string]presorted{}, ordering: map[string]bool{}}
 	x.reset()
 	return x
 }
@@ -104,6 +116,7 @@ func (x *Index) reset() {
 	x.inStock = roaring.New()
 	x.postingID = map[string]uint32{}
 	x.postings = nil
+	x.unsettledPostings = nil
 	x.valueSlot = map[uint32]uint32{}
 	x.price = column{}
 	x.newestKey, x.nameKey = nil, nil
@@ -114,12 +127,30 @@ func (x *Index) reset() {
 	x.stock = map[string]stockDoc{}
 }
 
-// Posting keys. A NUL cannot occur in a code or a folded word.
-func categoryPosting(id string) string          { return "c\x00" + id }
-func attrPosting(code, value string) string     { return "a\x00" + code + "\x00" + value }
-func optionPosting(group, value string) string  { return "o\x00" + group + "\x00" + value }
+// Posting keys. A NUL cannot occur in a code or a folded word. The
+// append forms build a key in a scratch buffer while indexing, so that
+// looking a posting up allocates nothing.
+func categoryPosting(id string) string          { return string(appendCategoryKey(nil, id)) }
+func attrPosting(code, value string) string     { return string(appendValueKey(nil, 'a', code, value)) }
+func optionPosting(group, value string) string  { return string(appendValueKey(nil, 'o', group, value)) }
 func numberPosting(code string) string          { return "n\x00" + code }
-func wordPosting(field int, word string) string { return "t" + string(rune('0'+field)) + "\x00" + word }
+func wordPosting(field int, word string) string { return string(appendWordKey(nil, field, word)) }
+
+func appendCategoryKey(b []byte, id string) []byte { return append(append(b, 'c', 0), id...) }
+func appendValueKey(b []byte, kind byte, code, value string) []byte {
+	return append(append(append(append(b, kind, 0), code...), 0), value...)
+}
+func appendWordKey(b []byte, field int, word string) []byte {
+	return append(append(b, 't', byte('0'+field), 0), word...)
+}
+
+// wordOfKey is the word of a word posting's key, "" for any other key.
+func wordOfKey(key []byte) string {
+	if len(key) < 3 || key[0] != 't' {
+		return ""
+	}
+	return string(key[3:])
+}
 
 // boolCode is the value code of a boolean: the facet's "yes" and "no".
 func boolCode(b bool) string {
@@ -132,20 +163,36 @@ func boolCode(b bool) string {
 // posting returns the posting of key, nil when nothing was ever in it.
 func (x *Index) posting(key string) *roaring.Bitmap {
 	if id, ok := x.postingID[key]; ok {
-		return x.postings[id]
+		return x.postings[id].bitmap()
 	}
 	return nil
 }
 
+// joinKey is join with key built in x.keyBuf, which it keeps (grown)
+// for the next key.
+func (x *Index) joinKey(l *listing, d uint32, key []byte) {
+	x.keyBuf = key
+	x.join(l, d, key)
+}
+
 // join adds doc d to the posting of key, creating it, and notes it in l.
-func (x *Index) join(l *listing, d uint32, key string) {
-	id, ok := x.postingID[key]
+// key is only read (it is usually x.keyBuf). A new word posting brings
+// its word into the vocabulary.
+func (x *Index) join(l *listing, d uint32, key []byte) {
+	id, ok := x.postingID[string(key)]
 	if !ok {
 		id = uint32(len(x.postings))
-		x.postingID[key] = id
-		x.postings = append(x.postings, roaring.New())
+		x.postingID[string(key)] = id
+		x.postings = append(x.postings, postingList{})
+		if w := wordOfKey(key); w != "" {
+			x.vocab.add(w)
+		}
 	}
-	if x.postings[id].CheckedAdd(d) {
+	p := &x.postings[id]
+	if p.add(d) {
+		if p.unsettled() && (len(p.small) == 1 || len(p.small) == smallPosting+1) {
+			x.unsettledPostings = append(x.unsettledPostings, id)
+		}
 		l.postings = append(l.postings, id)
 		if key[0] == 'a' || key[0] == 'o' {
 			slot, ok := x.valueSlot[id]
@@ -192,13 +239,19 @@ func (x *Index) Apply(changes []feed.Change, reset bool) {
 // settle brings the derived parts up to date after a batch: the category
 // closure, the word list, the number buckets.
 func (x *Index) settle() {
+	x.revision++
+	for _, id := range x.unsettledPostings {
+		x.postings[id].settle()
+	}
+	x.unsettledPostings = x.unsettledPostings[:0]
 	if x.treeDirty {
 		x.refreshUnder()
 		x.treeDirty = false
 	}
 	x.vocab.refresh()
 	x.price.refreshEdges(x.live)
-	for _, n := range x.numbers {
+	for code, n := range x.numbers {
+		n.has = x.posting(numberPosting(code))
 		n.refreshEdges(n.has)
 	}
 }
@@ -209,8 +262,7 @@ type decoded struct {
 	err error
 }
 
-// decodeProducts decodes the product documents of changes on every CPU:
-// JSON decoding is half the cost of loading a snapshot.
+// decodeProducts decodes the product documents of changes on every CPU.
 func decodeProducts(changes []feed.Change) map[string]decoded {
 	var work []feed.Change
 	for _, c := range changes {
@@ -224,7 +276,7 @@ func decodeProducts(changes []feed.Change) map[string]decoded {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(work); i += workers {
-				out[i].err = json.Unmarshal(work[i].Body, &out[i].doc)
+				out[i].doc, out[i].err = decodeProduct(work[i].Body)
 			}
 		})
 	}
@@ -281,14 +333,16 @@ func (x *Index) put(id string, doc productDoc) {
 	}
 	x.docs[d] = l
 	for _, cat := range doc.CategoryIDs {
-		x.join(l, d, categoryPosting(cat))
-		for _, a := range x.closure(cat) {
-			x.underOf(a).Add(d)
+		x.joinKey(l, d, appendCategoryKey(x.keyBuf[:0], cat))
+		if !x.treeDirty { // else settle rebuilds every category's set
+			for _, a := range x.closure(cat) {
+				x.underOf(a).Add(d)
+			}
 		}
 	}
 	x.indexAttributes(l, d, doc.Attributes)
 	for _, o := range doc.Options {
-		x.join(l, d, optionPosting(o.Group, o.Value))
+		x.joinKey(l, d, appendValueKey(x.keyBuf[:0], 'o', o.Group, o.Value))
 	}
 	x.indexText(l, d, fieldName, doc.Name)
 	x.indexText(l, d, fieldDescription, doc.Description)
@@ -311,26 +365,25 @@ func (x *Index) indexAttributes(l *listing, d uint32, values contract.AttributeV
 		switch v := v.(type) {
 		case string:
 			if typ == "" || typ == contract.AttributeSelect {
-				x.join(l, d, attrPosting(code, v))
+				x.joinKey(l, d, appendValueKey(x.keyBuf[:0], 'a', code, v))
 			}
 			if typ == "" || typ == contract.AttributeText {
 				x.indexText(l, d, fieldAttr, v)
 			}
 		case bool:
-			x.join(l, d, attrPosting(code, boolCode(v)))
+			x.joinKey(l, d, appendValueKey(x.keyBuf[:0], 'a', code, boolCode(v)))
 		case float64:
 			n := x.numbers[code]
 			if n == nil {
 				n = &numberIndex{}
 				x.numbers[code] = n
 			}
-			x.join(l, d, numberPosting(code))
-			n.has = x.posting(numberPosting(code))
-			n.set(d, v)
+			x.joinKey(l, d, append(x.keyBuf[:0], numberPosting(code)...))
+			n.set(d, v) // n.has follows in settle
 		case []any:
 			for _, e := range v {
 				if s, ok := e.(string); ok {
-					x.join(l, d, attrPosting(code, s))
+					x.joinKey(l, d, appendValueKey(x.keyBuf[:0], 'a', code, s))
 				}
 			}
 		}
@@ -339,8 +392,7 @@ func (x *Index) indexAttributes(l *listing, d uint32, values contract.AttributeV
 
 func (x *Index) indexText(l *listing, d uint32, field int, text string) {
 	for _, w := range words(text) {
-		x.vocab.add(w)
-		x.join(l, d, wordPosting(field, w))
+		x.joinKey(l, d, appendWordKey(x.keyBuf[:0], field, w))
 	}
 }
 
@@ -378,7 +430,7 @@ func (x *Index) allocate(id string) uint32 {
 // stays allocated.
 func (x *Index) unindex(d uint32) {
 	for _, p := range x.docs[d].postings {
-		x.postings[p].Remove(d)
+		x.postings[p].remove(d)
 	}
 	for _, u := range x.under {
 		u.Remove(d)
@@ -418,7 +470,7 @@ func (x *Index) refreshUnder() {
 			continue
 		}
 		for _, a := range x.closure(key[2:]) {
-			parts[a] = append(parts[a], x.postings[id])
+			parts[a] = append(parts[a], x.postings[id].bitmap())
 		}
 	}
 	x.under = make(map[string]*roaring.Bitmap, len(parts))

@@ -9,7 +9,7 @@ import (
 	"github.com/shopengine/shop/internal/contract"
 )
 
-// Sorting: a page needs only the first page*size products of the result
+// Sorting (deep pages of a large result: presorted.go): a page needs only the first page*size products of the result
 // in sort order, so the result is streamed through a bounded max-heap of
 // that many (O(n log k), nothing allocated per product), and the heap's
 // content sorted. Every order ends in the product id, so that ties break
@@ -22,7 +22,13 @@ func (x *Index) page(result *roaring.Bitmap, p plan) []contract.SearchItem {
 	if offset >= int(result.GetCardinality()) {
 		return items
 	}
-	top := topK(result, offset+p.size, x.sortOf(p, result))
+	k := offset + p.size
+	var top []uint32
+	if order := x.presortedOrder(p.sort); order != nil && worthWalking(uint64(k), x.live.GetCardinality(), result.GetCardinality()) {
+		top = firstIn(order, result, k)
+	} else {
+		top = topK(result, k, x.sortOf(p, result))
+	}
 	for _, d := range top[offset:] {
 		l := x.docs[d]
 		items = append(items, contract.SearchItem{

@@ -2,7 +2,6 @@ package filter
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/shopengine/shop/internal/contract"
@@ -42,7 +41,7 @@ func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
 type feedStore struct{ log feed.Log }
 
 func (s feedStore) Put(ctx context.Context, key string, version int64, doc any) (bool, error) {
-	body, err := json.Marshal(doc)
+	body, err := encodeDoc(doc)
 	if err != nil {
 		return false, fmt.Errorf("encode %s: %w", key, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
@@ -22,12 +23,17 @@ type sortChoice struct {
 }
 
 // sortChoices are the category page's sorts; the first is the default.
+// Their codes are the filter module's, so one URL serves both the
+// filtered page and the product list it falls back to.
 var sortChoices = []sortChoice{
-	{"newest", "Newest", contract.SortCreated, contract.OrderDesc},
-	{"price-asc", "Price: low to high", contract.SortPrice, contract.OrderAsc},
-	{"price-desc", "Price: high to low", contract.SortPrice, contract.OrderDesc},
-	{"name", "Name", contract.SortName, contract.OrderAsc},
+	{contract.SortNewest, "Newest", contract.SortCreated, contract.OrderDesc},
+	{contract.SortPriceAsc, "Price: low to high", contract.SortPrice, contract.OrderAsc},
+	{contract.SortPriceDesc, "Price: high to low", contract.SortPrice, contract.OrderDesc},
+	{contract.SortByName, "Name", contract.SortName, contract.OrderAsc},
 }
+
+// searchSorts are /search's sorts: relevance first (a q is required).
+var searchSorts = append([]sortChoice{{Code: contract.SortRelevance, Label: "Relevance"}}, sortChoices...)
 
 // categoryView is a category page.
 type categoryView struct {
@@ -86,6 +92,9 @@ func (m *Module) categoryPage(w http.ResponseWriter, r *http.Request, id string)
 		m.pageError(w, r, err)
 		return
 	}
+	if m.redirectPriceForm(w, r) {
+		return
+	}
 	g := m.gather(r)
 	v := m.layout(g, r)
 	cv := &categoryView{Sort: lq.sort.Code, Sorts: sortChoices, Page: lq.page}
@@ -96,13 +105,18 @@ func (m *Module) categoryPage(w http.ResponseWriter, r *http.Request, id string)
 			Status: contract.ProductPublished, Sort: lq.sort.sort, Order: lq.sort.order, Page: lq.page, PageSize: categoryPageSize})
 		return err
 	}
+	var invalid error
 	const noFacets = "Filters are unavailable right now: showing every product in this category."
 	if m.seams.facets == nil {
 		g.Required("products", list)
 		v.Notices = append(v.Notices, notice{Kind: "info", Text: noFacets})
 	} else {
 		g.Optional("facets", noFacets, func(r *http.Request) error {
-			panel, err := m.seams.facets(r, id, r.URL.Query())
+			panel, err := m.seams.facets(r, r.URL.Path, id, r.URL.Query())
+			if bus.CodeOf(err) == bus.CodeInvalid {
+				invalid = err // the shopper's URL, not the filter, is wrong: a 400
+				return nil
+			}
 			if err == nil {
 				cv.Facets, cv.Products = &panel, panel.Products
 			}
@@ -111,6 +125,10 @@ func (m *Module) categoryPage(w http.ResponseWriter, r *http.Request, id string)
 	}
 	if err := g.Wait(); err != nil {
 		m.pageError(w, r, err)
+		return
+	}
+	if invalid != nil {
+		m.pageError(w, r, invalid)
 		return
 	}
 	if m.seams.facets != nil && cv.Facets == nil {
@@ -132,21 +150,27 @@ func (m *Module) categoryPage(w http.ResponseWriter, r *http.Request, id string)
 	}
 	cv.Crumbs = crumbsOf(trail)
 	cv.Category, cv.Path = trail[len(trail)-1], cv.Crumbs[len(cv.Crumbs)-1].Path
-	for _, c := range cv.Category.Children {
-		cv.Children = append(cv.Children, crumb{Name: c.Name, Path: cv.Path + "/" + c.Slug})
+	if cv.Facets != nil {
+		for _, c := range cv.Facets.Subcategories {
+			cv.Children = append(cv.Children, crumb{Name: c.Name + " (" + strconv.Itoa(c.Count) + ")", Path: cv.Path + "/" + c.Slug})
+		}
+	} else {
+		for _, c := range cv.Category.Children {
+			cv.Children = append(cv.Children, crumb{Name: c.Name, Path: cv.Path + "/" + c.Slug})
+		}
 	}
 	cv.Pages = max(1, (cv.Products.Total+categoryPageSize-1)/categoryPageSize)
 	v.Meta = PageMeta{Title: cv.Category.Name, Canonical: withQuery(cv.Path, "page", lq.page),
 		Description: "Shop " + cv.Category.Name + ": " + strconv.Itoa(cv.Products.Total) + " products."}
-	if lq.sort.Code != sortChoices[0].Code {
-		v.Meta.Robots = "noindex,follow" // one indexed order per category
+	if len(withParam(listingState(r.URL.Query()), "page", "")) > 0 {
+		v.Meta.Robots = "noindex,follow" // one indexed order, unfiltered, per category
 	}
 	m.finish(w, r, g, v, "category")
 }
 
 // searchPage renders /search. Search is the filter module's (its text
-// index and facets); until it is wired (seams.search) the page says so
-// with a 503, keeping the query in the box.
+// index and facets); without it (seams.search nil) the page says so with
+// a 503, keeping the query in the box.
 func (m *Module) searchPage(w http.ResponseWriter, r *http.Request) {
 	if m.seams.search == nil {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
@@ -155,4 +179,38 @@ func (m *Module) searchPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.seams.search(w, r)
+}
+
+// searchView is the /search page: the prompt (no q) or the results.
+type searchView struct {
+	Q     string
+	Panel *facetPanel // nil: no q yet, the page prompts for one
+}
+
+// searchResults serves /search from the filter module: q with the same
+// facets, price, stock, sort and paging as a category page. No q shows
+// the prompt without a bus call; the filter not answering is the 503 of
+// a required part.
+func (m *Module) searchResults(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if m.redirectPriceForm(w, r) {
+		return
+	}
+	g := m.gather(r)
+	v := m.layout(g, r)
+	v.Header.Query = q
+	sv := &searchView{Q: q}
+	v.Page = sv
+	v.Meta = PageMeta{Title: "Search", Robots: "noindex,follow"}
+	if q != "" {
+		v.Meta.Title = "Search: " + q
+		g.Required("search", func(r *http.Request) error {
+			panel, err := m.filterSearch(r, r.URL.Path, "", r.URL.Query())
+			if err == nil {
+				sv.Panel = &panel
+			}
+			return err
+		})
+	}
+	m.finish(w, r, g, v, "search")
 }

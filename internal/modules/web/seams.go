@@ -22,7 +22,7 @@ type seams struct {
 	// facets is a category page's facet panel and its filtered product
 	// page; nil: the product module's plain list, with a notice (filter
 	// down).
-	facets func(r *http.Request, categoryID string, q url.Values) (facetPanel, error)
+	facets func(r *http.Request, path, categoryID string, q url.Values) (facetPanel, error)
 	// search serves /search (text and facets); nil: a 503 page saying
 	// search is not available.
 	search func(w http.ResponseWriter, r *http.Request)
@@ -34,7 +34,8 @@ type seams struct {
 }
 
 func (m *Module) newSeams() seams {
-	return seams{resolve: m.resolveSEO, meta: m.seoMeta, cartBadge: m.cartBadge, articles: m.latestArticles}
+	return seams{resolve: m.resolveSEO, meta: m.seoMeta, cartBadge: m.cartBadge, articles: m.latestArticles,
+		facets: m.filterSearch, search: m.searchResults}
 }
 
 // targetKind is the kind of entity a storefront path names.
@@ -58,24 +59,59 @@ type target struct {
 	Gone     bool
 }
 
-// facetPanel is what the filter module gives a category page: the facet
-// groups with counts and the page of products they select.
+// facetPanel is what the filter module gives a listing page (a category
+// or /search): the facets with counts, each value's toggle link, the
+// selections, the price range, and the page of products they select.
+// Every URL in it is the page's state in the search grammar.
 type facetPanel struct {
-	Groups   []facetGroup
-	Products contract.Page[contract.ProductSummary]
+	Path           string
+	Q              string
+	Sort           string       // the sort select's choice
+	SortParam      string       // the URL's sort= ("" the default)
+	Sorts          []sortChoice // the select's choices
+	Groups         []facetGroup
+	Selected       []chip // shown first, each removable
+	InStock        bool
+	InStockToggle  string
+	PriceMin       string // the selected bounds, major units ("" none)
+	PriceMax       string
+	PriceLow       int64 // the matching products' range, major units
+	PriceHigh      int64
+	Keep           []keepField // hidden fields of the sort form
+	KeepForFilters []keepField // hidden fields of the filter form (q)
+	Subcategories  []subcategory
+	Products       contract.Page[contract.ProductSummary]
+	PageNo, Pages  int
+	Prev, Next     string
 }
 
-// facetGroup is one facet (an attribute, price, stock) with its values.
+// facetGroup is one facet (an attribute or option group) with its values.
 type facetGroup struct {
 	Code, Name string
+	Param      string // its query parameter, f.<code>
 	Values     []facetValue
+	More       bool
 }
 
-// facetValue is one value of a facet with how many products have it.
+// facetValue is one value of a facet with how many products have it and
+// the link that toggles it.
 type facetValue struct {
 	Code, Label string
 	Count       int
 	Selected    bool
+	Toggle      string
+}
+
+// chip is a selection shown above the facets with its removal link.
+type chip struct{ Label, Remove string }
+
+// keepField is a hidden field carrying state a form does not set.
+type keepField struct{ Name, Value string }
+
+// subcategory is a child of the category with its matching count.
+type subcategory struct {
+	Name, Slug string
+	Count      int
 }
 
 // articleCard is an article as the home page lists it.

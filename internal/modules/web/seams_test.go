@@ -86,22 +86,22 @@ func TestFacetsSeam(t *testing.T) {
 		t.Fatalf("without filter: %d, %d list calls:\n%.3000s", code, s.product.Calls("list"), body)
 	}
 	var gotQuery url.Values
-	s.m.seams.facets = func(r *http.Request, categoryID string, q url.Values) (facetPanel, error) {
+	s.m.seams.facets = func(r *http.Request, _, categoryID string, q url.Values) (facetPanel, error) {
 		gotQuery = q
 		return facetPanel{
-			Groups:   []facetGroup{{Code: "colour", Name: "Colour", Values: []facetValue{{Code: "red", Label: "Red", Count: 2, Selected: true}}}},
+			Groups:   []facetGroup{{Code: "colour", Name: "Colour", Param: "f.colour", Values: []facetValue{{Code: "red", Label: "Red", Count: 2, Selected: true}}}},
 			Products: contract.Page[contract.ProductSummary]{Total: 1, Items: []contract.ProductSummary{{ID: "p9", Name: "Red rake", Slug: "red-rake", Currency: "EUR"}}},
 		}, nil
 	}
-	code, _, body = s.get(t, "/garden/garden-tools?colour=red")
+	code, _, body = s.get(t, "/garden/garden-tools?f.colour=red")
 	if code != 200 || strings.Contains(body, "Filters are unavailable") || !strings.Contains(body, "<legend>Colour</legend>") ||
-		!strings.Contains(body, `name="colour" value="red" checked`) || !strings.Contains(body, "Red rake") || s.product.Calls("list") != 1 {
+		!strings.Contains(body, `name="f.colour" value="red" checked`) || !strings.Contains(body, "Red rake") || s.product.Calls("list") != 1 {
 		t.Fatalf("with filter: %d, %d list calls:\n%.3000s", code, s.product.Calls("list"), body)
 	}
-	if gotQuery.Get("colour") != "red" {
+	if gotQuery.Get("f.colour") != "red" {
 		t.Fatalf("facets got query %v", gotQuery)
 	}
-	s.m.seams.facets = func(*http.Request, string, url.Values) (facetPanel, error) {
+	s.m.seams.facets = func(*http.Request, string, string, url.Values) (facetPanel, error) {
 		return facetPanel{}, bus.Errorf(bus.CodeUnavailable, "filter down")
 	}
 	code, _, body = s.get(t, "/garden/garden-tools")
