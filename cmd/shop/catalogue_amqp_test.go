@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -14,7 +15,7 @@ func TestCatalogueServicesOverAMQP(t *testing.T) {
 	url, prefix := brokerPrefix(t)
 	busArgs := []string{"--workers=0", "--bus-url=" + url, "--bus-prefix=" + prefix}
 	for _, m := range []string{"category", "attribute", "option", "product", "auth", "article", "seo", "cart", "filter"} {
-		args := append(busArgs, "--only="+m)
+		args := append(slices.Clone(busArgs), "--only="+m)
 		if m == "auth" {
 			// The seed makes four users: at the default cost 12 the -race
 			// binary spends most of a minute in bcrypt.
