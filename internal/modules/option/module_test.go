@@ -1,12 +1,14 @@
 package option
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -414,11 +416,16 @@ func TestConcurrentValueAdds(t *testing.T) {
 		}
 		g := call(t, h, contract.CreateOptionGroup, contract.CreateOptionGroupRequest{Code: "colour", Name: "Colour"})
 		const n = 20
+		// 20 version-checked adds to one document retry each other; on
+		// FerretDB's one connection they take 7 s on a quiet machine, so
+		// the bus's 10 s default is no bound for a loaded one.
+		ctx, cancel := context.WithTimeout(moduletest.Admin(t.Context()), time.Minute)
+		defer cancel()
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
 		for i := range n {
 			wg.Go(func() {
-				_, err := bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Code: fmt.Sprint("c", i), Label: fmt.Sprint("Colour ", i)})
+				_, err := bus.Call(ctx, h.Bus, contract.AddOptionValue, contract.AddOptionValueRequest{GroupID: g.ID, Code: fmt.Sprint("c", i), Label: fmt.Sprint("Colour ", i)})
 				errs <- err
 			})
 		}
