@@ -29,11 +29,18 @@ type Store interface {
 // feedName is the read model's feed.
 const feedName = "catalog"
 
-// OpenStore opens the filter module's store on db.
+// OpenStore opens the filter module's store on db, by backend as every
+// module does (store_sqlite.go, store_mongo.go); both are the feed.
 func OpenStore(ctx context.Context, db *store.DB) (Store, error) {
+	return store.OpenModule[Store](ctx, db, contract.FilterQueue, openSQLStore, openMongoStore)
+}
+
+// openFeedStore is both backends' store: the feed package keeps the
+// entries in the module's SQLite file or MongoDB database.
+func openFeedStore(ctx context.Context, db *store.DB) (feedStore, error) {
 	l, err := feed.Open(ctx, db, contract.FilterQueue, feedName)
 	if err != nil {
-		return nil, fmt.Errorf("open filter store: %w", err)
+		return feedStore{}, fmt.Errorf("open filter store: %w", err)
 	}
 	return feedStore{l}, nil
 }
