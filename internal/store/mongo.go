@@ -105,7 +105,17 @@ func FindOne[D any](ctx context.Context, coll *mongo.Collection, filter any) (D,
 // FindAll decodes the documents of coll matching filter, in sort order, as
 // D and converts each with conv: the list read of every MongoDB store.
 func FindAll[D, T any](ctx context.Context, coll *mongo.Collection, filter, sort any, conv func(D) T) ([]T, error) {
-	cur, err := coll.Find(ctx, filter, options.Find().SetSort(sort))
+	return FindN(ctx, coll, filter, sort, 0, conv)
+}
+
+// FindN is FindAll for at most limit documents (0: no limit): the page
+// read of a keyset list.
+func FindN[D, T any](ctx context.Context, coll *mongo.Collection, filter, sort any, limit int, conv func(D) T) ([]T, error) {
+	find := options.Find().SetSort(sort)
+	if limit > 0 {
+		find.SetLimit(int64(limit))
+	}
+	cur, err := coll.Find(ctx, filter, find)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", coll.Name(), err)
 	}

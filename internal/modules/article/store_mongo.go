@@ -171,18 +171,9 @@ func (s *mongoStore) List(ctx context.Context, q Query) ([]contract.ArticleSumma
 			bson.D{{Key: "sort_at", Value: q.After.At}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: q.After.ID}}}},
 		}})
 	}
-	cur, err := s.coll.Find(ctx, filter, options.Find().
-		SetSort(bson.D{{Key: "sort_at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(q.Limit)))
+	out, err := store.FindN(ctx, s.coll, filter, bson.D{{Key: "sort_at", Value: -1}, {Key: "_id", Value: -1}}, q.Limit, doc.summary)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list articles: %w", err)
-	}
-	var docs []doc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, 0, fmt.Errorf("list articles: %w", err)
-	}
-	out := make([]contract.ArticleSummary, len(docs))
-	for i, d := range docs {
-		out[i] = d.summary()
 	}
 	return out, int(total), nil
 }
@@ -223,20 +214,12 @@ func (s *mongoStore) Tags(ctx context.Context, at *time.Time) ([]contract.Articl
 }
 
 func (s *mongoStore) Due(ctx context.Context, now time.Time, limit int) ([]contract.Article, error) {
-	cur, err := s.coll.Find(ctx, bson.D{
+	out, err := store.FindN(ctx, s.coll, bson.D{
 		{Key: "status", Value: string(contract.ArticleScheduled)},
 		{Key: "publish_at", Value: bson.D{{Key: "$lte", Value: now}}},
-	}, options.Find().SetSort(bson.D{{Key: "publish_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	}, bson.D{{Key: "publish_at", Value: 1}, {Key: "_id", Value: 1}}, limit, doc.article)
 	if err != nil {
 		return nil, fmt.Errorf("scheduled articles due: %w", err)
-	}
-	var docs []doc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("scheduled articles due: %w", err)
-	}
-	out := make([]contract.Article, len(docs))
-	for i, d := range docs {
-		out[i] = d.article()
 	}
 	return out, nil
 }

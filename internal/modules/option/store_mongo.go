@@ -124,18 +124,10 @@ func (s *mongoStore) GetMany(ctx context.Context, ids []string) ([]contract.Opti
 }
 
 func (s *mongoStore) List(ctx context.Context, after string, limit int) ([]contract.OptionGroup, error) {
-	cur, err := s.coll.Find(ctx, bson.D{{Key: "code", Value: bson.D{{Key: "$gt", Value: after}}}},
-		options.Find().SetSort(bson.D{{Key: "code", Value: 1}}).SetLimit(int64(limit)))
+	out, err := store.FindN(ctx, s.coll, bson.D{{Key: "code", Value: bson.D{{Key: "$gt", Value: after}}}},
+		bson.D{{Key: "code", Value: 1}}, limit, doc.group)
 	if err != nil {
 		return nil, fmt.Errorf("list option groups: %w", err)
-	}
-	var docs []doc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list option groups: %w", err)
-	}
-	out := make([]contract.OptionGroup, len(docs))
-	for i, d := range docs {
-		out[i] = d.group()
 	}
 	return out, nil
 }
