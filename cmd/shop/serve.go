@@ -39,6 +39,7 @@ type serveFlags struct {
 	devAssets       string
 	demo            bool
 	demoProducts    int
+	pprofAddr       string
 }
 
 // busFlags select the bus; every command that talks to modules has them.
@@ -82,6 +83,11 @@ within --restart-window, after which serve stops with an error.
 					return err
 				}
 			}
+			if f.pprofAddr != "" && (supervisor.IsWorker() || f.workers == 0) {
+				if err := servePprof(cmd.Context(), f.pprofAddr, supervisor.WorkerIndex()); err != nil {
+					return usageError{err}
+				}
+			}
 			switch {
 			case supervisor.IsWorker():
 				return f.runWorker(cmd.Context(), cfg)
@@ -114,6 +120,9 @@ within --restart-window, after which serve stops with an error.
 	cmd.Flags().StringVar(&f.devAssets, "dev-assets", "", "read the storefront's templates and static files from this directory (laid out like the repository's web/) on every request, for live editing; unset uses the embedded copy")
 	cmd.Flags().BoolVar(&f.demo, "demo", false, "on an empty shop, first seed a sample catalogue (--demo-products) and a demo customer, whose login is printed; plain serve never seeds")
 	cmd.Flags().IntVar(&f.demoProducts, "demo-products", defaultDemoProducts, "how many sample products --demo seeds")
+	// --pprof-addr is for profiling under load (bench/web.sh), not for users.
+	cmd.Flags().StringVar(&f.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address (a worker: the port plus its index)")
+	_ = cmd.Flags().MarkHidden("pprof-addr")
 	cmd.Flags().BoolVar(&f.dev, "dev", false, "development mode: /dev/mail shows the mail logged instead of sent (without --smtp-url)")
 	return cmd
 }

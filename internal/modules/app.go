@@ -337,7 +337,8 @@ func (a *App) initWeb() (Service, error) {
 		assets = web.Assets{FS: os.DirFS(a.cfg.DevAssets), Live: true}
 	}
 	m, err := web.New(web.Config{Bus: a.bus, AdminToken: a.cfg.AdminToken, SecureCookies: a.cfg.SecureCookies, Dev: a.cfg.Dev,
-		TrustedProxies: a.cfg.TrustedProxies, PublicURL: a.cfg.Auth.PublicURL, Assets: assets, Log: a.log.With("module", Web)})
+		TrustedProxies: a.cfg.TrustedProxies, PublicURL: a.cfg.Auth.PublicURL, Assets: assets,
+		PartsTTL: web.DefaultPartsTTL, Log: a.log.With("module", Web)})
 	if err != nil {
 		return nil, err
 	}

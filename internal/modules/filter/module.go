@@ -19,6 +19,8 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/feed"
@@ -32,6 +34,10 @@ type Module struct {
 	tailer *feed.Tailer
 	log    *slog.Logger
 	subs   []bus.Consumer
+	// replies are the encoded replies of the index's current revision
+	// (cache.go).
+	replies  replyCache
+	searches singleflight.Group // the misses of replies being searched
 }
 
 // New returns the module with its handler registered; Start serves it.
@@ -39,7 +45,7 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	idx := NewIndex(log)
 	m := &Module{Server: bus.NewServer(b, contract.FilterQueue, log), store: st, index: idx, log: log,
 		tailer: feed.NewTailer(st.Log(), idx.Apply, feed.TailerOptions{Logger: log})}
-	bus.Handle(m.Service, contract.Search, m.search)
+	m.Service.Handle(contract.Search.Op, m.handleSearch)
 	return m
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/shopengine/shop/internal/bus"
 	shopweb "github.com/shopengine/shop/web"
@@ -47,7 +48,10 @@ type Config struct {
 	// Assets are the storefront's templates and static files: shopweb.FS()
 	// (embedded) unless --dev-assets points at a directory.
 	Assets Assets
-	Log    *slog.Logger
+	// PartsTTL is how long pages reuse the shared catalogue reads
+	// (DefaultPartsTTL; parts.go); zero reads them for every page.
+	PartsTTL time.Duration
+	Log      *slog.Logger
 }
 
 // Module is the web module. Its bus Service has no handlers: it is
@@ -61,6 +65,8 @@ type Module struct {
 	site       *site
 	seams      seams
 	tree       treeCache
+	parts      partsCache
+	loads      singleflight.Group // the parts cache's loads in flight
 }
 
 // New returns the web module, its storefront templates parsed (a broken

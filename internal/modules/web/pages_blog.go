@@ -69,7 +69,7 @@ func (m *Module) blogPage(w http.ResponseWriter, r *http.Request) {
 		v.Meta.Robots = "noindex,follow"
 	}
 	g.Required("articles", func(r *http.Request) error {
-		page, err := call(m, r, contract.ListArticles, contract.ListArticlesRequest{Tag: tag, PublicOnly: true, Cursor: cursor, Limit: blogPageSize})
+		page, err := shared(m, r, contract.ListArticles, contract.ListArticlesRequest{Tag: tag, PublicOnly: true, Cursor: cursor, Limit: blogPageSize})
 		bv.Articles = page.Items
 		if page.NextCursor != "" {
 			bv.Next = withQuery(r.URL.Path, "cursor", page.NextCursor)
@@ -77,7 +77,7 @@ func (m *Module) blogPage(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	g.Optional("tags", "", func(r *http.Request) error {
-		page, err := call(m, r, contract.ListArticleTags, contract.ListArticleTagsRequest{PublicOnly: true})
+		page, err := shared(m, r, contract.ListArticleTags, contract.ListArticleTagsRequest{PublicOnly: true})
 		bv.Tags = page.Items
 		return err
 	})
@@ -94,9 +94,9 @@ func (m *Module) articlePage(w http.ResponseWriter, r *http.Request, t target) {
 	m.withSEO(g, v)
 	g.Required("article", func(r *http.Request) (err error) {
 		if t.ID != "" {
-			av.Article, err = call(m, r, contract.GetArticle, contract.ArticleID{ID: t.ID, PublicOnly: true})
+			av.Article, err = shared(m, r, contract.GetArticle, contract.ArticleID{ID: t.ID, PublicOnly: true})
 		} else {
-			av.Article, err = call(m, r, contract.GetArticleBySlug, contract.ArticleSlug{Slug: t.Slug, PublicOnly: true})
+			av.Article, err = shared(m, r, contract.GetArticleBySlug, contract.ArticleSlug{Slug: t.Slug, PublicOnly: true})
 		}
 		return err
 	})
@@ -116,7 +116,7 @@ func (m *Module) articlePage(w http.ResponseWriter, r *http.Request, t target) {
 
 // latestArticles are the home page's articles.
 func (m *Module) latestArticles(r *http.Request, limit int) ([]articleCard, error) {
-	page, err := call(m, r, contract.ListArticles, contract.ListArticlesRequest{PublicOnly: true, Limit: limit})
+	page, err := shared(m, r, contract.ListArticles, contract.ListArticlesRequest{PublicOnly: true, Limit: limit})
 	cards := make([]articleCard, 0, len(page.Items))
 	for _, a := range page.Items {
 		c := articleCard{Title: a.Title, Path: contract.ArticlePathPrefix + a.Slug, Excerpt: a.Excerpt}

@@ -101,7 +101,7 @@ func (m *Module) categoryPage(w http.ResponseWriter, r *http.Request, id string)
 	v.Page = cv
 	m.withSEO(g, v)
 	list := func(r *http.Request) (err error) {
-		cv.Products, err = call(m, r, contract.ListProducts, contract.ListProductsRequest{CategoryID: id, IncludeDescendants: true,
+		cv.Products, err = shared(m, r, contract.ListProducts, contract.ListProductsRequest{CategoryID: id, IncludeDescendants: true,
 			Status: contract.ProductPublished, Sort: lq.sort.sort, Order: lq.sort.order, Page: lq.page, PageSize: categoryPageSize})
 		return err
 	}
@@ -118,7 +118,10 @@ func (m *Module) categoryPage(w http.ResponseWriter, r *http.Request, id string)
 				return nil
 			}
 			if err == nil {
-				cv.Facets, cv.Products = &panel, panel.Products
+				// The panel holds the products; the view keeps their
+				// total only (the template reads the panel's).
+				cv.Facets = &panel
+				cv.Products = contract.Page[contract.ProductSummary]{Total: panel.Products.Total}
 			}
 			return err
 		})

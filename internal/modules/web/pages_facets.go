@@ -1,12 +1,14 @@
 package web
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
@@ -136,18 +138,49 @@ func (m *Module) filterSearch(r *http.Request, path, category string, q url.Valu
 		return facetPanel{}, err
 	}
 	req.Category, req.PageSize = category, categoryPageSize
-	rep, err := call(m, r, contract.Search, req)
+	// The panel is a function of the path, the state and the reply: it
+	// is shared, under a number of its own (see facetPanel.MarshalJSON),
+	// by the pages that show the same within the parts' TTL.
+	p, err := sharedBy(m, "panel\x00"+path+"\x00"+category+"\x00"+st.Encode(), func() (*facetPanel, error) {
+		rep, err := call(m, r, contract.Search, req)
+		if err != nil {
+			return nil, err
+		}
+		p := buildPanel(path, st, req, rep)
+		if req.Q != "" {
+			p.Sorts = searchSorts
+		}
+		if p.Sort == "" {
+			p.Sort = p.Sorts[0].Code
+		}
+		if m.cfg.PartsTTL > 0 {
+			p.shared = sharedPanels.Add(1)
+		}
+		return &p, nil
+	})
 	if err != nil {
 		return facetPanel{}, err
 	}
-	p := buildPanel(path, st, req, rep)
-	if req.Q != "" {
-		p.Sorts = searchSorts
+	return *p, nil
+}
+
+// sharedPanels numbers the panels filterSearch shares: no two panels of
+// a process get the same number.
+var sharedPanels atomic.Uint64
+
+// plainPanel is facetPanel without its MarshalJSON.
+type plainPanel facetPanel
+
+// MarshalJSON is a shared panel's number, else the panel's plain
+// encoding. The render memo's key (memo.go) is the encoding of the
+// page's view, and the panel is most of a listing page's view: a number
+// stands for it exactly, because a shared panel is never changed after
+// it is made and its number is never given to another.
+func (p facetPanel) MarshalJSON() ([]byte, error) {
+	if p.shared != 0 {
+		return append(strconv.AppendUint([]byte(`{"shared_panel":`), p.shared, 10), '}'), nil
 	}
-	if p.Sort == "" {
-		p.Sort = p.Sorts[0].Code
-	}
-	return p, nil
+	return json.Marshal(plainPanel(p))
 }
 
 // buildPanel turns a search reply into the page's panel.

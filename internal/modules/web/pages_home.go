@@ -30,7 +30,7 @@ func (m *Module) homePage(w http.ResponseWriter, r *http.Request) {
 	v.Meta = PageMeta{Title: "Home", Description: "Shop the catalogue: new arrivals across every department."}
 	m.withSEO(g, v)
 	g.Optional("newest", "New arrivals cannot be shown right now; please try again in a moment.", func(r *http.Request) error {
-		page, err := call(m, r, contract.ListProducts, contract.ListProductsRequest{Status: contract.ProductPublished,
+		page, err := shared(m, r, contract.ListProducts, contract.ListProductsRequest{Status: contract.ProductPublished,
 			Sort: contract.SortCreated, Order: contract.OrderDesc, PageSize: homeNewest})
 		home.Newest = page.Items
 		return err

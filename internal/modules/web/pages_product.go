@@ -65,14 +65,14 @@ func (m *Module) renderProduct(w http.ResponseWriter, r *http.Request, t target)
 	var catalogue contract.Page[contract.AttributeGroupWithDefinitions]
 	g.Required("product", func(r *http.Request) (err error) {
 		if t.ID != "" {
-			pv.Product, err = call(m, r, contract.GetProduct, contract.ProductID{ID: t.ID, PublishedOnly: true})
+			pv.Product, err = shared(m, r, contract.GetProduct, contract.ProductID{ID: t.ID, PublishedOnly: true})
 		} else {
-			pv.Product, err = call(m, r, contract.GetProductBySlug, contract.ProductSlug{Slug: t.Slug, PublishedOnly: true})
+			pv.Product, err = shared(m, r, contract.GetProductBySlug, contract.ProductSlug{Slug: t.Slug, PublishedOnly: true})
 		}
 		return err
 	})
 	g.Optional("attributes", "Product details cannot be shown right now.", func(r *http.Request) (err error) {
-		catalogue, err = call(m, r, contract.ListAttributes, contract.Empty{})
+		catalogue, err = shared(m, r, contract.ListAttributes, contract.Empty{})
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -90,7 +90,7 @@ func (m *Module) renderProduct(w http.ResponseWriter, r *http.Request, t target)
 	if len(p.CategoryIDs) > 0 {
 		pv.Crumbs = crumbsOf(findTrail(v.Header.Menu, p.CategoryIDs[0]))
 		g.Optional("related", "", func(r *http.Request) error {
-			page, err := call(m, r, contract.ListProducts, contract.ListProductsRequest{CategoryID: p.CategoryIDs[0],
+			page, err := shared(m, r, contract.ListProducts, contract.ListProductsRequest{CategoryID: p.CategoryIDs[0],
 				Status: contract.ProductPublished, PageSize: relatedProducts + 1})
 			for _, s := range page.Items {
 				if s.ID != p.ID && len(pv.Related) < relatedProducts {

@@ -66,7 +66,7 @@ func (m *Module) servePath(w http.ResponseWriter, r *http.Request, path string) 
 // between the page and a 404.
 func (m *Module) resolveSEO(r *http.Request, path string) (target, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), seoBudget)
-	res, err := call(m, r.WithContext(ctx), contract.Resolve, contract.ResolveRequest{Path: path})
+	res, err := shared(m, r.WithContext(ctx), contract.Resolve, contract.ResolveRequest{Path: path})
 	cancel()
 	if err != nil {
 		if !unavailable(err) && r.Context().Err() == nil {
@@ -117,7 +117,7 @@ func (m *Module) resolveDirect(r *http.Request, path string) (target, error) {
 func (m *Module) seoMeta(r *http.Request) (PageMeta, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), seoBudget)
 	defer cancel()
-	meta, err := call(m, r.WithContext(ctx), contract.GetMeta, contract.MetaRequest{Path: r.URL.Path, Query: r.URL.RawQuery, BaseURL: m.publicURL(r)})
+	meta, err := shared(m, r.WithContext(ctx), contract.GetMeta, contract.MetaRequest{Path: r.URL.Path, Query: r.URL.RawQuery, BaseURL: m.publicURL(r)})
 	if err != nil {
 		return PageMeta{}, err
 	}

@@ -83,6 +83,8 @@ type facetPanel struct {
 	Products       contract.Page[contract.ProductSummary]
 	PageNo, Pages  int
 	Prev, Next     string
+	// shared numbers a panel that filterSearch shares (MarshalJSON).
+	shared uint64
 }
 
 // facetGroup is one facet (an attribute or option group) with its values.

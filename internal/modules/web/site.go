@@ -32,6 +32,7 @@ type site struct {
 	mu     sync.Mutex
 	pages  map[string]*template.Template
 	hashes map[string]string // static file → short content hash, for ?v=
+	memo   renderMemo
 }
 
 // newSite parses every page template; a broken template fails the start,
@@ -105,21 +106,42 @@ func (s *site) page(name string) (*template.Template, error) {
 
 // render writes page name in the layout with status. It renders into a
 // buffer first, so that a template error is a clean 500, never half a
-// page.
+// page. A catalogue page rendered before with the same view is served
+// from the render memo (memo.go) without executing the templates.
 func (m *Module) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	var key []byte
+	if !m.site.assets.Live {
+		key = memoKey(r, status, name, v)
+	}
+	if html, ok := m.site.memo.get(key); key != nil && ok {
+		writePage(w, status, html)
+		return
+	}
 	t, err := m.site.page(name)
-	var buf bytes.Buffer
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		buf.Reset()
+		renderBuffers.Put(buf)
+	}()
 	if err == nil {
-		err = t.ExecuteTemplate(&buf, "layout.html", v)
+		err = t.ExecuteTemplate(buf, "layout.html", v)
 	}
 	if err != nil {
 		m.cfg.Log.Error("render page", "page", name, "request_id", middleware.GetReqID(r.Context()), "err", err)
 		http.Error(w, "internal error rendering the page; request id "+middleware.GetReqID(r.Context()), http.StatusInternalServerError)
 		return
 	}
+	if key != nil {
+		m.site.memo.put(key, bytes.Clone(buf.Bytes()))
+	}
+	writePage(w, status, buf.Bytes())
+}
+
+// writePage answers a rendered page.
+func writePage(w http.ResponseWriter, status int, html []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(html)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	if h.Get("Cache-Control") == "" {
@@ -127,5 +149,5 @@ func (m *Module) render(w http.ResponseWriter, r *http.Request, status int, name
 		h.Set("Cache-Control", "private, no-cache")
 	}
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(html)
 }
