@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"unicode/utf8"
 )
@@ -78,6 +79,14 @@ func memoKey(r *http.Request, status int, name string, v *view) []byte {
 	}
 	var buf bytes.Buffer
 	buf.WriteString(name)
+	buf.WriteByte(0)
+	if v.menuID != 0 {
+		// The menu is the tree numbered menuID: its number stands for it.
+		c := *v
+		c.Header.Menu = nil
+		v = &c
+		buf.WriteString(strconv.FormatUint(v.menuID, 10))
+	}
 	buf.WriteByte(0)
 	if err := json.NewEncoder(&buf).Encode(v); err != nil {
 		return nil // a view JSON cannot hold: rendered every time

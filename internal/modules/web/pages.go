@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,8 +51,8 @@ func (m *Module) layout(g *gatherer, r *http.Request) *view {
 	v := &view{Header: header{SignedIn: c.p.IsUser(), Path: r.URL.RequestURI()}}
 	withDone(v, r)
 	g.Optional("menu", "", func(r *http.Request) error {
-		tree, err := m.categoryTree(r)
-		v.Header.Menu = tree.Roots
+		tree, id, err := m.numberedTree(r)
+		v.Header.Menu, v.menuID = tree.Roots, id
 		return err
 	})
 	if m.seams.cartBadge != nil {
@@ -119,6 +120,9 @@ func (m *Module) finishStatus(w http.ResponseWriter, r *http.Request, g *gathere
 		m.pageError(w, r, err)
 		return
 	}
+	// The parts fail in any order: named in one, the same outage is the
+	// same page (and one entry of the render memo).
+	slices.Sort(g.degraded)
 	v.Degraded, v.Notices = g.degraded, append(v.Notices, g.notices...)
 	v.Meta = mergeMeta(v.Meta, v.seo).withDefaults(r)
 	m.render(w, r, status, name, v)
@@ -209,6 +213,7 @@ type treeCache struct {
 	mu   sync.Mutex
 	tree contract.CategoryTree
 	at   time.Time
+	id   uint64 // the tree's number (sharedIDs), for the render memo
 }
 
 func (c *treeCache) cached() (contract.CategoryTree, bool) {
@@ -219,17 +224,29 @@ func (c *treeCache) cached() (contract.CategoryTree, bool) {
 
 // categoryTree is the category tree, from the cache or the category module.
 func (m *Module) categoryTree(r *http.Request) (contract.CategoryTree, error) {
-	if t, ok := m.tree.cached(); ok {
-		return t, nil
+	t, _, err := m.numberedTree(r)
+	return t, err
+}
+
+// numberedTree is categoryTree with the tree's number: every tree read
+// gets a new one (sharedIDs), and the tree is never changed after, so
+// the number stands for the tree's content.
+func (m *Module) numberedTree(r *http.Request) (contract.CategoryTree, uint64, error) {
+	m.tree.mu.Lock()
+	if !m.tree.at.IsZero() && time.Since(m.tree.at) < treeTTL {
+		defer m.tree.mu.Unlock()
+		return m.tree.tree, m.tree.id, nil
 	}
+	m.tree.mu.Unlock()
 	t, err := call(m, r, contract.GetCategoryTree, contract.Empty{})
 	if err != nil {
-		return t, err
+		return t, 0, err
 	}
+	id := sharedIDs.Add(1)
 	m.tree.mu.Lock()
-	m.tree.tree, m.tree.at = t, time.Now()
+	m.tree.tree, m.tree.at, m.tree.id = t, time.Now(), id
 	m.tree.mu.Unlock()
-	return t, nil
+	return t, id, nil
 }
 
 // resolveCategoryPath is the resolver until seo's: the path is a

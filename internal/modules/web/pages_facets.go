@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
@@ -154,7 +153,7 @@ func (m *Module) filterSearch(r *http.Request, path, category string, q url.Valu
 			p.Sort = p.Sorts[0].Code
 		}
 		if m.cfg.PartsTTL > 0 {
-			p.shared = sharedPanels.Add(1)
+			p.shared = sharedIDs.Add(1)
 		}
 		return &p, nil
 	})
@@ -163,10 +162,6 @@ func (m *Module) filterSearch(r *http.Request, path, category string, q url.Valu
 	}
 	return *p, nil
 }
-
-// sharedPanels numbers the panels filterSearch shares: no two panels of
-// a process get the same number.
-var sharedPanels atomic.Uint64
 
 // plainPanel is facetPanel without its MarshalJSON.
 type plainPanel facetPanel

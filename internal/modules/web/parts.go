@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopengine/shop/internal/bus"
@@ -18,6 +19,12 @@ import (
 // issue 12 promises on every instance. A storefront under load asks each
 // of these a few times a second instead of once per page view.
 const DefaultPartsTTL = 200 * time.Millisecond
+
+// sharedIDs numbers the parts that pages share and never change (a
+// listing panel, a category tree), so that the render memo's key can
+// have a part's number instead of its encoding: no two parts of a
+// process get the same number.
+var sharedIDs atomic.Uint64
 
 // partsMaxEntries bounds the parts cache; when full it drops what has
 // expired, and starts over if that is not enough.

@@ -67,6 +67,9 @@ type view struct {
 	Degraded []string
 	Page     any
 	seo      *PageMeta // seo's metadata of the page's entity, when it answered
+	// menuID is the number of the tree whose roots Header.Menu is (0:
+	// none), which the render memo's key has instead of the menu.
+	menuID uint64
 }
 
 // notice is one message above the content; Kind is info, success or warn.
