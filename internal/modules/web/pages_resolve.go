@@ -66,7 +66,7 @@ func (m *Module) servePath(w http.ResponseWriter, r *http.Request, path string) 
 // between the page and a 404.
 func (m *Module) resolveSEO(r *http.Request, path string) (target, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), seoBudget)
-	res, err := shared(m, r.WithContext(ctx), contract.Resolve, contract.ResolveRequest{Path: path})
+	res, err := sharedIf(m, r.WithContext(ctx), contract.Resolve, contract.ResolveRequest{Path: path}, known)
 	cancel()
 	if err != nil {
 		if !unavailable(err) && r.Context().Err() == nil {
@@ -86,6 +86,11 @@ func (m *Module) resolveSEO(r *http.Request, path string) (target, error) {
 	}
 	return m.resolveDirect(r, path)
 }
+
+// known reports whether seo's registry knew the path: only then is its
+// answer kept (sharedIf), so a page created a moment ago is not held to
+// the registry's "not found" for a TTL.
+func known(res contract.Resolution) bool { return res.Kind != contract.ResolveNotFound }
 
 // unavailable reports whether err says a module did not answer (down,
 // timed out, or the page's budget spent).
@@ -117,7 +122,8 @@ func (m *Module) resolveDirect(r *http.Request, path string) (target, error) {
 func (m *Module) seoMeta(r *http.Request) (PageMeta, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), seoBudget)
 	defer cancel()
-	meta, err := shared(m, r.WithContext(ctx), contract.GetMeta, contract.MetaRequest{Path: r.URL.Path, Query: r.URL.RawQuery, BaseURL: m.publicURL(r)})
+	meta, err := sharedIf(m, r.WithContext(ctx), contract.GetMeta, contract.MetaRequest{Path: r.URL.Path, Query: r.URL.RawQuery, BaseURL: m.publicURL(r)},
+		func(meta contract.Meta) bool { return known(meta.Resolution) })
 	if err != nil {
 		return PageMeta{}, err
 	}

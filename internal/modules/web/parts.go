@@ -77,12 +77,19 @@ func (c *partsCache) put(key string, reply any, now, expires time.Time) {
 // (a catalogue read, no principal in it): the reply of the same request
 // made within Config.PartsTTL is reused. With PartsTTL zero it is call.
 func shared[Req, Resp any](m *Module, r *http.Request, e bus.Endpoint[Req, Resp], req Req) (Resp, error) {
+	return sharedIf(m, r, e, req, nil)
+}
+
+// sharedIf is shared keeping only the replies keep accepts (nil: all):
+// a read model's "not yet" (seo not knowing a path created a moment ago)
+// is asked again by the next page, so a new entity is not held back.
+func sharedIf[Req, Resp any](m *Module, r *http.Request, e bus.Endpoint[Req, Resp], req Req, keep func(Resp) bool) (Resp, error) {
 	load := func() (Resp, error) { return call(m, r, e, req) }
 	body, err := json.Marshal(req)
 	if err != nil {
 		return load()
 	}
-	return sharedBy(m, e.Queue+"\x00"+e.Op+"\x00"+string(body), load)
+	return sharedKeep(m, e.Queue+"\x00"+e.Op+"\x00"+string(body), load, keep)
 }
 
 // sharedBy is what load makes of shared catalogue reads, kept under key
@@ -91,6 +98,11 @@ func shared[Req, Resp any](m *Module, r *http.Request, e bus.Endpoint[Req, Resp]
 // once share one load (the first one's), so an expiry under load is one
 // read, not one per page in flight.
 func sharedBy[V any](m *Module, key string, load func() (V, error)) (V, error) {
+	return sharedKeep(m, key, load, nil)
+}
+
+// sharedKeep is sharedBy keeping only what keep accepts (nil: all).
+func sharedKeep[V any](m *Module, key string, load func() (V, error), keep func(V) bool) (V, error) {
 	if m.cfg.PartsTTL <= 0 {
 		return load()
 	}
@@ -105,7 +117,7 @@ func sharedBy[V any](m *Module, key string, load func() (V, error)) (V, error) {
 			return v, nil
 		}
 		resp, err := load()
-		if err == nil {
+		if err == nil && (keep == nil || keep(resp)) {
 			m.parts.put(key, resp, now, now.Add(m.cfg.PartsTTL))
 		}
 		return resp, err
