@@ -6,7 +6,7 @@ LDFLAGS := -X github.com/shopengine/shop/internal/buildinfo.version=$(VERSION)
 
 BENCH_ROUNDS ?= 5
 
-.PHONY: build run test bench bench-bus bench-modules lint image fuzz
+.PHONY: build run test bench bench-bus bench-modules bench-web lint image fuzz
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/shop
@@ -58,6 +58,14 @@ bench-modules:
 	@mkdir -p bench-results
 	$(GO) test -run='^$$' -bench=. -benchtime=2s ./internal/modules/category/ ./internal/modules/option/ | tee bench-results/modules.txt
 	$(GO) test -run='^$$' -bench=Healthz -count=3 ./cmd/shop/ | tee bench-results/healthz.txt
+
+# The storefront's figures (issue 14): req/s, p50 and p99 of a department
+# page with facets, a product page and the home page as ratios to
+# /healthz in the same run (wrk), on a catalogue of BENCH_WEB_PRODUCTS
+# seeded once into bench-results/ and reused. BENCH_WEB_BUS=amqp runs
+# every module in its own process over RabbitMQ. See bench/web.sh.
+bench-web:
+	bench/web.sh
 
 # Fuzz targets, FUZZTIME each (outside CI; `make test` runs their seed
 # corpora, including every crasher found and fixed, under testdata/fuzz).

@@ -71,13 +71,12 @@ func (c *renderMemo) put(key, html []byte) {
 	}
 }
 
-// memoKey is the key of page name rendered with v for r, or nil when
-// the page is not to be remembered.
-func memoKey(r *http.Request, status int, name string, v *view) []byte {
+// memoKey writes the key of page name rendered with v for r into buf
+// and reports whether the page is to be remembered.
+func memoKey(buf *bytes.Buffer, r *http.Request, status int, name string, v *view) bool {
 	if status != http.StatusOK || !memoPages[name] || !validUTF8(r.URL) {
-		return nil
+		return false
 	}
-	var buf bytes.Buffer
 	buf.WriteString(name)
 	buf.WriteByte(0)
 	if v.menuID != 0 {
@@ -88,10 +87,8 @@ func memoKey(r *http.Request, status int, name string, v *view) []byte {
 		buf.WriteString(strconv.FormatUint(v.menuID, 10))
 	}
 	buf.WriteByte(0)
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		return nil // a view JSON cannot hold: rendered every time
-	}
-	return buf.Bytes()
+	// A view JSON cannot hold is rendered every time.
+	return json.NewEncoder(buf).Encode(v) == nil
 }
 
 // validUTF8 reports whether u's path and query decode to valid UTF-8.
@@ -119,6 +116,24 @@ func validUTF8(u *url.URL) bool {
 	return true
 }
 
-// renderBuffers are the buffers pages render into (a page is tens of
-// kilobytes: growing a fresh buffer for each is garbage).
+// renderBuffers are the buffers pages and their memo keys are written
+// into (tens of kilobytes each: growing fresh buffers for every page was
+// a quarter of a page's garbage, and the collector's work with it).
 var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func pooledBuffer() *bytes.Buffer { return renderBuffers.Get().(*bytes.Buffer) }
+
+// releaseBuffers puts buffers back in the pool, but not one grown far
+// past a page (a huge page once must not stay in memory for good).
+func releaseBuffers(bufs ...*bytes.Buffer) {
+	for _, b := range bufs {
+		if b.Cap() > maxPooledBuffer {
+			continue
+		}
+		b.Reset()
+		renderBuffers.Put(b)
+	}
+}
+
+// maxPooledBuffer is the largest buffer kept for reuse.
+const maxPooledBuffer = 1 << 20

@@ -109,20 +109,16 @@ func (s *site) page(name string) (*template.Template, error) {
 // page. A catalogue page rendered before with the same view is served
 // from the render memo (memo.go) without executing the templates.
 func (m *Module) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
-	var key []byte
-	if !m.site.assets.Live {
-		key = memoKey(r, status, name, v)
-	}
-	if html, ok := m.site.memo.get(key); key != nil && ok {
-		writePage(w, status, html)
-		return
+	buf, key := pooledBuffer(), pooledBuffer()
+	defer releaseBuffers(buf, key)
+	memo := !m.site.assets.Live && memoKey(key, r, status, name, v)
+	if memo {
+		if html, ok := m.site.memo.get(key.Bytes()); ok {
+			writePage(w, status, html)
+			return
+		}
 	}
 	t, err := m.site.page(name)
-	buf := renderBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		buf.Reset()
-		renderBuffers.Put(buf)
-	}()
 	if err == nil {
 		err = t.ExecuteTemplate(buf, "layout.html", v)
 	}
@@ -131,8 +127,8 @@ func (m *Module) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, "internal error rendering the page; request id "+middleware.GetReqID(r.Context()), http.StatusInternalServerError)
 		return
 	}
-	if key != nil {
-		m.site.memo.put(key, bytes.Clone(buf.Bytes()))
+	if memo {
+		m.site.memo.put(key.Bytes(), bytes.Clone(buf.Bytes()))
 	}
 	writePage(w, status, buf.Bytes())
 }
