@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/bus/memory"
@@ -45,15 +42,7 @@ func startMemoShop(t *testing.T, ttl time.Duration) *memoShop {
 			{ID: "p1", Name: s.name, Slug: "spade", Currency: "EUR", PriceMin: 1999, PriceMax: 1999, TotalStock: 3},
 		}}, nil
 	})
-	m, err := New(Config{Bus: b, Log: moduletest.TestLogger(t), PartsTTL: ttl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := chi.NewRouter()
-	m.Routes(r)
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	s.m, s.url = m, srv.URL
+	s.m, s.url = serveWeb(t, Config{Bus: b, Log: moduletest.TestLogger(t), PartsTTL: ttl})
 	return s
 }
 

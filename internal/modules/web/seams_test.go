@@ -39,7 +39,14 @@ func startSeamShop(t *testing.T) *seamShop {
 	moduletest.Reply(prod, contract.ListProducts, contract.Page[contract.ProductSummary]{Total: 1, Items: []contract.ProductSummary{
 		{ID: "p1", Name: "Spade", Slug: "spade", Currency: "EUR", PriceMin: 1999, PriceMax: 1999, TotalStock: 3},
 	}})
-	m, err := New(Config{Bus: b, Log: moduletest.TestLogger(t)})
+	m, url := serveWeb(t, Config{Bus: b, Log: moduletest.TestLogger(t)})
+	return &seamShop{m: m, url: url, product: prod}
+}
+
+// serveWeb serves a web module of cfg over HTTP until the test ends.
+func serveWeb(t *testing.T, cfg Config) (*Module, string) {
+	t.Helper()
+	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +54,7 @@ func startSeamShop(t *testing.T) *seamShop {
 	m.Routes(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return &seamShop{m: m, url: srv.URL, product: prod}
+	return m, srv.URL
 }
 
 func (s *seamShop) get(t *testing.T, path string) (int, http.Header, string) {
