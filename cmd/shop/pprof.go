@@ -12,6 +12,23 @@ import (
 	"time"
 )
 
+// checkPprofAddr checks --pprof-addr (empty: off) at start, in the
+// process that reads the flags first, so that a bad one fails serve
+// instead of every worker.
+func checkPprofAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-addr %q: want host:port: %w", addr, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("--pprof-addr %q: port %q is not a port number", addr, port)
+	}
+	return nil
+}
+
 // servePprof serves net/http/pprof on addr until ctx ends: serve's hidden
 // --pprof-addr, for profiling a running shop under load (bench/web.sh),
 // never for users. It has its own listener and mux, so nothing of it is
@@ -19,14 +36,11 @@ import (
 // addr's port plus its index, so that every worker of one serve can be
 // profiled.
 func servePprof(ctx context.Context, addr string, worker int) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("--pprof-addr %q: %w", addr, err)
+	if err := checkPprofAddr(addr); err != nil {
+		return err
 	}
-	p, err := strconv.Atoi(port)
-	if err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("--pprof-addr %q: want host:port", addr)
-	}
+	host, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
 	if worker > 0 && p != 0 {
 		p += worker
 	}

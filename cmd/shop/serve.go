@@ -159,6 +159,9 @@ func (f *serveFlags) config() (modules.Config, error) {
 			return modules.Config{}, fmt.Errorf("--dev-assets %q: want a directory with templates/ and static/ (the repository's web/)", f.devAssets)
 		}
 	}
+	if err := checkPprofAddr(f.pprofAddr); err != nil {
+		return modules.Config{}, err
+	}
 	proxies, err := web.ParseTrustedProxies(f.trustedProxies)
 	if err != nil {
 		return modules.Config{}, fmt.Errorf("--trusted-proxies: %w", err)

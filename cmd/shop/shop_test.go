@@ -207,6 +207,8 @@ func TestServeRefusesBadInput(t *testing.T) {
 		{"bad trusted proxy", nil, []string{"serve", "--trusted-proxies=10.0.0.0/8,10.0.0.1/8"}, []string{`--trusted-proxies: trusted proxy "10.0.0.1/8"`, "did you mean 10.0.0.0/8?"}},
 		{"bad trusted proxy from env", []string{"SHOP_TRUSTED_PROXIES=proxy.internal"}, []string{"serve"}, []string{`trusted proxy "proxy.internal": not an address or CIDR range`}},
 		{"smtp url without a host", []string{"SHOP_SMTP_URL=smtp://u:hidden@"}, []string{"serve"}, []string{"smtp url smtp://u:xxxxx@: no host"}},
+		{"bad pprof addr", nil, []string{"serve", "--pprof-addr=6060"}, []string{`--pprof-addr "6060": want host:port`}},
+		{"bad pprof port", nil, []string{"serve", "--pprof-addr=127.0.0.1:http"}, []string{`port "http" is not a port number`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,6 +222,31 @@ func TestServeRefusesBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The hidden --pprof-addr serves the profiles on its own address, not on
+// the shop's.
+func TestServePprofAddr(t *testing.T) {
+	addr := freeTCPAddr(t)
+	s := startServe(t, nil, "--workers=0", "--pprof-addr="+addr)
+	var code int
+	var body string
+	get := func() bool {
+		resp, err := http.Get("http://" + addr + "/debug/pprof/")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		code, body = resp.StatusCode, string(b)
+		return code == 200
+	}
+	if !poll(30*time.Second, get) || !strings.Contains(body, "goroutine") {
+		t.Fatalf("pprof on %s: %d\n%.500s\n%s", addr, code, body, s.logs)
+	}
+	if code, _ := s.get(t, "/debug/pprof/"); code == 200 {
+		t.Fatal("pprof is served on the shop's address")
 	}
 }
 
