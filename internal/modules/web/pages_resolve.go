@@ -92,6 +92,11 @@ func (m *Module) resolveSEO(r *http.Request, path string) (target, error) {
 // the registry's "not found" for a TTL.
 func known(res contract.Resolution) bool { return res.Kind != contract.ResolveNotFound }
 
+// keepMeta is known for seo's meta, which also keeps a path seo has
+// metadata for without an entity (the home page's override): that answer
+// is not a "not yet".
+func keepMeta(meta contract.Meta) bool { return known(meta.Resolution) || meta.Title != "" }
+
 // unavailable reports whether err says a module did not answer (down,
 // timed out, or the page's budget spent).
 func unavailable(err error) bool {
@@ -123,7 +128,7 @@ func (m *Module) seoMeta(r *http.Request) (PageMeta, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), seoBudget)
 	defer cancel()
 	meta, err := sharedIf(m, r.WithContext(ctx), contract.GetMeta, contract.MetaRequest{Path: r.URL.Path, Query: r.URL.RawQuery, BaseURL: m.publicURL(r)},
-		func(meta contract.Meta) bool { return known(meta.Resolution) })
+		keepMeta)
 	if err != nil {
 		return PageMeta{}, err
 	}
