@@ -145,11 +145,45 @@ func (n *Node) Ctl(t testing.TB, args ...string) {
 // the Erlang node stays up), as `rabbitmqctl stop_app` does.
 func (n *Node) StopApp(t testing.TB) { t.Helper(); n.Ctl(t, "stop_app") }
 
-// StartApp starts it again and waits until it has booted.
-func (n *Node) StartApp(t testing.TB) {
+// StartApp starts it again, waits until it has booted, and returns when
+// its AMQP listener first completed a handshake (polled every 20 ms while
+// the application starts): the moment clients could connect again.
+func (n *Node) StartApp(t testing.TB) time.Time {
 	t.Helper()
-	n.Ctl(t, "start_app")
+	started := make(chan error, 1)
+	go func() {
+		out, err := n.run("start_app")
+		if err != nil {
+			err = fmt.Errorf("%w\n%s", err, out)
+		}
+		started <- err
+	}()
+	var up time.Time
+	finished := false
+	for deadline := time.Now().Add(90 * time.Second); up.IsZero(); {
+		if reach(n.URL) == nil {
+			up = time.Now()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("amqptest: node %s: AMQP not back within 90 s of start_app\n--- log:\n%s", n.Name, n.Log())
+		}
+		select {
+		case err := <-started:
+			if err != nil {
+				t.Fatalf("rabbitmqctl -n %s start_app: %v", n.Name, err)
+			}
+			finished = true
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if !finished {
+		if err := <-started; err != nil {
+			t.Fatalf("rabbitmqctl -n %s start_app: %v", n.Name, err)
+		}
+	}
 	n.Ctl(t, "await_startup", "--timeout", "60")
+	return up
 }
 
 // Log returns the node's log so far, for failure reports.
