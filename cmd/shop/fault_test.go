@@ -369,3 +369,52 @@ func TestWorkerKilledUnderLoadOverAMQP(t *testing.T) {
 	variants := faultProducts(t, front.addr, faultVariants)
 	addsUnderKills(t, "http://"+front.addr, variants, []*workerKill{{what: "cart", p: cart}, {what: "product", p: product}})
 }
+
+// TestRedeliveredCartAddAppliedOnceOverAMQP makes the narrowest window of
+// a worker kill happen every time: a cart instance dies (the reply-kill
+// fault hook: SIGKILL after the handler's commit, before its reply and
+// ack), the broker redelivers the request to the other instance, and
+// the add must not be applied a second time.
+func TestRedeliveredCartAddAppliedOnceOverAMQP(t *testing.T) {
+	url, prefix := brokerPrefix(t)
+	env := []string{"SHOP_ADMIN_TOKEN=" + testAdminToken}
+	args := []string{"--workers=0", "--bus-url=" + url, "--bus-prefix=" + prefix, "--database-url=sqlite://" + t.TempDir()}
+	front := startServe(t, env, append(args, "--only=web,category,attribute,option,product")...)
+	startServe(t, env, append(args, "--only=cart")...)
+	variants := faultProducts(t, front.addr, 8)
+	s := newShopper(0, "http://"+front.addr)
+	if o := s.add(variants[0]); o != addOK {
+		t.Fatalf("first add: %v %v", o, s.errs)
+	}
+	doomed := startServe(t, append(env, "SHOP_TEST_FAULT=reply-kill"), append(args, "--only=cart")...)
+	awaitReady(t, searcher{name: "doomed cart", client: newConnClient(), addr: doomed.addr})
+	died := false
+	for _, v := range variants[1:] {
+		if o := s.add(v); o != addOK {
+			t.Fatalf("add %s: %v %v, want 200 (a redelivered request is answered by the other instance)\ndoomed:\n%s", v, o, s.errs, doomed.logs)
+		}
+		select {
+		case err := <-doomed.done:
+			died = true
+			if !strings.Contains(doomed.logs.String(), "test fault hook") {
+				t.Fatalf("the doomed cart instance exited (%v) without its fault hook:\n%s", err, doomed.logs)
+			}
+		case <-time.After(200 * time.Millisecond):
+		}
+		if died {
+			break
+		}
+	}
+	if !died {
+		t.Fatalf("the doomed cart instance took none of %d adds", len(variants)-1)
+	}
+	got := s.cart(t)
+	for v, o := range s.outcome {
+		if got[v] != 1 {
+			t.Errorf("variant %s: add %v, quantity %d, want 1", v, o, got[v])
+		}
+	}
+	if !t.Failed() {
+		t.Logf("%d adds, each answered 200; the one the killed instance had committed was redelivered and applied once", len(s.outcome))
+	}
+}

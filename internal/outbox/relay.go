@@ -57,7 +57,7 @@ const (
 // is first told of a commit, before it claims or publishes the events —
 // the crash the outbox exists for. Tests of real processes set it; nothing
 // else may.
-const FaultEnv = "SHOP_TEST_FAULT"
+const FaultEnv = bus.FaultEnv
 
 // Relay publishes a module instance's pending events.
 type Relay struct {
