@@ -242,7 +242,25 @@ func TestBrokerRestartedUnderLoad(t *testing.T) {
 		}
 		converged <- -1
 	}()
-	time.Sleep(loadAfter)
+	// Readiness (the containers' health checks): every process is ready
+	// again once its bus is back.
+	readyAfter := time.Duration(-1)
+	if poll(30*time.Second, func() bool {
+		for _, p := range procs {
+			resp, err := newConnClient().Get("http://" + p.addr + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return false
+			}
+		}
+		return true
+	}) {
+		readyAfter = time.Since(up)
+	}
+	time.Sleep(time.Until(up.Add(loadAfter)))
 	close(stop)
 	wg.Wait()
 	t.Logf("broker: stop_app took %v; down %v; AMQP back %v after start_app, booted %v after",
@@ -292,6 +310,10 @@ func TestBrokerRestartedUnderLoad(t *testing.T) {
 	}
 	if firstOKAfter < 0 || lastFailAfter > resumeWithin {
 		problems = append(problems, fmt.Sprintf("service did not resume within %v of the broker's return (first success %v, last failure %v)", resumeWithin, firstOKAfter, lastFailAfter))
+	}
+	t.Logf("every process ready again %v after the broker's return", readyAfter.Round(time.Millisecond))
+	if readyAfter < 0 || readyAfter > resumeWithin {
+		problems = append(problems, fmt.Sprintf("the processes were not all ready within %v of the broker's return (%v)", resumeWithin, readyAfter))
 	}
 	if len(problems) > 0 {
 		t.Fatalf("%d problems:\n%s\n%s", len(problems), strings.Join(problems[:min(30, len(problems))], "\n"), dumpLogs())

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopengine/shop/internal/bus/amqp"
 	"github.com/shopengine/shop/internal/bus/amqp/amqptest"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/outbox"
@@ -24,23 +25,8 @@ import (
 // writes go on and commit; when the connection is back, every event is
 // delivered, in order.
 func TestEventsWrittenWhileTheBrokerIsDownArriveAfterItReturns(t *testing.T) {
-	brokerURL := amqptest.URL(t)
-	opts := amqptest.Options(t, brokerURL)
-	px := amqptest.NewProxy(t, brokerURL)
 	ctx := t.Context()
-
-	// The consumer has its own connection, straight to the broker.
-	got := collect(t, amqptest.Dial(t, brokerURL, opts), "consumer")
-	relayOpts := opts
-	relayOpts.OnDeclare = nil
-	pub := amqptest.Dial(t, px.URL(), relayOpts)
-
-	db, err := store.Open(ctx, store.SQLiteURL(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close(context.Background()) })
-	s := openThings(t, db)
+	px, got, pub, s := outageRig(t)
 	relay := runRelay(t, pub, s.source())
 
 	if err := s.save(ctx, "t", 1, false); err != nil {
@@ -68,6 +54,26 @@ func TestEventsWrittenWhileTheBrokerIsDownArriveAfterItReturns(t *testing.T) {
 		t.Fatalf("events %v, want %v", e, want)
 	}
 	eventually(t, 5*time.Second, "outbox empty", func() bool { return s.pending(ctx) == 0 })
+}
+
+// outageRig is a relay's side of a broker outage: a proxy to the real
+// RabbitMQ the test can cut, a consumer connected straight to the broker,
+// the bus a relay publishes on through the proxy, and a store of things.
+func outageRig(t *testing.T) (*amqptest.Proxy, *received, *amqp.Bus, things) {
+	t.Helper()
+	brokerURL := amqptest.URL(t)
+	opts := amqptest.Options(t, brokerURL)
+	px := amqptest.NewProxy(t, brokerURL)
+	got := collect(t, amqptest.Dial(t, brokerURL, opts), "consumer")
+	relayOpts := opts
+	relayOpts.OnDeclare = nil
+	pub := amqptest.Dial(t, px.URL(), relayOpts)
+	db, err := store.Open(t.Context(), store.SQLiteURL(t.TempDir()), store.WithLogger(quiet()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close(context.Background()) })
+	return px, got, pub, openThings(t, db)
 }
 
 // childEnv marks the re-executed test binary that plays the process that
@@ -133,20 +139,8 @@ func crashingWriter(t *testing.T, dir string) {
 // event written during the outage goes out at once, not when the capped
 // backoff (at least half of maxBackoff, 2.5 s) runs out.
 func TestRelayPublishesAsSoonAsTheBrokerIsBack(t *testing.T) {
-	brokerURL := amqptest.URL(t)
-	opts := amqptest.Options(t, brokerURL)
-	px := amqptest.NewProxy(t, brokerURL)
 	ctx := t.Context()
-	got := collect(t, amqptest.Dial(t, brokerURL, opts), "consumer")
-	relayOpts := opts
-	relayOpts.OnDeclare = nil
-	pub := amqptest.Dial(t, px.URL(), relayOpts)
-	db, err := store.Open(ctx, store.SQLiteURL(t.TempDir()), store.WithLogger(quiet()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close(context.Background()) })
-	s := openThings(t, db)
+	px, got, pub, s := outageRig(t)
 	retries := &retryLog{}
 	relay := outbox.NewRelay(pub, s.source(), slog.New(retries))
 	rctx, cancel := context.WithCancel(context.Background())
