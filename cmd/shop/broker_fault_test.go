@@ -166,6 +166,10 @@ func brokerFaultUnderLoad(t *testing.T, fault brokerFault) {
 	admin(t, web.addr, "POST", "/api/v1/admin/categories", `{"name":"Restart"}`, &cat)
 	var seedProduct createdProduct
 	admin(t, web.addr, "POST", "/api/v1/admin/products", productBody("Restart seed", cat.ID), &seedProduct)
+	// Filter knows the category before the load searches it (else: 404).
+	pollFor(t, 30*time.Second, func() (bool, string) {
+		return searchIDs(web.addr, cat.ID)[seedProduct.ID], "the seed product is not in search"
+	}, dumpLogs)
 
 	// The load: writers create products, readers search and read one.
 	base := "http://" + web.addr
