@@ -44,7 +44,7 @@ test:
 E2E_TESTS := TestTenServicesEndToEnd|TestModuleDownInSplitDeployment
 
 e2e:
-	SHOP_TEST_E2E=1 $(GO) test -count=1 -timeout 30m -v -run '^($(E2E_TESTS))$$' ./cmd/shop/
+	$(GO) test -count=1 -timeout 30m -v -run '^($(E2E_TESTS))$$' ./cmd/shop/
 
 # Every benchmark compares against a baseline measured in the same run;
 # results land in bench-results/.

@@ -10,12 +10,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,7 +36,6 @@ func deploymentModules() []string {
 // deployment is a running split deployment.
 type deployment struct {
 	t           *testing.T
-	bin         string
 	url, prefix string
 	workers     int
 	services    map[string]*service
@@ -54,34 +49,6 @@ type service struct {
 	*server
 }
 
-// deploymentBin is the shop binary a deployment runs: without -race by
-// default, since ten supervised processes with their workers under the
-// race detector are several times slower on two shared cores (see
-// TestTenServicesEndToEnd); SHOP_E2E_RACE=1 runs TestMain's -race binary.
-func deploymentBin(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("SHOP_E2E_RACE") == "1" {
-		return shopBin
-	}
-	plainBuild.once.Do(func() {
-		plainBuild.path = filepath.Join(filepath.Dir(shopBin), "shop-norace")
-		out, err := exec.Command("go", "build", "-o", plainBuild.path, ".").CombinedOutput()
-		if err != nil {
-			plainBuild.err = fmt.Errorf("build shop without -race: %v\n%s", err, out)
-		}
-	})
-	if plainBuild.err != nil {
-		t.Fatal(plainBuild.err)
-	}
-	return plainBuild.path
-}
-
-var plainBuild struct {
-	once sync.Once
-	path string
-	err  error
-}
-
 // startDeployment starts every module (deploymentModules) as its own
 // `shop serve --only=<module> --workers=<workers>` on the real RabbitMQ
 // under a prefix of the test's own, and waits until each answers /readyz
@@ -89,7 +56,7 @@ var plainBuild struct {
 func startDeployment(t *testing.T, workers int) *deployment {
 	t.Helper()
 	url, prefix := brokerPrefix(t)
-	d := &deployment{t: t, bin: deploymentBin(t), url: url, prefix: prefix, workers: workers, services: map[string]*service{}}
+	d := &deployment{t: t, url: url, prefix: prefix, workers: workers, services: map[string]*service{}}
 	began := time.Now()
 	// Every service gets the storefront's public URL, as in compose.yaml:
 	// seo writes canonical links and feeds with it, and knows no request.
@@ -130,7 +97,7 @@ func (d *deployment) start(module string) {
 	if sv.server != nil {
 		d.t.Fatalf("start %s: already running", module)
 	}
-	sv.server = startServeBin(d.t, d.bin, []string{"SHOP_WORKERS=", "SHOP_ADMIN_TOKEN="}, sv.args...)
+	sv.server = startServe(d.t, []string{"SHOP_WORKERS=", "SHOP_ADMIN_TOKEN="}, sv.args...)
 	d.awaitReady(module)
 }
 
@@ -182,7 +149,7 @@ func (d *deployment) awaitReady(module string) {
 // seed runs `shop seed` through the bus and returns its summary.
 func (d *deployment) seed(args ...string) string {
 	d.t.Helper()
-	code, out, stderr := runBin(d.t, d.bin, 10*time.Minute, nil, append(append([]string{"seed"}, d.busArgs()...), args...)...)
+	code, out, stderr := runFor(d.t, 10*time.Minute, nil, append(append([]string{"seed"}, d.busArgs()...), args...)...)
 	if code != 0 {
 		d.fatalf("seed: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -192,7 +159,7 @@ func (d *deployment) seed(args ...string) string {
 // ping runs `shop ping --json` and returns the instances per module.
 func (d *deployment) ping() (map[string]int, string) {
 	d.t.Helper()
-	code, out, stderr := runBin(d.t, d.bin, time.Minute, nil, append([]string{"ping", "--json", "--timeout=3s"}, d.busArgs()...)...)
+	code, out, stderr := runFor(d.t, time.Minute, nil, append([]string{"ping", "--json", "--timeout=3s"}, d.busArgs()...)...)
 	if code != 0 {
 		d.fatalf("ping: exit %d\n%s", code, stderr)
 	}

@@ -151,4 +151,3 @@ func TestModuleDownInSplitDeployment(t *testing.T) {
 		c.Get("/cart").Want(t, "cart after recovery", 200, `data-cart-count>2<`)
 	})
 }
-

@@ -75,13 +75,7 @@ var listeningRE = regexp.MustCompile(`msg="http listening".* addr=(\S+)`)
 // server module (/healthz, /readyz, /metrics) is in each.
 func startServe(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
-	return startServeBin(t, shopBin, env, args...)
-}
-
-// startServeBin is startServe running the shop binary at bin.
-func startServeBin(t *testing.T, bin string, env []string, args ...string) *server {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--http-addr=127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(shopBin, append([]string{"serve", "--http-addr=127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = t.TempDir()
 	stderr, err := cmd.StderrPipe()
@@ -152,15 +146,15 @@ func (s *server) stop(t *testing.T) error {
 // run runs shop with args and returns its exit code, stdout and stderr.
 func run(t *testing.T, env []string, args ...string) (int, string, string) {
 	t.Helper()
-	return runBin(t, shopBin, 60*time.Second, env, args...)
+	return runFor(t, 60*time.Second, env, args...)
 }
 
-// runBin is run with the shop binary at bin, killed after timeout.
-func runBin(t *testing.T, bin string, timeout time.Duration, env []string, args ...string) (int, string, string) {
+// runFor is run with the process killed after timeout.
+func runFor(t *testing.T, timeout time.Duration, env []string, args ...string) (int, string, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, shopBin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
