@@ -3,9 +3,11 @@ package filter
 import (
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/blevesearch/vellum/levenshtein"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
@@ -17,6 +19,13 @@ import (
 // match in some field, the last one as a prefix so results come while the
 // shopper types. Characters that are not letters or digits only separate
 // words: "*", "$gt" or "(a|b)" are never operators.
+//
+// Typos: a query word of at least typoMinLetters letters also matches the
+// words one edit away (an insertion, a deletion or a substitution; the
+// last word too, as a whole word), so "blendr" finds "blender". Such a
+// match ranks below any exact or prefix one (sort.go). Shorter words, and
+// the digits of a model number, never fuzz: one edit to "lamp" or "x200"
+// is another word, not a slip.
 
 // Text fields and their weights in relevance: a word in the name counts
 // more than one in a text attribute, which counts more than one in the
@@ -103,4 +112,62 @@ func (v *vocabulary) withPrefix(p string) []string {
 		j++
 	}
 	return v.sorted[i:j]
+}
+
+// typoMinLetters is the fewest letters a query word needs to match with a
+// typo.
+const typoMinLetters = 5
+
+// fuzzes reports whether query word w may match with a typo.
+func fuzzes(w string) bool {
+	n := 0
+	for _, r := range w {
+		if unicode.IsLetter(r) {
+			n++
+		}
+	}
+	return n >= typoMinLetters
+}
+
+// oneEdit builds the Levenshtein automata of query words. Making the
+// builder takes milliseconds, so there is one, made on first use; it is
+// safe for concurrent use.
+var oneEdit = sync.OnceValues(func() (*levenshtein.LevenshteinAutomatonBuilder, error) {
+	return levenshtein.NewLevenshteinAutomatonBuilder(1, false)
+})
+
+// withinOneEdit returns the words of the vocabulary one edit or less
+// from w, by running w's Levenshtein automaton (a UTF-8 byte DFA) down
+// the sorted list: where a word's first bytes already lead the automaton
+// nowhere, every word starting with them is skipped with one binary
+// search, so a query reads a few thousand words of a vocabulary of
+// millions, and the index keeps nothing more than the sorted list.
+func (v *vocabulary) withinOneEdit(w string) ([]string, error) {
+	builder, err := oneEdit()
+	if err != nil {
+		return nil, err
+	}
+	dfa, err := builder.BuildDfa(w, 1)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := 0; i < len(v.sorted); {
+		word, s, j := v.sorted[i], dfa.Start(), 0
+		for ; j < len(word); j++ {
+			if s = dfa.Accept(s, word[j]); !dfa.CanMatch(s) {
+				break
+			}
+		}
+		if j == len(word) {
+			if dfa.IsMatch(s) {
+				out = append(out, word)
+			}
+			i++
+			continue
+		}
+		dead, rest := word[:j+1], v.sorted[i:]
+		i += sort.Search(len(rest), func(k int) bool { return !strings.HasPrefix(rest[k], dead) })
+	}
+	return out, nil
 }
