@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -72,36 +73,43 @@ func words(s string) []string {
 }
 
 // vocabulary is the sorted list of every distinct word in the index, for
-// prefix matching: the words starting with p are one contiguous run.
+// prefix matching: the words starting with p are one contiguous run. The
+// index adds a word when it makes the word's first posting in a field,
+// so a word comes once per field at most; added words wait in pending
+// until refresh merges them in, the one sort a snapshot's build needs.
 type vocabulary struct {
-	sorted []string
-	set    map[string]struct{}
-	dirty  bool
+	sorted  []string
+	pending []string
 }
 
-func (v *vocabulary) add(w string) {
-	if v.set == nil {
-		v.set = map[string]struct{}{}
-	}
-	if _, ok := v.set[w]; !ok {
-		v.set[w] = struct{}{}
-		v.dirty = true
-	}
-}
+func (v *vocabulary) add(w string) { v.pending = append(v.pending, w) }
 
-// refresh re-sorts after additions; the index calls it at the end of each
-// batch of changes, under its write lock. Words no longer used stay: they
-// cost a lookup that finds an empty posting, never a wrong result.
+// refresh merges the added words in; the index calls it at the end of
+// each batch of changes, under its write lock. Words no longer used
+// stay: they cost a lookup that finds an empty posting, never a wrong
+// result.
 func (v *vocabulary) refresh() {
-	if !v.dirty {
+	if len(v.pending) == 0 {
 		return
 	}
-	v.sorted = v.sorted[:0]
-	for w := range v.set {
-		v.sorted = append(v.sorted, w)
+	slices.Sort(v.pending)
+	added := slices.Compact(v.pending)
+	merged := make([]string, 0, len(v.sorted)+len(added))
+	i, j := 0, 0
+	for i < len(v.sorted) || j < len(added) {
+		switch {
+		case j == len(added) || i < len(v.sorted) && v.sorted[i] < added[j]:
+			merged = append(merged, v.sorted[i])
+			i++
+		case i == len(v.sorted) || added[j] < v.sorted[i]:
+			merged = append(merged, added[j])
+			j++
+		default: // in both
+			merged = append(merged, v.sorted[i])
+			i, j = i+1, j+1
+		}
 	}
-	sort.Strings(v.sorted)
-	v.dirty = false
+	v.sorted, v.pending = merged, nil
 }
 
 // withPrefix returns the words that start with p.
