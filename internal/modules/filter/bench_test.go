@@ -43,6 +43,14 @@ func benchQueries() []struct {
 	}
 }
 
+// typoQuery is the text query with a slip in each word ("smart" and
+// "lamp" one letter too many): the index only, the peers not being asked for
+// typos.
+var typoQuery = struct {
+	name string
+	req  contract.SearchRequest
+}{"text_typos", contract.SearchRequest{Q: "smartt lampz", Facets: map[string][]string{"material": {"material_1"}}, PageSize: 20}}
+
 func benchSizes() []int {
 	if os.Getenv("FILTER_BENCH_1M") != "" {
 		return []int{100_000, 1_000_000}
@@ -142,7 +150,7 @@ func BenchmarkSearch(b *testing.B) {
 	for _, n := range benchSizes() {
 		x := benchIndex(n)
 		runtime.GC() // the build's garbage is not the queries' to collect
-		for _, q := range benchQueries() {
+		for _, q := range append(benchQueries(), typoQuery) {
 			b.Run(fmt.Sprintf("%s/%s", sizeName(n), q.name), func(b *testing.B) {
 				timeQuery(b, func() error { _, err := x.Search(q.req); return err })
 			})

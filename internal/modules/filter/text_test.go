@@ -68,3 +68,31 @@ func TestSearchTypos(t *testing.T) {
 		}
 	}
 }
+
+// The vocabulary merges each batch's words into its sorted list, once
+// each, whichever fields and batches brought them.
+func TestVocabularyMerges(t *testing.T) {
+	var v vocabulary
+	for _, batch := range [][]string{
+		{"lamp", "chair", "lamp", "desk"},
+		{},
+		{"chair", "armchair", "zebra", "lampshade"},
+		{"a", "lamp"},
+	} {
+		for _, w := range batch {
+			v.add(w)
+		}
+		v.refresh()
+	}
+	want := []string{"a", "armchair", "chair", "desk", "lamp", "lampshade", "zebra"}
+	if !slices.Equal(v.sorted, want) {
+		t.Fatalf("vocabulary %v, want %v", v.sorted, want)
+	}
+	if got := v.withPrefix("lamp"); !slices.Equal(got, []string{"lamp", "lampshade"}) {
+		t.Fatalf("prefix lamp: %v", got)
+	}
+	near, err := v.withinOneEdit("chairs")
+	if err != nil || !slices.Equal(near, []string{"chair"}) {
+		t.Fatalf("one edit from chairs: %v, %v", near, err)
+	}
+}
