@@ -100,9 +100,11 @@ func (x *Index) sortOf(p plan, result *roaring.Bitmap) sortOrder {
 
 // scoreBits is the low bits of a rank (scores) holding the score: a q of
 // 200 characters has at most 100 words, each worth at most 4; the 6 bits
-// above count the words matched with a typo, at most 34 (a word that
-// fuzzes has 5 letters and a separator).
+// above count the words matched with a typo, up to maxTypos.
 const scoreBits = 10
+
+// maxTypos is the most typo words a rank counts.
+const maxTypos = 1<<(16-scoreBits) - 1
 
 // scores is each result doc's rank: per query word, the weight of the
 // heaviest field it occurs in (name over text attribute over
@@ -126,7 +128,12 @@ func (x *Index) scores(q []wordMatch, result *roaring.Bitmap) []uint16 {
 			}
 			hit := roaring.And(w.typo[f], result)
 			hit.AndNot(counted)
-			eachDoc(hit, func(d uint32) { rank[d] += 1<<scoreBits + uint16(fieldWeight[f]) })
+			eachDoc(hit, func(d uint32) {
+				if rank[d]>>scoreBits < maxTypos { // saturates: folding can make more words fuzz ("ﬃﬃ" is "ffiffi")
+					rank[d] += 1 << scoreBits
+				}
+				rank[d] += uint16(fieldWeight[f])
+			})
 			counted.Or(hit)
 		}
 	}
