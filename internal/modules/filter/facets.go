@@ -47,6 +47,9 @@ const smallSet = 4096
 // intersections (values, price and number buckets) would each read all
 // of over: at 1M products a leaf category's 12k took 20 ms that way.
 func (x *Index) byDoc(over *roaring.Bitmap) bool {
+	if x.neverByDoc {
+		return false
+	}
 	n := over.GetCardinality()
 	return n <= smallSet || n*16 <= x.live.GetCardinality()
 }

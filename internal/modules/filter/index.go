@@ -61,6 +61,9 @@ type Index struct {
 	numbers            map[string]*numberIndex // number attribute code → values
 
 	vocab vocabulary
+	// neverByDoc makes every count intersect postings (byDoc): a test's
+	// small catalogue would otherwise only ever be counted doc by doc.
+	neverByDoc bool
 
 	catalog
 	// under holds, per category id, the products listed in it or in any
