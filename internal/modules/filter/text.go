@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -67,7 +68,7 @@ func words(s string) []string {
 type vocabulary struct {
 	sorted []string
 	set    map[string]struct{}
-	dirty  bool
+	added  []string // in set, not yet in sorted
 }
 
 func (v *vocabulary) add(w string) {
@@ -76,23 +77,37 @@ func (v *vocabulary) add(w string) {
 	}
 	if _, ok := v.set[w]; !ok {
 		v.set[w] = struct{}{}
-		v.dirty = true
+		v.added = append(v.added, w)
 	}
 }
 
-// refresh re-sorts after additions; the index calls it at the end of each
-// batch of changes, under its write lock. Words no longer used stay: they
-// cost a lookup that finds an empty posting, never a wrong result.
+// refresh merges the words added since the last refresh into the sorted
+// list; the index calls it at the end of each batch of changes, under its
+// write lock. Only the new words are sorted: re-sorting the whole list
+// per batch made a 100,000-product seed quadratic (every product brings a
+// word of its own), 11% of its CPU. Words no longer used stay: they cost
+// a lookup that finds an empty posting, never a wrong result.
 func (v *vocabulary) refresh() {
-	if !v.dirty {
+	if len(v.added) == 0 {
 		return
 	}
-	v.sorted = v.sorted[:0]
-	for w := range v.set {
-		v.sorted = append(v.sorted, w)
+	slices.Sort(v.added)
+	// Merge from the back, in place: readers only look at the list under
+	// the index's read lock, which the caller's write lock excludes.
+	n, k := len(v.sorted), len(v.added)
+	v.sorted = slices.Grow(v.sorted, k)[:n+k]
+	i, j := n-1, k-1
+	for out := n + k - 1; j >= 0; out-- {
+		if i >= 0 && v.sorted[i] > v.added[j] {
+			v.sorted[out] = v.sorted[i]
+			i--
+		} else {
+			v.sorted[out] = v.added[j]
+			j--
+		}
 	}
-	sort.Strings(v.sorted)
-	v.dirty = false
+	clear(v.added)
+	v.added = v.added[:0]
 }
 
 // withPrefix returns the words that start with p.
