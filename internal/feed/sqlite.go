@@ -106,6 +106,38 @@ func (l *sqliteLog) write(ctx context.Context, key string, version int64, delete
 	return n == 1, nil
 }
 
+// writeAll commits entries in one transaction (IMMEDIATE: the store's DSN
+// takes the write lock at BEGIN), each with the put statement.
+func (l *sqliteLog) writeAll(ctx context.Context, entries []Entry) (applied []bool, err error) {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		} else if err = tx.Commit(); err != nil {
+			applied, err = nil, fmt.Errorf("commit: %w", err)
+		}
+	}()
+	put := tx.StmtContext(ctx, l.put)
+	defer put.Close()
+	now := store.Now().UnixMilli()
+	applied = make([]bool, len(entries))
+	for i, e := range entries {
+		res, err := put.ExecContext(ctx, e.Key, e.Version, e.Deleted, e.Body, now)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Key, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Key, err)
+		}
+		applied[i] = n == 1
+	}
+	return applied, nil
+}
+
 func scanChange(row interface{ Scan(...any) error }) (Change, error) {
 	var c Change
 	err := row.Scan(&c.Key, &c.Seq, &c.Version, &c.Deleted, &c.Body)
