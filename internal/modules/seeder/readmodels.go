@@ -59,7 +59,9 @@ func (m *Module) awaitReadModels(parent context.Context, last []string, p Progre
 		left func() string
 	}{
 		{"filter", filterDone, func() string { return fmt.Sprintf("lists %d of the %d published products", filtered, published) }},
-		{"seo", seoDone, func() string { return fmt.Sprintf("resolves %d of %d batches' last products", len(last)-len(pending), len(last)) }},
+		{"seo", seoDone, func() string {
+			return fmt.Sprintf("resolves %d of %d batches' last products", len(last)-len(pending), len(last))
+		}},
 	} {
 		for {
 			ok, err := check.done(ctx)
