@@ -65,7 +65,10 @@ FUZZTIME ?= 60s
 FUZZ_TARGETS := \
 	./internal/bus:FuzzDecodeStrict \
 	./internal/bus/amqp:FuzzEnvelope \
-	./internal/slugs:FuzzSlugs
+	./internal/slugs:FuzzSlugs \
+	./internal/modules/web:FuzzSearchQuery \
+	./internal/modules/filter:FuzzSearch \
+	./internal/modules/article:FuzzRender
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
