@@ -53,16 +53,23 @@ func (m *Module) awaitReadModels(parent context.Context, last []string, p Progre
 		}
 		return true, nil
 	}
+	running := m.running(ctx)
 	for _, check := range []struct {
 		name string
 		done func(context.Context) (bool, error)
 		left func() string
 	}{
-		{"filter", filterDone, func() string { return fmt.Sprintf("lists %d of the %d published products", filtered, published) }},
-		{"seo", seoDone, func() string {
+		{contract.FilterQueue, filterDone, func() string { return fmt.Sprintf("lists %d of the %d published products", filtered, published) }},
+		{contract.SEOQueue, seoDone, func() string {
 			return fmt.Sprintf("resolves %d of %d batches' last products", len(last)-len(pending), len(last))
 		}},
 	} {
+		if running != nil && !running[check.name] {
+			// A deployment without it (shop serve --only=…): nothing to wait for.
+			m.log.InfoContext(ctx, "seed: read model not running, not waiting for it", "module", check.name)
+			p.Add(1)
+			continue
+		}
 		for {
 			ok, err := check.done(ctx)
 			if err != nil {
@@ -83,4 +90,23 @@ func (m *Module) awaitReadModels(parent context.Context, last []string, p Progre
 		p.Add(1)
 	}
 	return nil
+}
+
+// pingWait bounds the question which modules are running.
+const pingWait = 2 * time.Second
+
+// running returns the names of the modules that answer a ping, or nil
+// when the bus cannot tell (then every read model is waited for).
+func (m *Module) running(ctx context.Context) map[string]bool {
+	ctx, cancel := context.WithTimeout(ctx, pingWait)
+	defer cancel()
+	infos, err := m.bus.Ping(ctx)
+	if err != nil || len(infos) == 0 {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, in := range infos {
+		out[in.Name] = true
+	}
+	return out
 }
