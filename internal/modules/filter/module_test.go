@@ -148,7 +148,13 @@ func TestModuleWritesABurstOfProductEvents(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		b, ms := instances(t, db, "memory")
 		ctx := context.Background()
-		const n = 300
+		// Batches matter on SQLite; MongoDB (FerretDB: slow, one
+		// connection) writes one entry at a time anyway, so fewer there.
+		n := 300
+		if db.Kind() != store.KindSQLite {
+			n = 60
+		}
+		bad := n/2 + 7
 		published := 0
 		for i := range n {
 			ev := contract.ProductEvent{ID: fmt.Sprintf("p%d", i), Version: 1, Name: fmt.Sprintf("Lamp %d", i), Slug: fmt.Sprintf("lamp-%d", i),
@@ -156,7 +162,7 @@ func TestModuleWritesABurstOfProductEvents(t *testing.T) {
 			switch {
 			case i%10 == 0:
 				ev.Status = contract.ProductDraft
-			case i == 77:
+			case i == bad:
 				ev.Version = 0 // refused by the feed
 			default:
 				published++
@@ -165,7 +171,7 @@ func TestModuleWritesABurstOfProductEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.Now().Add(60 * time.Second)
 		for i, m := range ms {
 			for {
 				got, err := m.index.Search(contract.SearchRequest{PageSize: 1})
