@@ -6,7 +6,7 @@ LDFLAGS := -X github.com/shopengine/shop/internal/buildinfo.version=$(VERSION)
 
 BENCH_ROUNDS ?= 5
 
-.PHONY: build run test bench bench-bus bench-modules lint image fuzz
+.PHONY: build run test e2e bench bench-bus bench-modules lint image fuzz
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/shop
@@ -35,6 +35,16 @@ run:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# The production shape on this machine (cmd/shop/e2e_test.go): every
+# module its own `shop serve --only=<module>` process over RabbitMQ,
+# seeded with `shop seed` through the bus, walked in Chromium with
+# JavaScript on and off, listed by `shop ping`; then seo, filter and cart
+# stopped and started one at a time while the pages degrade and recover.
+E2E_TESTS := TestTenServicesEndToEnd|TestModuleDownInSplitDeployment
+
+e2e:
+	$(GO) test -count=1 -timeout 30m -v -run '^($(E2E_TESTS))$$' ./cmd/shop/
 
 # Every benchmark compares against a baseline measured in the same run;
 # results land in bench-results/.

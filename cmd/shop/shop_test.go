@@ -146,7 +146,13 @@ func (s *server) stop(t *testing.T) error {
 // run runs shop with args and returns its exit code, stdout and stderr.
 func run(t *testing.T, env []string, args ...string) (int, string, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	return runFor(t, 60*time.Second, env, args...)
+}
+
+// runFor is run with the process killed after timeout.
+func runFor(t *testing.T, timeout time.Duration, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, shopBin, args...)
 	cmd.Env = append(os.Environ(), env...)

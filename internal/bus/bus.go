@@ -6,6 +6,10 @@ package bus
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,11 +58,56 @@ type Consumer interface {
 
 // Request is one request as a handler sees it.
 type Request struct {
+	// ID is the call's id: fresh for every call, the same on every
+	// delivery of it. A request whose consumer died before answering is
+	// delivered again (AMQP redelivers what was not acknowledged), maybe
+	// after its handler's write committed; a handler whose effect must not
+	// repeat records the id with the effect and skips a request it has
+	// recorded (see RequestID). Empty when the caller sent none.
+	ID    string
 	Queue string
 	Op    string
 	Body  []byte
 	Meta  Meta
 }
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the id of the request a handler
+// serves; Service.Dispatch sets it. It is not copied into the requests
+// the handler makes: each call has its own.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the id of the request being served (Request.ID), or
+// "" outside a handler or when the caller sent none.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// NewRequestID returns a fresh request id, for transports: this
+// process's random prefix and a counter, unique across processes (64
+// random bits) and cheaper than a UUID on the in-process bus's path.
+func NewRequestID() string {
+	return requestIDPrefix + strconv.FormatUint(requestSeq.Add(1), 36)
+}
+
+var (
+	requestIDPrefix = func() string {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		return hex.EncodeToString(b[:]) + "-"
+	}()
+	requestSeq atomic.Uint64
+)
+
+// FaultEnv names the environment variable of the test-only fault hooks
+// (SHOP_TEST_FAULT=<hook>) by which tests of real processes make a
+// process die at a chosen point: outbox-kill (the outbox relay) and
+// reply-kill (the AMQP transport). Nothing but tests may set it.
+const FaultEnv = "SHOP_TEST_FAULT"
 
 // Event is one event as a subscriber sees it.
 type Event struct {

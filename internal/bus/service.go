@@ -150,6 +150,9 @@ func (s *Service) Dispatch(ctx context.Context, req *Request) (reply []byte, err
 	if len(req.Body) > MaxBodySize {
 		return nil, Errorf(CodeInvalid, "%s/%s: body of %d bytes exceeds the limit of %d", s.name, req.Op, len(req.Body), MaxBodySize)
 	}
+	if req.ID != "" {
+		ctx = WithRequestID(ctx, req.ID)
+	}
 	out, herr := ep.handler(ctx, req)
 	if herr != nil {
 		return nil, AsError(herr)

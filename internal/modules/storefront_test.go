@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/modules/seeder"
 	"github.com/shopengine/shop/internal/modules/web"
+	"github.com/shopengine/shop/internal/storefronttest"
 )
 
 // storefront is a running shop with a small seeded catalogue.
@@ -70,19 +70,18 @@ func seedStorefront(t testing.TB, s *shop, n int) *storefront {
 	return sf
 }
 
-// browser is an HTTP client with a cookie jar that does not follow
-// redirects, so each step of POST-redirect-GET is seen.
+// browser is storefronttest's page client, with the lower-case names
+// these tests were written with.
 type browser struct {
 	t    *testing.T
 	base string
 	c    *http.Client
+	sc   *storefronttest.Client
 }
 
 func (s *shop) browser(t *testing.T) *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, base: s.url, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}}
+	sc := storefronttest.NewClient(t, s.url)
+	return &browser{t: t, base: sc.Base, c: sc.HTTP, sc: sc}
 }
 
 // page is one answer of the storefront.
@@ -94,27 +93,8 @@ type page struct {
 
 func (b *browser) do(method, path string, form url.Values, headers ...string) page {
 	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, b.base+path, body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return page{resp.StatusCode, resp.Header, string(raw)}
+	p := b.sc.Do(method, path, form, headers...)
+	return page{p.Status, p.Header, p.Body}
 }
 
 func (b *browser) get(path string) page { b.t.Helper(); return b.do("GET", path, nil) }
@@ -123,37 +103,27 @@ func (b *browser) get(path string) page { b.t.Helper(); return b.do("GET", path,
 // same-origin).
 func (b *browser) post(path string, form url.Values) page {
 	b.t.Helper()
-	return b.do("POST", path, form, "Sec-Fetch-Site", "same-origin", "Origin", b.base)
+	p := b.sc.Post(path, form)
+	return page{p.Status, p.Header, p.Body}
+}
+
+func (p page) export() storefronttest.Page {
+	return storefronttest.Page{Status: p.status, Header: p.header, Body: p.body}
 }
 
 // want fails unless the page has status and every text.
 func (p page) want(t *testing.T, what string, status int, texts ...string) {
 	t.Helper()
-	if p.status != status {
-		t.Fatalf("%s: status %d, want %d; main:\n%.3000s", what, p.status, status, p.main())
-	}
-	for _, s := range texts {
-		if !strings.Contains(p.body, s) {
-			t.Fatalf("%s: page lacks %q; main:\n%.3000s", what, s, p.main())
-		}
-	}
+	p.export().Want(t, what, status, texts...)
 }
 
 // main is the page's content (the header is long), or the whole body.
-func (p page) main() string {
-	if i := strings.Index(p.body, "<main"); i >= 0 {
-		return p.body[i:]
-	}
-	return p.body
-}
+func (p page) main() string { return p.export().Main() }
 
 // inLayout checks that a page is rendered in the storefront layout.
 func (p page) inLayout(t *testing.T, what string) {
 	t.Helper()
-	if !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") || !strings.Contains(p.body, `<html lang="en">`) ||
-		!strings.Contains(p.body, `class="site-header"`) || !strings.Contains(p.body, `action="/search"`) {
-		t.Fatalf("%s: not a page in the layout (%s):\n%.2000s", what, p.header.Get("Content-Type"), p.body)
-	}
+	p.export().InLayout(t, what)
 }
 
 func TestStorefrontCataloguePages(t *testing.T) {

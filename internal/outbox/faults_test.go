@@ -3,13 +3,17 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/shopengine/shop/internal/bus/amqp"
 	"github.com/shopengine/shop/internal/bus/amqp/amqptest"
 	"github.com/shopengine/shop/internal/bus/memory"
 	"github.com/shopengine/shop/internal/outbox"
@@ -21,23 +25,8 @@ import (
 // writes go on and commit; when the connection is back, every event is
 // delivered, in order.
 func TestEventsWrittenWhileTheBrokerIsDownArriveAfterItReturns(t *testing.T) {
-	brokerURL := amqptest.URL(t)
-	opts := amqptest.Options(t, brokerURL)
-	px := amqptest.NewProxy(t, brokerURL)
 	ctx := t.Context()
-
-	// The consumer has its own connection, straight to the broker.
-	got := collect(t, amqptest.Dial(t, brokerURL, opts), "consumer")
-	relayOpts := opts
-	relayOpts.OnDeclare = nil
-	pub := amqptest.Dial(t, px.URL(), relayOpts)
-
-	db, err := store.Open(ctx, store.SQLiteURL(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close(context.Background()) })
-	s := openThings(t, db)
+	px, got, pub, s := outageRig(t)
 	relay := runRelay(t, pub, s.source())
 
 	if err := s.save(ctx, "t", 1, false); err != nil {
@@ -65,6 +54,26 @@ func TestEventsWrittenWhileTheBrokerIsDownArriveAfterItReturns(t *testing.T) {
 		t.Fatalf("events %v, want %v", e, want)
 	}
 	eventually(t, 5*time.Second, "outbox empty", func() bool { return s.pending(ctx) == 0 })
+}
+
+// outageRig is a relay's side of a broker outage: a proxy to the real
+// RabbitMQ the test can cut, a consumer connected straight to the broker,
+// the bus a relay publishes on through the proxy, and a store of things.
+func outageRig(t *testing.T) (*amqptest.Proxy, *received, *amqp.Bus, things) {
+	t.Helper()
+	brokerURL := amqptest.URL(t)
+	opts := amqptest.Options(t, brokerURL)
+	px := amqptest.NewProxy(t, brokerURL)
+	got := collect(t, amqptest.Dial(t, brokerURL, opts), "consumer")
+	relayOpts := opts
+	relayOpts.OnDeclare = nil
+	pub := amqptest.Dial(t, px.URL(), relayOpts)
+	db, err := store.Open(t.Context(), store.SQLiteURL(t.TempDir()), store.WithLogger(quiet()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close(context.Background()) })
+	return px, got, pub, openThings(t, db)
 }
 
 // childEnv marks the re-executed test binary that plays the process that
@@ -123,4 +132,72 @@ func crashingWriter(t *testing.T, dir string) {
 	r.Notify() // the fault hook kills the process here
 	time.Sleep(5 * time.Second)
 	t.Fatal("the fault hook did not fire")
+}
+
+// TestRelayPublishesAsSoonAsTheBrokerIsBack: an outage long enough for
+// the relay's backoff to reach its cap; once the connection is back, the
+// event written during the outage goes out at once, not when the capped
+// backoff (at least half of maxBackoff, 2.5 s) runs out.
+func TestRelayPublishesAsSoonAsTheBrokerIsBack(t *testing.T) {
+	ctx := t.Context()
+	px, got, pub, s := outageRig(t)
+	retries := &retryLog{}
+	relay := outbox.NewRelay(pub, s.source(), slog.New(retries))
+	rctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = relay.Run(rctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	px.Down()
+	eventually(t, 10*time.Second, "the relay's bus notices the outage", func() bool { return pub.Healthy() != nil })
+	if err := s.save(ctx, "late", 1, false); err != nil {
+		t.Fatal(err)
+	}
+	relay.Notify()
+	const capped = 5 * time.Second // the relay's maxBackoff
+	eventually(t, 30*time.Second, "the relay backs off at its cap", func() bool { return !retries.at(capped).IsZero() })
+	cappedAt := retries.at(capped)
+	px.Up()
+	eventually(t, 10*time.Second, "the event of the outage delivered", func() bool { return len(got.of("late")) == 1 })
+	if lag := time.Since(cappedAt); lag >= capped/2 {
+		t.Fatalf("delivered %v after the relay began a %v backoff: it slept the backoff out instead of publishing when the bus came back", lag, capped)
+	}
+	eventually(t, 5*time.Second, "outbox empty", func() bool { return s.pending(ctx) == 0 })
+}
+
+// retryLog is a slog handler that notes when the relay logged each
+// backoff ("will retry" with its "in").
+type retryLog struct {
+	mu sync.Mutex
+	by map[time.Duration]time.Time // backoff → first logged
+}
+
+func (l *retryLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *retryLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *retryLog) WithGroup(string) slog.Handler            { return l }
+
+func (l *retryLog) Handle(_ context.Context, r slog.Record) error {
+	if !strings.Contains(r.Message, "will retry") {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "in" {
+			l.mu.Lock()
+			if l.by == nil {
+				l.by = map[time.Duration]time.Time{}
+			}
+			if _, ok := l.by[a.Value.Duration()]; !ok {
+				l.by[a.Value.Duration()] = time.Now()
+			}
+			l.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (l *retryLog) at(backoff time.Duration) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.by[backoff]
 }

@@ -45,6 +45,11 @@ const (
 	batch = 256
 	// publishTimeout bounds one publish (with its confirm).
 	publishTimeout = 5 * time.Second
+	// maxBackoff caps the wait between failed drains.
+	maxBackoff = 5 * time.Second
+	// healthPoll is how often a backing-off relay asks whether the bus
+	// is back.
+	healthPoll = 50 * time.Millisecond
 )
 
 // FaultEnv names a test-only fault hook: with SHOP_TEST_FAULT=outbox-kill
@@ -52,7 +57,7 @@ const (
 // is first told of a commit, before it claims or publishes the events —
 // the crash the outbox exists for. Tests of real processes set it; nothing
 // else may.
-const FaultEnv = "SHOP_TEST_FAULT"
+const FaultEnv = bus.FaultEnv
 
 // Relay publishes a module instance's pending events.
 type Relay struct {
@@ -91,42 +96,77 @@ func (r *Relay) Notify() {
 // Run publishes pending events until ctx ends. Failures to reach the
 // store or the broker are retried with capped, jittered backoff — a
 // broker outage delays events, it loses none — so Run returns only when
-// ctx ends.
+// ctx ends. A backoff ends early when the bus, unhealthy during it, is
+// healthy again: events held back by an outage go out as soon as the
+// connection is back, not up to a full backoff later.
 func (r *Relay) Run(ctx context.Context) error {
 	backoff := r.poll
 	for {
 		err := r.drain(ctx)
-		wait := r.poll
-		if err != nil && ctx.Err() == nil {
-			r.log.Warn("outbox relay: will retry", "err", err, "in", backoff)
-			wait = backoff
-			backoff = min(2*backoff, 5*time.Second)
-		} else {
-			backoff = r.poll
+		if ctx.Err() != nil {
+			return nil
 		}
-		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
+		if err != nil {
+			r.log.Warn("outbox relay: will retry", "err", err, "in", backoff)
+			if !r.backOff(ctx, backoff/2+rand.N(backoff/2+1)) {
+				return nil
+			}
+			backoff = min(2*backoff, maxBackoff)
+			continue
+		}
+		backoff = r.poll
+		t := time.NewTimer(r.poll/2 + rand.N(r.poll/2+1))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
 		case <-r.wake:
 			t.Stop()
-			if r.kill {
-				r.log.Warn("outbox relay: test fault hook: SIGKILL after a commit, before its publish")
-				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-				select {} // the signal arrives
-			}
-			if err != nil {
-				// A commit does not end a broker outage: keep backing off.
-				select {
-				case <-time.After(wait):
-				case <-ctx.Done():
-					return nil
-				}
-			}
+			r.faultHook()
 		case <-t.C:
 		}
 	}
+}
+
+// backOff waits d after a failed drain, or less once the bus is back: it
+// ends early when the bus, unhealthy at some point of the wait, is
+// healthy again. A commit does not end a broker outage, so Notify does
+// not end the wait. It returns false when ctx ends.
+func (r *Relay) backOff(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	tick := time.NewTicker(healthPoll)
+	defer tick.Stop()
+	down := r.bus.Healthy() != nil
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case <-r.wake:
+			r.faultHook()
+		case <-tick.C:
+			switch healthy := r.bus.Healthy() == nil; {
+			case !healthy:
+				down = true
+			case down:
+				r.log.Info("outbox relay: the bus is back; publishing")
+				return true
+			}
+		}
+	}
+}
+
+// faultHook is the test fault of FaultEnv, fired when the relay is told
+// of a commit.
+func (r *Relay) faultHook() {
+	if !r.kill {
+		return
+	}
+	r.log.Warn("outbox relay: test fault hook: SIGKILL after a commit, before its publish")
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // the signal arrives
 }
 
 // drain publishes batches until none is left.

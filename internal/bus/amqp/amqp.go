@@ -91,6 +91,7 @@ type Bus struct {
 	wake      chan struct{} // closed and replaced whenever sess changes
 	consumers map[*consumer]struct{}
 	announced map[*announcement]struct{} // answer pings, consume nothing
+	replyKill bool                       // the test fault hook (bus.FaultEnv)
 }
 
 var _ bus.Bus = (*Bus)(nil)
@@ -129,6 +130,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Bus, error) {
 		wake:      make(chan struct{}),
 		consumers: map[*consumer]struct{}{},
 		announced: map[*announcement]struct{}{},
+		replyKill: os.Getenv(bus.FaultEnv) == "reply-kill",
 	}
 	b.reqKeyPrefix = b.names.request("")
 	b.life, b.cancel = context.WithCancel(context.Background())

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
@@ -267,9 +269,21 @@ func (c *consumer) handleRequest(a *attachment, d *amqp091.Delivery) {
 	svc := c.svc
 	meta := metaFrom(d.Headers)
 	ctx, cancel := context.WithDeadline(bus.WithMeta(a.ctx, meta), deadline)
-	out, berr := svc.Dispatch(ctx, &bus.Request{Queue: svc.Name(), Op: d.Type, Body: d.Body, Meta: meta})
+	id := d.MessageId
+	if len(id) > maxMetaLen {
+		id = "" // not one of ours: no request id rather than a huge one
+	}
+	out, berr := svc.Dispatch(ctx, &bus.Request{ID: id, Queue: svc.Name(), Op: d.Type, Body: d.Body, Meta: meta})
 	expired := ctx.Err() != nil
 	cancel()
+	if berr == nil && c.b.replyKill {
+		// The test fault of bus.FaultEnv=reply-kill: die after the
+		// handler's work, before the reply and the ack, so the broker
+		// redelivers a request whose effect is done.
+		c.log.Warn("test fault hook: SIGKILL after a handled request, before its reply", "op", d.Type)
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
 	if berr != nil && berr.Code == bus.CodeTimeout && expired {
 		if a.ctx.Err() != nil {
 			// Not the caller's deadline: this instance gave up (its drain

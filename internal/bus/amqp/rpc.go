@@ -99,6 +99,7 @@ func (b *Bus) Request(ctx context.Context, queue, op string, body []byte) ([]byt
 		Headers:       metaHeaders(amqp091.Table{HeaderDeadline: deadline.UnixMilli()}, meta),
 		ContentType:   contentJSON,
 		CorrelationId: id,
+		MessageId:     bus.NewRequestID(), // bus.Request.ID: kept by redeliveries
 		ReplyTo:       DirectReplyTo,
 		Expiration:    expiration(deadline),
 		Type:          op,

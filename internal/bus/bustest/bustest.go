@@ -76,6 +76,7 @@ type echoResp struct {
 	TraceID     string `json:"trace_id"`
 	Instance    string `json:"instance"`
 	HasDeadline bool   `json:"has_deadline"`
+	RequestID   string `json:"request_id"`
 }
 
 var (
@@ -110,7 +111,7 @@ func serveEcho(t *testing.T, b bus.Bus) (*bus.Service, *atomic.Int64, bus.Consum
 		}
 		_, hasDeadline := ctx.Deadline()
 		m := bus.MetaFrom(ctx)
-		return echoResp{N: r.N, Text: r.Text, Principal: m.Principal, TraceID: m.TraceID, Instance: s.InstanceID(), HasDeadline: hasDeadline}, nil
+		return echoResp{N: r.N, Text: r.Text, Principal: m.Principal, TraceID: m.TraceID, Instance: s.InstanceID(), HasDeadline: hasDeadline, RequestID: bus.RequestID(ctx)}, nil
 	}
 	bus.Handle(s, echo, h)
 	bus.Handle(s, slow, h)
@@ -147,13 +148,19 @@ func testRequestReply(t *testing.T, connect func() bus.Bus) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := echoResp{N: 42, Text: "héllo", Principal: "user-7", TraceID: "trace-1", Instance: got.Instance, HasDeadline: true}
+	want := echoResp{N: 42, Text: "héllo", Principal: "user-7", TraceID: "trace-1", Instance: got.Instance, HasDeadline: true, RequestID: got.RequestID}
 	if got != want || got.Instance == "" {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	// A context without deadline gets the default one, and still works.
-	if _, err := bus.Call(context.Background(), client, echo, echoReq{N: 1}); err != nil {
+	again, err := bus.Call(context.Background(), client, echo, echoReq{N: 1})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Every call has a request id of its own (what a handler records so
+	// that a redelivery of the call is not applied twice).
+	if got.RequestID == "" || again.RequestID == "" || got.RequestID == again.RequestID {
+		t.Fatalf("request ids %q and %q, want two different ones", got.RequestID, again.RequestID)
 	}
 }
 

@@ -95,7 +95,7 @@ func (b *Bus) Request(ctx context.Context, queue, op string, body []byte) ([]byt
 	defer inst.inflight.Done()
 
 	deadline, _ := ctx.Deadline()
-	req := &bus.Request{Queue: queue, Op: op, Body: append([]byte(nil), body...), Meta: bus.MetaFrom(ctx)}
+	req := &bus.Request{ID: bus.NewRequestID(), Queue: queue, Op: op, Body: append([]byte(nil), body...), Meta: bus.MetaFrom(ctx)}
 	type result struct {
 		body []byte
 		err  *bus.Error

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -134,6 +135,7 @@ func (m *Module) write(ctx context.Context, o owner, ch change) (contract.Cart, 
 		defer unlock()
 	}
 	info := catalog{}
+	reqID := bus.RequestID(ctx)
 	for attempt := 1; ; attempt++ {
 		c, found, err := m.load(ctx, o)
 		if err != nil {
@@ -152,11 +154,18 @@ func (m *Module) write(ctx context.Context, o owner, ch change) (contract.Cart, 
 			}
 			c = Stored{ID: uuid.Must(uuid.NewV7()).String(), Key: o.key, Owner: o.display, Lines: []Line{}}
 		}
-		if ch.expected > 0 && c.Version != ch.expected {
+		// A redelivered request whose first delivery was applied: before
+		// the version check, which the first delivery's write moved.
+		done := reqID != "" && slices.Contains(c.Requests, reqID)
+		if !done && ch.expected > 0 && c.Version != ch.expected {
 			return contract.Cart{}, contract.VersionConflict("cart", c.Version, ch.expected)
 		}
 		if err := m.ask(ctx, info, append(variantsOf(c), ch.need...)); err != nil {
 			return contract.Cart{}, err
+		}
+		if done {
+			m.log.Info("cart request delivered again after it was applied: answering the cart as it is", "cart", c.ID, "request", reqID)
+			return m.view(c, info), nil
 		}
 		err = ch.apply(&c, info)
 		if errors.Is(err, errUnchanged) {
@@ -168,6 +177,9 @@ func (m *Module) write(ctx context.Context, o owner, ch change) (contract.Cart, 
 		reply := m.view(c, info)
 		if ch.shown {
 			markSeen(&c, info)
+		}
+		if reqID != "" {
+			c.Requests = remember(c.Requests, reqID, maxRequests)
 		}
 		now := m.now()
 		c.Version++
@@ -208,6 +220,19 @@ func (m *Module) write(ctx context.Context, o owner, ch change) (contract.Cart, 
 			return contract.Cart{}, bus.ContextError(ctx, contract.CartQueue, "write")
 		}
 	}
+}
+
+// maxRequests is how many applied request ids a cart remembers: the
+// writes of one cart in flight when an instance dies are a few.
+const maxRequests = 16
+
+// remember appends id to ids, keeping the latest max.
+func remember(ids []string, id string, max int) []string {
+	ids = append(ids, id)
+	if len(ids) > max {
+		ids = slices.Delete(ids, 0, len(ids)-max)
+	}
+	return ids
 }
 
 // cartLocks queues this process's writers of one cart, so that they do

@@ -100,9 +100,6 @@ func (m *Module) sum(c *Stored, guest Stored, info catalog) error {
 			l.Notice = fmt.Sprintf("quantity reduced from %d to %d when your carts were merged: %s", want, l.Quantity, why)
 		}
 	}
-	c.Merged = append(c.Merged, guest.ID)
-	if len(c.Merged) > maxMerged {
-		c.Merged = slices.Delete(c.Merged, 0, len(c.Merged)-maxMerged)
-	}
+	c.Merged = remember(c.Merged, guest.ID, maxMerged)
 	return nil
 }

@@ -529,3 +529,52 @@ func TestSweep(t *testing.T) {
 		}
 	}
 }
+
+// TestRedeliveredWriteAppliesOnce: a write delivered again under the bus
+// request id of one already applied (AMQP redelivers a request whose
+// instance died after its commit, before its answer) answers the cart as
+// it is, on every backend: the add is not applied twice, and a
+// version-checked write is not refused by the version its first delivery
+// moved.
+func TestRedeliveredWriteAppliesOnce(t *testing.T) {
+	moduletest.ForEach(t, spec(Config{}, nil), func(t *testing.T, h *moduletest.Harness[*Module]) {
+		s := &shop{Harness: h, bus: h.Bus, products: newCatalogue(t, h.Bus)}
+		hat := s.products.add("Hat", "EUR", 2_500, 100)
+		first := call(t, s, guest, contract.AddLine, contract.AddLineRequest{VariantID: hat.VariantID, Quantity: 1})
+		ref := contract.CartRef{Token: first.Token}
+		m := h.Module
+		delivery := func(id string) context.Context { return bus.WithRequestID(t.Context(), id) }
+		add := contract.AddLineRequest{CartRef: ref, VariantID: hat.VariantID, Quantity: 2}
+		c, err := m.addLine(delivery("req-1"), add)
+		if err != nil || c.Lines[0].Quantity != 3 || c.Version != 2 {
+			t.Fatalf("add: %+v %v, want quantity 3 at version 2", c, err)
+		}
+		if c, err = m.addLine(delivery("req-1"), add); err != nil || c.Lines[0].Quantity != 3 || c.Version != 2 {
+			t.Fatalf("the same add delivered again: %+v %v, want quantity 3 at version 2 (not applied twice)", c, err)
+		}
+		if c, err = m.addLine(delivery("req-2"), add); err != nil || c.Lines[0].Quantity != 5 || c.Version != 3 {
+			t.Fatalf("another add: %+v %v, want quantity 5 at version 3", c, err)
+		}
+		set := contract.SetQuantityRequest{CartRef: ref, LineID: c.Lines[0].ID, Quantity: 7, Version: 3}
+		if c, err = m.setQuantity(delivery("req-3"), set); err != nil || c.Lines[0].Quantity != 7 || c.Version != 4 {
+			t.Fatalf("set quantity at version 3: %+v %v", c, err)
+		}
+		if c, err = m.setQuantity(delivery("req-3"), set); err != nil || c.Lines[0].Quantity != 7 || c.Version != 4 {
+			t.Fatalf("the same set delivered again: %+v %v, want the cart at version 4, not a version conflict", c, err)
+		}
+		// Without a request id (a caller that sends none) every delivery applies.
+		if c, err = m.addLine(t.Context(), add); err != nil || c.Lines[0].Quantity != 9 {
+			t.Fatalf("add without a request id: %+v %v", c, err)
+		}
+		// The cart remembers the latest ids, not every one.
+		for i := range 2 * maxRequests {
+			if _, err := m.addLine(delivery(fmt.Sprintf("many-%d", i)), contract.AddLineRequest{CartRef: ref, VariantID: hat.VariantID, Quantity: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err := m.store.ByOwner(t.Context(), guestKey(first.Token))
+		if err != nil || len(st.Requests) != maxRequests || st.Requests[maxRequests-1] != fmt.Sprintf("many-%d", 2*maxRequests-1) {
+			t.Fatalf("stored request ids %v (%v), want the latest %d", st.Requests, err, maxRequests)
+		}
+	})
+}

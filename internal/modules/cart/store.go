@@ -69,7 +69,13 @@ type Stored struct {
 	// Merged are the ids of the guest carts merged into this one (the
 	// latest maxMerged), so that a retried or racing merge of the same
 	// guest cart adds nothing twice.
-	Merged    []string  `json:"merged,omitempty" bson:"merged,omitempty"`
+	Merged []string `json:"merged,omitempty" bson:"merged,omitempty"`
+	// Requests are the bus request ids of the latest maxRequests writes
+	// applied to the cart, committed with them: a request delivered
+	// again after the instance that applied it died before answering
+	// (AMQP redelivers what was not acknowledged) is answered with the
+	// cart as it is instead of being applied twice.
+	Requests  []string  `json:"requests,omitempty" bson:"requests,omitempty"`
 	Version   int64     `json:"-" bson:"version"`
 	UpdatedAt time.Time `json:"-" bson:"updated_at"`
 	// ExpiresAt is when an idle guest cart is swept; zero for users'.

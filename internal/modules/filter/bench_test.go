@@ -43,6 +43,14 @@ func benchQueries() []struct {
 	}
 }
 
+// typoQuery is the text query with a slip in each word ("smart" and
+// "lamp" one letter too many): the index only, the peers not being asked for
+// typos.
+var typoQuery = struct {
+	name string
+	req  contract.SearchRequest
+}{"text_typos", contract.SearchRequest{Q: "smartt lampz", Facets: map[string][]string{"material": {"material_1"}}, PageSize: 20}}
+
 func benchSizes() []int {
 	if os.Getenv("FILTER_BENCH_1M") != "" {
 		return []int{100_000, 1_000_000}
@@ -142,7 +150,7 @@ func BenchmarkSearch(b *testing.B) {
 	for _, n := range benchSizes() {
 		x := benchIndex(n)
 		runtime.GC() // the build's garbage is not the queries' to collect
-		for _, q := range benchQueries() {
+		for _, q := range append(benchQueries(), typoQuery) {
 			b.Run(fmt.Sprintf("%s/%s", sizeName(n), q.name), func(b *testing.B) {
 				timeQuery(b, func() error { _, err := x.Search(q.req); return err })
 			})
@@ -163,20 +171,30 @@ func BenchmarkBuild(b *testing.B) {
 	for _, n := range benchSizes() {
 		b.Run(sizeName(n), func(b *testing.B) {
 			var heap uint64
+			cpuBegan := processCPU()
 			for b.Loop() {
 				var x *Index
 				x, heap = buildDirect(n)
 				runtime.KeepAlive(x)
 			}
 			b.ReportMetric(float64(heap)/float64(n), "heap-B/product")
+			// Generating the documents and the two GCs of heapInUse
+			// included.
+			b.ReportMetric((processCPU()-cpuBegan).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
 }
 
 // BenchmarkBuildFromStore is the start of an instance: the snapshot read
-// from a SQLite store of 100k products and applied to a fresh index.
+// from a SQLite store of 100k (and with FILTER_BENCH_1M, 1M) products and
+// applied to a fresh index.
 func BenchmarkBuildFromStore(b *testing.B) {
-	const n = 100_000
+	for _, n := range benchSizes() {
+		b.Run(sizeName(n), func(b *testing.B) { benchBuildFromStore(b, n) })
+	}
+}
+
+func benchBuildFromStore(b *testing.B, n int) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, store.SQLiteURL(b.TempDir()))
 	if err != nil {
@@ -202,6 +220,7 @@ func BenchmarkBuildFromStore(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	runtime.GC()
 	cpuBegan := processCPU()
 	for b.Loop() {
 		all, _, err := st.Log().Snapshot(ctx)

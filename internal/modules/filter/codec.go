@@ -139,20 +139,37 @@ func allStrings(vs []any) ([]string, bool) {
 
 // decodeProduct reads a product document in either form.
 func decodeProduct(body []byte) (productDoc, error) {
+	d, _, err := decodeProductBuf(body, nil)
+	return d, err
+}
+
+// decodeProductBuf is decodeProduct reading the binary form into buf
+// (grown as needed, and returned for the next document): the document
+// keeps copies of its strings, never the buffer.
+func decodeProductBuf(body, buf []byte) (productDoc, []byte, error) {
 	var d productDoc
 	if len(body) > 0 && body[0] == '{' {
 		err := json.Unmarshal(body, &d)
-		return d, err
+		return d, buf, err
 	}
 	if len(body) < 2 || body[0] != '"' || body[len(body)-1] != '"' {
-		return d, errors.New("product document neither an object nor a string")
+		return d, buf, errors.New("product document neither an object nor a string")
 	}
-	raw := make([]byte, base64.StdEncoding.DecodedLen(len(body)-2))
+	if n := base64.StdEncoding.DecodedLen(len(body) - 2); cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	raw := buf[:cap(buf)]
 	n, err := base64.StdEncoding.Decode(raw, body[1:len(body)-1])
 	if err != nil {
-		return d, fmt.Errorf("product document: %w", err)
+		return d, buf, fmt.Errorf("product document: %w", err)
 	}
-	body = raw[:n]
+	d, err = decodeBinary(raw[:n])
+	return d, buf, err
+}
+
+// decodeBinary reads the binary form.
+func decodeBinary(body []byte) (productDoc, error) {
+	var d productDoc
 	if len(body) == 0 || body[0] != productCodecV1 {
 		return d, errors.New("unknown product document encoding")
 	}

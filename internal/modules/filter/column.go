@@ -84,11 +84,12 @@ func (c *column) shownEdges(want int) []float64 {
 }
 
 // histogram counts over's docs per fine bucket and finds their smallest
-// and largest value; ok is false when over has none. over must hold only
-// docs with a value.
-func (c *column) histogram(over *roaring.Bitmap) (counts []int, lo, hi float64, ok bool) {
+// and largest value, reading each doc's value (byDoc: see Index.byDoc) or
+// intersecting each bucket; ok is false when over has none. over must
+// hold only docs with a value.
+func (c *column) histogram(over *roaring.Bitmap, byDoc bool) (counts []int, lo, hi float64, ok bool) {
 	counts = make([]int, len(c.buckets))
-	if over.GetCardinality() <= smallSet {
+	if byDoc {
 		lo, hi = math.Inf(1), math.Inf(-1)
 		eachDoc(over, func(d uint32) {
 			v := c.values[d]

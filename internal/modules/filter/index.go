@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -60,6 +61,9 @@ type Index struct {
 	numbers            map[string]*numberIndex // number attribute code → values
 
 	vocab vocabulary
+	// neverByDoc makes every count intersect postings (byDoc): a test's
+	// small catalogue would otherwise only ever be counted doc by doc.
+	neverByDoc bool
 
 	catalog
 	// under holds, per category id, the products listed in it or in any
@@ -208,25 +212,32 @@ func (x *Index) join(l *listing, d uint32, key []byte) {
 // Apply is the feed.Tailer's callback: a snapshot (reset) or changes in
 // feed order. Definitions are applied before products, so a batch that
 // brings both indexes the products with the definitions they came with.
+//
+// Product documents are decoded on the other cores while this one
+// indexes them (decodeAhead): at start-up, decoding is a third of the
+// work and indexing, which must go one product at a time, the rest.
 func (x *Index) Apply(changes []feed.Change, reset bool) {
-	docs := decodeProducts(changes) // before the lock: queries go on meanwhile
+	docs := decodeAhead(changes) // a small batch before the lock: queries go on meanwhile
+	defer docs.stop()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if reset {
 		x.reset()
+		x.reserve(len(changes))
 	}
-	var rest []feed.Change
-	for _, c := range changes {
+	rest := make([]int, 0, len(changes))
+	for i, c := range changes {
 		prefix, id := splitKey(c.Key)
 		if !x.applyDefinition(prefix, id, c) {
-			rest = append(rest, c)
+			rest = append(rest, i)
 		}
 	}
-	for _, c := range rest {
+	for _, i := range rest {
+		c := changes[i]
 		prefix, id := splitKey(c.Key)
 		switch prefix {
 		case keyProduct:
-			x.applyProduct(id, c, docs[c.Key])
+			x.applyProduct(id, c, docs.get(i))
 		case keyStock:
 			x.applyStock(id, c)
 		default:
@@ -234,6 +245,16 @@ func (x *Index) Apply(changes []feed.Change, reset bool) {
 		}
 	}
 	x.settle()
+}
+
+// reserve sizes the per-doc arrays and maps for a snapshot of about n
+// products, so that building the index does not grow them step by step.
+func (x *Index) reserve(n int) {
+	x.docOf = make(map[string]uint32, n)
+	x.docs = make([]*listing, 0, n)
+	x.nameKey, x.newestKey = make([]uint64, 0, n), make([]uint64, 0, n)
+	x.price.values = make([]float64, 0, n)
+	x.postingID = make(map[string]uint32, n)
 }
 
 // settle brings the derived parts up to date after a batch: the category
@@ -262,31 +283,72 @@ type decoded struct {
 	err error
 }
 
-// decodeProducts decodes the product documents of changes on every CPU.
-func decodeProducts(changes []feed.Change) map[string]decoded {
-	var work []feed.Change
-	for _, c := range changes {
-		if !c.Deleted && strings.HasPrefix(c.Key, keyProduct) {
-			work = append(work, c)
-		}
+// decodeChunk is how many feed entries a decoder takes at a time.
+const decodeChunk = 512
+
+// decoding is a batch's product documents being decoded, a chunk of
+// entries at a time, by decoders that keep ahead of the caller's reads.
+type decoding struct {
+	changes []feed.Change
+	out     []decoded       // by entry; product entries only
+	ready   []chan struct{} // by chunk: closed once decoded
+	next    atomic.Int64    // the next chunk to take
+	wg      sync.WaitGroup
+}
+
+// decodeAhead starts decoding the product documents of changes. A batch
+// of one chunk is decoded at once, by the caller; a larger one by
+// GOMAXPROCS-1 decoders (at least one), leaving a core to the caller.
+func decodeAhead(changes []feed.Change) *decoding {
+	chunks := (len(changes) + decodeChunk - 1) / decodeChunk
+	dec := &decoding{changes: changes, out: make([]decoded, len(changes)), ready: make([]chan struct{}, chunks)}
+	for k := range dec.ready {
+		dec.ready[k] = make(chan struct{})
 	}
-	out := make([]decoded, len(work))
-	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), len(work)/256+1)
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(work); i += workers {
-				out[i].doc, out[i].err = decodeProduct(work[i].Body)
+	switch chunks {
+	case 0:
+		return dec
+	case 1:
+		dec.decode(0)
+		return dec
+	}
+	for range max(1, runtime.GOMAXPROCS(0)-1) {
+		dec.wg.Go(func() {
+			var buf []byte
+			for k := int(dec.next.Add(1) - 1); k < chunks; k = int(dec.next.Add(1) - 1) {
+				buf = dec.decodeWith(k, buf)
 			}
 		})
 	}
-	wg.Wait()
-	docs := make(map[string]decoded, len(work))
-	for i, c := range work {
-		docs[c.Key] = out[i]
-	}
-	return docs
+	return dec
 }
+
+func (dec *decoding) decode(k int) { dec.decodeWith(k, nil) }
+
+// decodeWith decodes chunk k, reusing buf for the binary form, and
+// returns buf for the next chunk.
+func (dec *decoding) decodeWith(k int, buf []byte) []byte {
+	for i := k * decodeChunk; i < min((k+1)*decodeChunk, len(dec.changes)); i++ {
+		if c := dec.changes[i]; !c.Deleted && strings.HasPrefix(c.Key, keyProduct) {
+			dec.out[i].doc, buf, dec.out[i].err = decodeProductBuf(c.Body, buf)
+		}
+	}
+	close(dec.ready[k])
+	return buf
+}
+
+// get returns entry i's document, waiting for its chunk, and lets the
+// decoding forget it.
+func (dec *decoding) get(i int) decoded {
+	<-dec.ready[i/decodeChunk]
+	d := dec.out[i]
+	dec.out[i] = decoded{}
+	return d
+}
+
+// stop waits for the decoders (an Apply that returned early leaves them
+// chunks to finish).
+func (dec *decoding) stop() { dec.wg.Wait() }
 
 func (x *Index) applyProduct(id string, c feed.Change, d decoded) {
 	if c.Deleted {
@@ -331,6 +393,19 @@ func (x *Index) put(id string, doc productDoc) {
 		id: id, name: doc.Name, slug: doc.Slug, currency: doc.Currency, sortName: fold(doc.Name),
 		priceMin: doc.PriceMin, priceMax: doc.PriceMax, image: doc.Image, created: doc.CreatedAt, variants: doc.Stock,
 	}
+	// Sized once: appending a product's thirty-odd postings one by one
+	// would grow the slices five times each.
+	values := len(doc.Options)
+	for _, v := range doc.Attributes {
+		if vs, ok := v.([]any); ok {
+			values += len(vs)
+		} else {
+			values++
+		}
+	}
+	l.valueSlots = make([]uint32, 0, values)
+	l.postings = make([]uint32, 0, len(doc.CategoryIDs)+values+
+		strings.Count(doc.Name, " ")+strings.Count(doc.Description, " ")+2)
 	x.docs[d] = l
 	for _, cat := range doc.CategoryIDs {
 		x.joinKey(l, d, appendCategoryKey(x.keyBuf[:0], cat))
@@ -390,10 +465,37 @@ func (x *Index) indexAttributes(l *listing, d uint32, values contract.AttributeV
 	}
 }
 
+// indexText joins the word postings of text in field. Plain ASCII, most
+// of a catalogue, is folded and cut (as words does) straight into the key
+// buffer, allocating nothing.
 func (x *Index) indexText(l *listing, d uint32, field int, text string) {
-	for _, w := range words(text) {
-		x.joinKey(l, d, appendWordKey(x.keyBuf[:0], field, w))
+	if !isASCII(text) {
+		for _, w := range words(text) {
+			x.joinKey(l, d, appendWordKey(x.keyBuf[:0], field, w))
+		}
+		return
 	}
+	for i := 0; i < len(text); {
+		if !isASCIIWord(text[i]) {
+			i++
+			continue
+		}
+		key := appendWordKey(x.keyBuf[:0], field, "")
+		for ; i < len(text) && isASCIIWord(text[i]); i++ {
+			c := text[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			key = append(key, c)
+		}
+		x.joinKey(l, d, key)
+	}
+}
+
+// isASCIIWord reports whether c is an ASCII letter or digit: the ASCII
+// that words keeps.
+func isASCIIWord(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // setStock recomputes whether doc d has stock: each variant's latest

@@ -3,6 +3,7 @@ package filter
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -10,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
 	_ "modernc.org/sqlite" // the SQL peer's database
 
 	"github.com/shopengine/shop/internal/contract"
@@ -253,48 +257,111 @@ func (s *sqlPeer) count(counts map[string]int, q string, args ...any) error {
 	return rows.Err()
 }
 
-// BenchmarkPeers runs each benchmark query on the index and on the SQL
-// baseline, checks that they agree on the total and the facet counts,
-// and reports each one's CPU p95 and their ratio.
+// BenchmarkPeers runs each benchmark query on the index, on the SQL
+// baseline and on bleve, checks that they agree on the total and the
+// facet counts, and reports each one's CPU p95 and the ratios (x: how
+// many times the index is faster). FILTER_PEERS=sql or =bleve runs one
+// peer only.
 func BenchmarkPeers(b *testing.B) {
+	only := os.Getenv("FILTER_PEERS")
 	for _, n := range benchSizes() {
 		x := benchIndex(n)
-		peer := openSQLPeer(b, n)
+		var sqlp *sqlPeer
+		var blv *blevePeer
+		if only != "bleve" {
+			sqlp = openSQLPeer(b, n)
+		}
+		if only != "sql" {
+			blv = openBlevePeer(b, n)
+		}
 		for _, q := range benchQueries() {
 			b.Run(fmt.Sprintf("%s/%s", sizeName(n), q.name), func(b *testing.B) {
 				want, err := x.Search(q.req)
 				if err != nil {
 					b.Fatal(err)
 				}
-				total, _, counts, err := peer.search(q.req)
-				if err != nil {
-					b.Fatal(err)
+				if sqlp != nil {
+					total, _, counts, err := sqlp.search(q.req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if msg := agree(want, total, counts, sqlp.facets); msg != "" {
+						b.Fatalf("SQL: %s", msg)
+					}
 				}
-				if total != want.Total {
-					b.Fatalf("SQL total %d, index %d", total, want.Total)
-				}
-				for _, f := range want.Facets {
-					if slices.Contains(peer.facets, f.Code) {
-						for _, v := range f.Values {
-							if counts[f.Code+"="+v.Code] != v.Count {
-								b.Fatalf("%s=%s: SQL counts %d, index %d", f.Code, v.Code, counts[f.Code+"="+v.Code], v.Count)
-							}
+				if blv != nil {
+					total, page, counts, err := blv.search(q.req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if msg := agree(want, total, counts, bleveFacets); msg != "" {
+						b.Fatalf("bleve: %s", msg)
+					}
+					// The same order unless by relevance, which bleve scores
+					// its own way.
+					if q.req.Q == "" {
+						var ids []string
+						for _, it := range want.Items {
+							ids = append(ids, it.ID)
+						}
+						if !slices.Equal(page, ids) {
+							b.Fatalf("bleve page %v, index %v", page, ids)
 						}
 					}
 				}
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				var shop, sqlTimes []time.Duration
+				var shop, sqlTimes, bleveTimes []time.Duration
 				for b.Loop() {
 					shop = append(shop, cpuOf(func() { x.Search(q.req) }))
-					sqlTimes = append(sqlTimes, cpuOf(func() { peer.search(q.req) }))
+					if sqlp != nil {
+						sqlTimes = append(sqlTimes, cpuOf(func() { sqlp.search(q.req) }))
+					}
+					if blv != nil {
+						// bleve searches on goroutines of its own: its
+						// CPU is the process's.
+						bleveTimes = append(bleveTimes, processCPUOf(func() { blv.search(q.req) }))
+					}
 				}
 				b.ReportMetric(p95ms(shop), "shop-cpu-p95-ms")
-				b.ReportMetric(p95ms(sqlTimes), "sql-cpu-p95-ms")
-				b.ReportMetric(p95ms(sqlTimes)/max(p95ms(shop), 0.001), "sql/shop-x")
+				if sqlp != nil {
+					b.ReportMetric(p95ms(sqlTimes), "sql-cpu-p95-ms")
+					b.ReportMetric(p95ms(sqlTimes)/max(p95ms(shop), 0.001), "sql/shop-x")
+				}
+				if blv != nil {
+					b.ReportMetric(p95ms(bleveTimes), "bleve-cpu-p95-ms")
+					b.ReportMetric(p95ms(bleveTimes)/max(p95ms(shop), 0.001), "bleve/shop-x")
+					b.ReportMetric(blv.build.Seconds(), "bleve-index-s")
+				}
 			})
 		}
 	}
+}
+
+// agree compares a peer's total and counts (facet=value → count) with
+// the index's reply, over the facets the peer counts; "" when they agree.
+func agree(want contract.SearchReply, total int, counts map[string]int, facets []string) string {
+	if total != want.Total {
+		return fmt.Sprintf("total %d, index %d", total, want.Total)
+	}
+	for _, f := range want.Facets {
+		if slices.Contains(facets, f.Code) {
+			for _, v := range f.Values {
+				if counts[f.Code+"="+v.Code] != v.Count {
+					return fmt.Sprintf("%s=%s: counts %d, index %d", f.Code, v.Code, counts[f.Code+"="+v.Code], v.Count)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// processCPUOf is f's CPU time, every thread's: on a loaded machine it
+// counts other goroutines' work too, which can only favour the index.
+func processCPUOf(f func()) time.Duration {
+	began := processCPU()
+	f()
+	return processCPU() - began
 }
 
 // cpuOf is f's CPU time on its thread (see timeQuery).
@@ -302,4 +369,241 @@ func cpuOf(f func()) time.Duration {
 	began := threadCPU()
 	f()
 	return threadCPU() - began
+}
+
+// The bleve peer: the same documents in a bleve v2 index (its default
+// engine, scorch, in a temporary directory), every facet a field with
+// doc values, text pre-cut into words by the index's own words() so that
+// both match the same products. bleve's facets count over the query's
+// hits, selections included, so disjunctive counts take what they take on
+// bleve (and on Meilisearch or Typesense): one request for the page and
+// the unselected facets, plus one per selected facet (and one for the
+// price facet when a price range is set) with that selection left out,
+// asking for that facet only.
+
+// bleveFacets are the term facets the peer counts; the number facets
+// (weight, power) and the price get fixed ranges.
+var bleveFacets = []string{"brand", "material", "features", "waterproof", "colour", "size"}
+
+type blevePeer struct {
+	index bleve.Index
+	build time.Duration // indexing the documents
+}
+
+// openBlevePeer indexes the same n products benchIndex indexes.
+func openBlevePeer(b *testing.B, n int) *blevePeer {
+	b.Helper()
+	keyword := func() *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Store, f.IncludeInAll, f.IncludeTermVectors = false, false, false
+		return f
+	}
+	number := func() *mapping.FieldMapping {
+		f := bleve.NewNumericFieldMapping()
+		f.Store, f.IncludeInAll = false, false
+		return f
+	}
+	doc := bleve.NewDocumentStaticMapping()
+	for _, f := range append([]string{"cat", "name", "description", "model"}, bleveFacets...) {
+		doc.AddFieldMappingsAt(f, keyword())
+	}
+	for _, f := range []string{"price", "created", "weight", "power"} {
+		doc.AddFieldMappingsAt(f, number())
+	}
+	m := bleve.NewIndexMapping()
+	m.DefaultMapping = doc
+	m.StoreDynamic, m.IndexDynamic, m.DocValuesDynamic = false, false, false
+	index, err := bleve.New(filepath.Join(b.TempDir(), "peer.bleve"), m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { index.Close() })
+	g := newGenCatalog(42) // as buildDirect: the same documents
+	began := time.Now()
+	batch := index.NewBatch()
+	for i := range n {
+		if err := batch.Index(fmt.Sprintf("p-%08d", i), bleveDoc(g, g.product(i))); err != nil {
+			b.Fatal(err)
+		}
+		if batch.Size() == 1000 || i == n-1 {
+			if err := index.Batch(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch.Reset()
+		}
+	}
+	return &blevePeer{index: index, build: time.Since(began)}
+}
+
+// bleveDoc is a product as the bleve peer indexes it.
+func bleveDoc(g *genCatalog, d productDoc) map[string]any {
+	var cats []string
+	for _, row := range peerRows(g, d) {
+		if row[0] == "_cat" {
+			cats = append(cats, row[1])
+		}
+	}
+	doc := map[string]any{
+		"cat": cats, "name": words(d.Name), "description": words(d.Description),
+		"price": float64(d.PriceMin), "created": float64(d.CreatedAt.UnixMicro()),
+	}
+	for code, v := range d.Attributes {
+		switch v := v.(type) {
+		case string:
+			if code == "model" {
+				doc["model"] = words(v)
+			} else {
+				doc[code] = v
+			}
+		case bool:
+			doc[code] = boolCode(v)
+		case float64:
+			doc[code] = v
+		case []any:
+			doc[code] = v
+		}
+	}
+	options := map[string][]string{}
+	for _, o := range d.Options {
+		options[o.Group] = append(options[o.Group], o.Value)
+	}
+	for group, vs := range options {
+		doc[group] = vs
+	}
+	return doc
+}
+
+// query is req's conditions, leaving out facet skip's selection ("price":
+// the price range).
+func (p *blevePeer) query(req contract.SearchRequest, skip string) query.Query {
+	term := func(field, v string) query.Query {
+		q := bleve.NewTermQuery(v)
+		q.SetField(field)
+		return q
+	}
+	must := []query.Query{bleve.NewMatchAllQuery()}
+	if req.Category != "" {
+		must = append(must, term("cat", req.Category))
+	}
+	ws := words(req.Q)
+	for i, w := range ws {
+		var alts []query.Query
+		for _, f := range []string{"name", "model", "description"} {
+			if i == len(ws)-1 {
+				q := bleve.NewPrefixQuery(w)
+				q.SetField(f)
+				alts = append(alts, q)
+			} else {
+				alts = append(alts, term(f, w))
+			}
+		}
+		must = append(must, bleve.NewDisjunctionQuery(alts...))
+	}
+	if skip != "price" && (req.PriceMin != nil || req.PriceMax != nil) {
+		var lo, hi *float64
+		if req.PriceMin != nil {
+			v := float64(*req.PriceMin)
+			lo = &v
+		}
+		if req.PriceMax != nil {
+			v := float64(*req.PriceMax)
+			hi = &v
+		}
+		yes := true
+		q := bleve.NewNumericRangeInclusiveQuery(lo, hi, &yes, &yes)
+		q.SetField("price")
+		must = append(must, q)
+	}
+	for code, vals := range req.Facets {
+		if code == skip || len(vals) == 0 {
+			continue
+		}
+		var alts []query.Query
+		for _, v := range vals {
+			alts = append(alts, term(code, v))
+		}
+		must = append(must, bleve.NewDisjunctionQuery(alts...))
+	}
+	return bleve.NewConjunctionQuery(must...)
+}
+
+// facet adds the request of one facet (term, or ranges for the numbers).
+func addBleveFacet(r *bleve.SearchRequest, name string) {
+	ranges := map[string][]float64{
+		"price":  {0, 1000, 2000, 5000, 10000, 20000, 40000},
+		"weight": {0, 1000, 2500, 5000},
+		"power":  {0, 100, 500, 1000},
+	}
+	if edges, ok := ranges[name]; ok {
+		f := bleve.NewFacetRequest(name, len(edges))
+		for i := range edges {
+			lo := edges[i]
+			var hi *float64
+			if i+1 < len(edges) {
+				hi = &edges[i+1]
+			}
+			f.AddNumericRange(fmt.Sprint(lo), &lo, hi)
+		}
+		r.AddFacet(name, f)
+		return
+	}
+	size := 60
+	if name == "cat" {
+		size = 200
+	}
+	r.AddFacet(name, bleve.NewFacetRequest(name, size))
+}
+
+// search answers req: the total, the page's keys, the term facet
+// counts (facet=value → count), in 1 + selected facets requests.
+func (p *blevePeer) search(req contract.SearchRequest) (total int, page []string, counts map[string]int, err error) {
+	from := (max(req.Page, 1) - 1) * req.PageSize
+	main := bleve.NewSearchRequestOptions(p.query(req, ""), req.PageSize, from, false)
+	switch {
+	case req.Sort == contract.SortPriceAsc:
+		main.SortBy([]string{"price", "_id"})
+	case strings.TrimSpace(req.Q) == "":
+		main.SortBy([]string{"-created", "-_id"})
+	}
+	selected := map[string]bool{}
+	for code, vals := range req.Facets {
+		selected[code] = len(vals) > 0
+	}
+	selected["price"] = req.PriceMin != nil || req.PriceMax != nil
+	addBleveFacet(main, "cat")
+	for _, f := range append(append([]string{}, bleveFacets...), "weight", "power", "price") {
+		if !selected[f] {
+			addBleveFacet(main, f)
+		}
+	}
+	res, err := p.index.Search(main)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("bleve search: %w", err)
+	}
+	total = int(res.Total)
+	for _, h := range res.Hits {
+		page = append(page, h.ID)
+	}
+	counts = map[string]int{}
+	addCounts := func(res *bleve.SearchResult) {
+		for name, f := range res.Facets {
+			for _, t := range f.Terms.Terms() {
+				counts[name+"="+t.Term] = t.Count
+			}
+		}
+	}
+	addCounts(res)
+	for f, on := range selected {
+		if !on {
+			continue
+		}
+		own := bleve.NewSearchRequestOptions(p.query(req, f), 0, 0, false)
+		addBleveFacet(own, f)
+		res, err := p.index.Search(own)
+		if err != nil {
+			return 0, nil, nil, fmt.Errorf("bleve search for facet %s: %w", f, err)
+		}
+		addCounts(res)
+	}
+	return total, page, counts, nil
 }

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -45,9 +46,11 @@ type selection struct {
 	docs  *roaring.Bitmap
 }
 
-// wordMatch is one word of q: the products having it, per field.
+// wordMatch is one word of q: the products having it, per field, and
+// those having it only with a typo (nil when the word does not fuzz).
 type wordMatch struct {
 	fields [numFields]*roaring.Bitmap
+	typo   [numFields]*roaring.Bitmap
 }
 
 func invalid(format string, args ...any) error { return bus.Errorf(bus.CodeInvalid, format, args...) }
@@ -111,7 +114,8 @@ func (x *Index) plan(req contract.SearchRequest) (plan, error) {
 	return p, err
 }
 
-// matchWords looks up each word, the last as a prefix.
+// matchWords looks up each word, the last as a prefix, and the words
+// one edit away from those long enough to fuzz.
 func (x *Index) matchWords(ws []string) []wordMatch {
 	out := make([]wordMatch, len(ws))
 	for i, w := range ws {
@@ -119,15 +123,35 @@ func (x *Index) matchWords(ws []string) []wordMatch {
 		if i == len(ws)-1 {
 			forms = x.vocab.withPrefix(w)
 		}
-		for f := range numFields {
-			var ps []*roaring.Bitmap
-			for _, form := range forms {
-				if b := x.posting(wordPosting(f, form)); b != nil {
-					ps = append(ps, b)
-				}
-			}
-			out[i].fields[f] = roaring.FastOr(ps...)
+		out[i].fields = x.wordPostings(forms)
+		if !fuzzes(w) {
+			continue
 		}
+		near, err := x.vocab.withinOneEdit(w)
+		if err != nil {
+			x.log.Warn("filter: no typo matching for a query word", "word", w, "err", err)
+			continue
+		}
+		// A form matched exactly is not a typo of it.
+		near = slices.DeleteFunc(near, func(n string) bool { return n == w || i == len(ws)-1 && strings.HasPrefix(n, w) })
+		if len(near) > 0 {
+			out[i].typo = x.wordPostings(near)
+		}
+	}
+	return out
+}
+
+// wordPostings is, per field, the products having any of forms.
+func (x *Index) wordPostings(forms []string) [numFields]*roaring.Bitmap {
+	var out [numFields]*roaring.Bitmap
+	for f := range numFields {
+		var ps []*roaring.Bitmap
+		for _, form := range forms {
+			if b := x.posting(wordPosting(f, form)); b != nil {
+				ps = append(ps, b)
+			}
+		}
+		out[f] = roaring.FastOr(ps...)
 	}
 	return out
 }
@@ -274,7 +298,13 @@ func (x *Index) base(p plan) *roaring.Bitmap {
 		return roaring.New()
 	}
 	for _, w := range p.q {
-		parts = append(parts, roaring.FastOr(w.fields[:]...))
+		matched := w.fields[:]
+		for _, t := range w.typo {
+			if t != nil {
+				matched = append(matched, t)
+			}
+		}
+		parts = append(parts, roaring.FastOr(matched...))
 	}
 	for _, b := range parts {
 		if b == nil {

@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"math"
 	"sort"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -86,30 +85,59 @@ func (x *Index) sortOf(p plan, result *roaring.Bitmap) sortOrder {
 	case contract.SortByName:
 		return sortOrder{func(d uint32) uint64 { return x.nameKey[d] }, byName}
 	case contract.SortRelevance:
-		// The score (higher first) in the top 16 bits, then 6 bytes of
+		// The words matched with a typo (fewer first) in the top 6
+		// bits, the score (higher first) in the next 10, then 6 bytes of
 		// the name.
-		score := x.scores(p.q, result)
-		return sortOrder{func(d uint32) uint64 { return uint64(math.MaxUint16-score[d])<<48 | x.nameKey[d]>>16 }, byName}
+		rank := x.scores(p.q, result)
+		return sortOrder{func(d uint32) uint64 {
+			typos, score := uint64(rank[d]>>scoreBits), uint64(rank[d]&(1<<scoreBits-1))
+			return typos<<58 | (1<<scoreBits-1-score)<<48 | x.nameKey[d]>>16
+		}, byName}
 	}
 	// newest first; ids are time-ordered too
 	return sortOrder{func(d uint32) uint64 { return x.newestKey[d] }, func(a, b uint32) bool { return x.docs[a].id > x.docs[b].id }}
 }
 
-// scores is each result doc's relevance: per query word, the weight of
-// the heaviest field it occurs in (name over text attribute over
-// description), summed over the words.
+// scoreBits is the low bits of a rank (scores) holding the score: a q of
+// 200 characters has at most 100 words, each worth at most 4; the 6 bits
+// above count the words matched with a typo, up to maxTypos.
+const scoreBits = 10
+
+// maxTypos is the most typo words a rank counts.
+const maxTypos = 1<<(16-scoreBits) - 1
+
+// scores is each result doc's rank: per query word, the weight of the
+// heaviest field it occurs in (name over text attribute over
+// description), summed over the words, in the low scoreBits; a word
+// found only with a typo adds its typo field's weight there and one to
+// the count of typo words above them.
 func (x *Index) scores(q []wordMatch, result *roaring.Bitmap) []uint16 {
-	score := make([]uint16, len(x.docs))
+	rank := make([]uint16, len(x.docs))
+	fields := []int{fieldName, fieldAttr, fieldDescription}
 	for _, w := range q {
 		counted := roaring.New()
-		for _, f := range []int{fieldName, fieldAttr, fieldDescription} {
+		for _, f := range fields {
 			hit := roaring.And(w.fields[f], result)
 			hit.AndNot(counted)
-			eachDoc(hit, func(d uint32) { score[d] += uint16(fieldWeight[f]) })
+			eachDoc(hit, func(d uint32) { rank[d] += uint16(fieldWeight[f]) })
+			counted.Or(hit)
+		}
+		for _, f := range fields {
+			if w.typo[f] == nil {
+				continue
+			}
+			hit := roaring.And(w.typo[f], result)
+			hit.AndNot(counted)
+			eachDoc(hit, func(d uint32) {
+				if rank[d]>>scoreBits < maxTypos { // saturates: folding can make more words fuzz ("ﬃﬃ" is "ffiffi")
+					rank[d] += 1 << scoreBits
+				}
+				rank[d] += uint16(fieldWeight[f])
+			})
 			counted.Or(hit)
 		}
 	}
-	return score
+	return rank
 }
 
 // topK returns the k first docs of b in o's order, sorted. The heap

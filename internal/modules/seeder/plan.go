@@ -88,7 +88,7 @@ func attributeGroups() []attributeGroupPlan {
 	return []attributeGroupPlan{
 		{Name: "General", Slug: "general", Definitions: []contract.CreateAttributeDefinitionRequest{
 			{Code: "brand", Name: "Brand", Type: contract.AttributeSelect, Values: brandValues, Filterable: true, Required: true},
-			{Code: "colour", Name: "Colour", Type: contract.AttributeMultiselect, Values: colourValues, Filterable: true},
+			{Code: "colour", Name: "Colour family", Type: contract.AttributeMultiselect, Values: colourValues, Filterable: true},
 			{Code: "care_instructions", Name: "Care instructions", Type: contract.AttributeText},
 		}},
 		{Name: "Technical", Slug: "technical", Definitions: []contract.CreateAttributeDefinitionRequest{

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
@@ -12,6 +14,15 @@ import (
 
 // categoryPageSize is the product grid's page: 24 (4 × 6, 3 × 8, 2 × 12).
 const categoryPageSize = 24
+
+// facetsBudget bounds the filter module's part of a category page within
+// the page's budget. Over RabbitMQ a module that is down leaves its queue
+// unconsumed, so the call gets no answer until its deadline: without a
+// bound of its own it would spend the whole page budget, and the product
+// module's plain list, the fallback, would have none left (a 503 instead
+// of the degraded page). 600 ms leaves the list 300 ms, what seo's
+// answers get (seoBudget).
+const facetsBudget = 600 * time.Millisecond
 
 // maxCategoryPage bounds ?page=: the product list's page is an offset.
 const maxCategoryPage = 1000
@@ -112,7 +123,9 @@ func (m *Module) categoryPage(w http.ResponseWriter, r *http.Request, id string)
 		v.Notices = append(v.Notices, notice{Kind: "info", Text: noFacets})
 	} else {
 		g.Optional("facets", noFacets, func(r *http.Request) error {
-			panel, err := m.seams.facets(r, r.URL.Path, id, r.URL.Query())
+			ctx, cancel := context.WithTimeout(r.Context(), facetsBudget)
+			defer cancel()
+			panel, err := m.seams.facets(r.WithContext(ctx), r.URL.Path, id, r.URL.Query())
 			if bus.CodeOf(err) == bus.CodeInvalid {
 				invalid = err // the shopper's URL, not the filter, is wrong: a 400
 				return nil

@@ -108,6 +108,17 @@ func TestFacetsSeam(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "Filters are unavailable") || !strings.Contains(body, "Spade") || s.product.Calls("list") != 2 {
 		t.Fatalf("filter down: %d, %d list calls (want the product list as the fallback):\n%.3000s", code, s.product.Calls("list"), body)
 	}
+	// Over RabbitMQ a stopped filter leaves its queue unconsumed: no
+	// answer until the deadline. Its own budget leaves the fallback list
+	// the rest of the page's.
+	s.m.seams.facets = func(r *http.Request, _, _ string, _ url.Values) (facetPanel, error) {
+		<-r.Context().Done()
+		return facetPanel{}, bus.Errorf(bus.CodeUnavailable, "no instance is consuming queue filter")
+	}
+	code, _, body = s.get(t, "/garden/garden-tools")
+	if code != 200 || !strings.Contains(body, "Filters are unavailable") || !strings.Contains(body, "Spade") || s.product.Calls("list") != 3 {
+		t.Fatalf("filter silent: %d, %d list calls (want the product list within the page's budget):\n%.3000s", code, s.product.Calls("list"), body)
+	}
 }
 
 func TestResolverAndMetaSeams(t *testing.T) {
