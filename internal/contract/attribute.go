@@ -98,6 +98,22 @@ type ValidateAttributesReply struct {
 // ValidateAttributes is how product checks a product's attribute values.
 var ValidateAttributes = bus.Endpoint[ValidateAttributesRequest, ValidateAttributesReply]{Queue: AttributeQueue, Op: "validate_values"}
 
+// ValidateAttributesManyRequest asks about the values of up to MaxBatch
+// products at once (product's create_many): the attribute module reads its
+// definitions once for them all instead of once a product.
+type ValidateAttributesManyRequest struct {
+	Items []AttributeValues `json:"items"`
+}
+
+// ValidateAttributesManyReply has one reply per item, in order, each as
+// ValidateAttributes would give it.
+type ValidateAttributesManyReply struct {
+	Results []ValidateAttributesReply `json:"results"`
+}
+
+// ValidateAttributesMany is ValidateAttributes for a batch of products.
+var ValidateAttributesMany = bus.Endpoint[ValidateAttributesManyRequest, ValidateAttributesManyReply]{Queue: AttributeQueue, Op: "validate_many"}
+
 // Limits of attribute definitions and values.
 const (
 	// MaxAttributeTextLen bounds a text attribute's value, in characters.

@@ -149,3 +149,53 @@ func checkLimit(limit int) error {
 	}
 	return nil
 }
+
+// Entry is one write of Write: a body under key at version, or a
+// tombstone (Deleted, no body).
+type Entry struct {
+	Key     string
+	Version int64
+	Deleted bool
+	Body    []byte
+}
+
+// batchWriter is a Log that commits several writes in one transaction
+// (SQLite): a burst of events costs one commit instead of one each.
+type batchWriter interface {
+	writeAll(ctx context.Context, entries []Entry) ([]bool, error)
+}
+
+// Write writes entries in order, as Put and Delete would one by one, and
+// reports which were applied. Every entry is checked first: one that Put
+// would refuse (ErrInvalid) fails the call and nothing is written. On
+// SQLite the writes commit together or not at all; on MongoDB, which has
+// no transactions to offer here, they are written one after another, so
+// an error may leave the first ones written (harmless: a write is
+// idempotent by version, and the caller redoes them).
+func Write(ctx context.Context, l Log, entries []Entry) ([]bool, error) {
+	for i, e := range entries {
+		if err := checkPut(e.Key, e.Version, e.Body, e.Deleted); err != nil {
+			return nil, fmt.Errorf("feed %s: write [%d] %q: %w", l.Name(), i, e.Key, err)
+		}
+	}
+	if bw, ok := l.(batchWriter); ok {
+		applied, err := bw.writeAll(ctx, entries)
+		if err != nil {
+			return nil, fmt.Errorf("feed %s: write %d entries: %w", l.Name(), len(entries), err)
+		}
+		return applied, nil
+	}
+	applied := make([]bool, len(entries))
+	for i, e := range entries {
+		var err error
+		if e.Deleted {
+			applied[i], err = l.Delete(ctx, e.Key, e.Version)
+		} else {
+			applied[i], err = l.Put(ctx, e.Key, e.Version, e.Body)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return applied, nil
+}

@@ -138,3 +138,15 @@ func (o *observedBus) Subscribe(pattern, group string, h bus.EventHandler) (bus.
 		return err
 	})
 }
+
+// SubscribeBatch implements bus.Batcher over the observed bus's batches
+// (or single events, bus.SubscribeBatch), counting every event of a batch.
+func (o *observedBus) SubscribeBatch(pattern, group string, max int, h bus.BatchHandler) (bus.Consumer, error) {
+	return bus.SubscribeBatch(o.Bus, pattern, group, max, func(ctx context.Context, evs []*bus.Event) error {
+		err := h(ctx, evs)
+		for _, ev := range evs {
+			o.m.consumed.WithLabelValues(ev.Topic, group, outcome(err)).Inc()
+		}
+		return err
+	})
+}

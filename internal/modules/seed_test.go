@@ -73,46 +73,39 @@ func TestSeedIsDeterministicIdempotentAndResettable(t *testing.T) {
 	if len(one.CategoryIDs) != 1 || one.Attributes["brand"] == nil || len(one.Variants) == 0 || one.PriceMin <= 0 || one.Currency != "EUR" {
 		t.Fatalf("sample product %+v", one)
 	}
-	// seo is hosted while seeding, so its registry takes the product
-	// events: the storefront can resolve the sample products' pages (the
-	// registry follows its feed within a poll).
-	var pub contract.ProductSummary
-	for _, it := range page.Items {
-		if it.Status == contract.ProductPublished && pub.ID == "" {
-			pub = it
+	// seo and filter are hosted while seeding, so their read models take
+	// the product events, and the seed waits for them: once it is done,
+	// the storefront resolves every published sample product's page and
+	// searches them all, with the brand facet counted.
+	var all []contract.ProductSummary
+	published := 0
+	for cursor := ""; ; {
+		page, err := bus.Call(ctx, b, contract.ListProducts, contract.ListProductsRequest{Status: contract.ProductPublished, PageSize: 100, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, published, cursor = append(all, page.Items...), page.Total, page.NextCursor
+		if cursor == "" {
+			break
 		}
 	}
-	pubPage, err := bus.Call(ctx, b, contract.ListProducts, contract.ListProductsRequest{Status: contract.ProductPublished, PageSize: 1})
-	if err != nil {
-		t.Fatal(err)
+	if published == 0 || published == 150 || len(all) != published {
+		t.Fatalf("%d published sample products (%d listed): want some drafts among 150", published, len(all))
 	}
-	published := pubPage.Total
-	path := contract.ProductPathPrefix + pub.Slug
-	for i := 0; ; i++ {
+	for _, it := range all {
+		path := contract.ProductPathPrefix + it.Slug
 		res, err := bus.Call(ctx, b, contract.Resolve, contract.ResolveRequest{Path: path})
-		if err == nil && res.Kind == contract.ResolveEntity && res.ID == pub.ID {
-			break
+		if err != nil || res.Kind != contract.ResolveEntity || res.ID != it.ID {
+			t.Fatalf("resolve %s right after seeding: %+v, %v", path, res, err)
 		}
-		if i == 50 {
-			t.Fatalf("resolve %s after seeding: %+v, %v", path, res, err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	// So is filter: the published sample products are searchable, with
-	// the brand facet counted.
-	for i := 0; ; i++ {
-		found, err := bus.Call(ctx, b, contract.Search, contract.SearchRequest{PageSize: 1})
-		brand := false
-		for _, f := range found.Facets {
-			brand = brand || f.Code == "brand" && len(f.Values) > 0
-		}
-		if err == nil && found.Total == published && brand {
-			break
-		}
-		if i == 50 {
-			t.Fatalf("search after seeding: %d of %d published, brand facet %v, %v", found.Total, published, brand, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	found, err := bus.Call(ctx, b, contract.Search, contract.SearchRequest{PageSize: 1})
+	brand := false
+	for _, f := range found.Facets {
+		brand = brand || f.Code == "brand" && len(f.Values) > 0
+	}
+	if err != nil || found.Total != published || !brand {
+		t.Fatalf("search right after seeding: %d of %d published, brand facet %v, %v", found.Total, published, brand, err)
 	}
 	crumbs, err := bus.Call(ctx, b, contract.GetBreadcrumbs, contract.CategoryID{ID: one.CategoryIDs[0]})
 	if err != nil || len(crumbs.Items) != 3 {

@@ -90,11 +90,20 @@ func PrepareSQLite(ctx context.Context, db *store.DB, module string) (Source, er
 	return sqliteSource{s}, nil
 }
 
-// Add records events in tx, the transaction of the write they announce.
+// Add records events in tx, the transaction of the write they announce,
+// with one statement prepared for them all: a batch's events (a
+// create_many of 100 products) would otherwise each parse it again.
 func Add(ctx context.Context, tx *sql.Tx, events ...Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO outbox (id, topic, key, body, at) VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("outbox: add: %w", err)
+	}
+	defer st.Close()
 	for _, e := range events {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, topic, key, body, at) VALUES (?, ?, ?, ?, ?)`,
-			e.ID, e.Topic, e.Key, e.Body, e.At.UnixMilli()); err != nil {
+		if _, err := st.ExecContext(ctx, e.ID, e.Topic, e.Key, e.Body, e.At.UnixMilli()); err != nil {
 			return fmt.Errorf("outbox: add %s %s: %w", e.Topic, e.Key, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,8 @@ func Run(t *testing.T, network Network) {
 		{"EventsCompetingInGroup", testEventsCompetingInGroup},
 		{"EventWhileSubscriberStopped", testEventWhileSubscriberStopped},
 		{"EventRetry", testEventRetry},
+		{"EventBatches", testEventBatches},
+		{"EventBatchFailure", testEventBatchFailure},
 		{"EventKeepsGivenID", testEventKeepsGivenID},
 		{"BadTopic", testBadTopic},
 	}
@@ -630,6 +633,116 @@ func testEventRetry(t *testing.T, connect func() bus.Bus) {
 	time.Sleep(200 * time.Millisecond)
 	if attempts.Load() != 3 || !redelivered.Load() {
 		t.Fatalf("attempts %d (want 3), redelivered %v (want true)", attempts.Load(), redelivered.Load())
+	}
+}
+
+// testEventBatches: a batch subscription gets every event once, in
+// order, in batches of at most its limit; on a transport that batches
+// (memory), the events that queued up while the handler was busy come
+// together.
+func testEventBatches(t *testing.T, connect func() bus.Bus) {
+	sub, pub := connect(), connect()
+	const n, max = 40, 8
+	var (
+		mu      sync.Mutex
+		got     []string
+		sizes   []int
+		release = make(chan struct{})
+	)
+	c, err := bus.SubscribeBatch(sub, "stock.moved", "batches", max, func(_ context.Context, evs []*bus.Event) error {
+		mu.Lock()
+		first := len(got) == 0
+		for _, e := range evs {
+			got = append(got, string(e.Body))
+		}
+		sizes = append(sizes, len(evs))
+		mu.Unlock()
+		if first {
+			<-release // the rest queue up meanwhile
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("subscribe batch: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	want := make([]string, n)
+	for i := range n {
+		want[i] = fmt.Sprintf(`{"n":%d}`, i)
+		publish(t, pub, "stock.moved", want[i])
+	}
+	close(release)
+	waitFor(t, 10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= n
+	})
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	for _, size := range sizes {
+		if size < 1 || size > max {
+			t.Fatalf("batch sizes %v: want 1 to %d each", sizes, max)
+		}
+	}
+	if _, batches := sub.(bus.Batcher); batches && len(sizes) > n/2 {
+		t.Fatalf("batch sizes %v: the queued events did not come together", sizes)
+	}
+	if _, err := bus.SubscribeBatch(sub, "stock.moved", "batches", 0, func(context.Context, []*bus.Event) error { return nil }); !errors.Is(err, bus.ErrInvalid) {
+		t.Fatalf("batch of 0: %v, want invalid", err)
+	}
+}
+
+// testEventBatchFailure: an event that keeps failing is retried and
+// dead-lettered alone; the others of its batch are handled.
+func testEventBatchFailure(t *testing.T, connect func() bus.Bus) {
+	sub, pub := connect(), connect()
+	var (
+		mu      sync.Mutex
+		handled = map[string]int{}
+		bad     int
+		release = make(chan struct{})
+		once    sync.Once
+	)
+	c, err := bus.SubscribeBatch(sub, "stock.failed", "batchfail", 10, func(_ context.Context, evs []*bus.Event) error {
+		once.Do(func() { <-release })
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range evs {
+			if string(e.Body) == `"bad"` {
+				bad++
+				return errors.New("bad event")
+			}
+		}
+		for _, e := range evs {
+			handled[string(e.Body)]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("subscribe batch: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	for _, body := range []string{`"first"`, `"a"`, `"bad"`, `"b"`} {
+		publish(t, pub, "stock.failed", body)
+	}
+	close(release)
+	waitFor(t, 10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return handled[`"b"`] > 0 && bad >= bus.EventAttempts
+	})
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if handled[`"first"`] != 1 || handled[`"a"`] != 1 || handled[`"b"`] != 1 || handled[`"bad"`] != 0 {
+		t.Fatalf("handled %v: want first, a and b once each", handled)
+	}
+	if _, batches := sub.(bus.Batcher); bad < bus.EventAttempts || bad > bus.EventAttempts+1 || !batches && bad != bus.EventAttempts {
+		t.Fatalf("the bad event was tried %d times, want %d (and once more in its batch)", bad, bus.EventAttempts)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,7 +57,10 @@ func newBus(h *hub, log *slog.Logger) *Bus {
 	return &Bus{hub: h, log: log, closing: make(chan struct{}), consumers: map[bus.Consumer]struct{}{}}
 }
 
-var _ bus.Bus = (*Bus)(nil)
+var (
+	_ bus.Bus     = (*Bus)(nil)
+	_ bus.Batcher = (*Bus)(nil)
+)
 
 func (b *Bus) track(c bus.Consumer) error {
 	b.mu.Lock()
@@ -319,23 +323,50 @@ func (g *group) signal() {
 	}
 }
 
-func (g *group) pop() *bus.Event {
+// pop takes up to max of the pending events, oldest first.
+func (g *group) pop(max int) []*bus.Event {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.pending) == 0 {
+	n := min(max, len(g.pending))
+	if n == 0 {
 		return nil
 	}
-	e := g.pending[0]
-	g.pending[0] = nil
-	g.pending = g.pending[1:]
+	evs := slices.Clone(g.pending[:n])
+	clear(g.pending[:n])
+	g.pending = g.pending[n:]
 	if len(g.pending) > 0 {
 		g.signal()
 	}
-	return e
+	return evs
+}
+
+// putBack returns events a stopping subscriber did not handle to the
+// front of the queue, in their order, for the next subscriber.
+func (g *group) putBack(evs []*bus.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	g.mu.Lock()
+	g.pending = append(slices.Clone(evs), g.pending...)
+	g.mu.Unlock()
+	g.signal()
 }
 
 // Subscribe implements bus.Bus.
 func (b *Bus) Subscribe(pattern, groupName string, h bus.EventHandler) (bus.Consumer, error) {
+	return b.subscribe(pattern, groupName, 1, func(ctx context.Context, evs []*bus.Event) error { return h(ctx, evs[0]) })
+}
+
+// SubscribeBatch implements bus.Batcher: the subscriber takes up to max
+// of the events waiting in its group's queue at once.
+func (b *Bus) SubscribeBatch(pattern, groupName string, max int, h bus.BatchHandler) (bus.Consumer, error) {
+	if max < 1 || max > bus.MaxEventBatch {
+		return nil, bus.Errorf(bus.CodeInvalid, "subscribe %s: batch of %d, want 1 to %d", pattern, max, bus.MaxEventBatch)
+	}
+	return b.subscribe(pattern, groupName, max, h)
+}
+
+func (b *Bus) subscribe(pattern, groupName string, max int, h bus.BatchHandler) (bus.Consumer, error) {
 	if err := bus.ValidatePattern(pattern); err != nil {
 		return nil, err
 	}
@@ -351,7 +382,7 @@ func (b *Bus) Subscribe(pattern, groupName string, h bus.EventHandler) (bus.Cons
 	}
 	b.hub.mu.Unlock()
 
-	s := &subscriber{g: g, h: h, bus: b, stop: make(chan struct{}), done: make(chan struct{}), log: b.log.With("group", groupName, "pattern", pattern)}
+	s := &subscriber{g: g, h: h, max: max, bus: b, stop: make(chan struct{}), done: make(chan struct{}), log: b.log.With("group", groupName, "pattern", pattern)}
 	if err := b.track(s); err != nil {
 		return nil, err
 	}
@@ -362,7 +393,8 @@ func (b *Bus) Subscribe(pattern, groupName string, h bus.EventHandler) (bus.Cons
 
 type subscriber struct {
 	g    *group
-	h    bus.EventHandler
+	h    bus.BatchHandler
+	max  int // events per call of h
 	bus  *Bus
 	log  *slog.Logger
 	stop chan struct{}
@@ -370,7 +402,8 @@ type subscriber struct {
 	once sync.Once
 }
 
-// run handles events one at a time, so a read model sees them in order.
+// run handles events one batch at a time, so a read model sees them in
+// order.
 func (s *subscriber) run() {
 	defer close(s.done)
 	for {
@@ -386,53 +419,83 @@ func (s *subscriber) run() {
 				return
 			default:
 			}
-			e := s.g.pop()
-			if e == nil {
+			evs := s.g.pop(s.max)
+			if len(evs) == 0 {
 				break
 			}
-			s.deliver(e)
+			s.deliverBatch(evs)
+		}
+	}
+}
+
+// deliverBatch tries the handler on the whole batch once; should that
+// fail, it delivers the events one at a time (see bus.BatchHandler), so
+// that only the failing one is retried and dead-lettered.
+func (s *subscriber) deliverBatch(evs []*bus.Event) {
+	if len(evs) > 1 {
+		err := s.call(evs)
+		if err == nil {
+			return
+		}
+		s.log.Warn("event batch failed, delivering its events one at a time", "events", len(evs), "err", err)
+		for _, e := range evs {
+			e.Redelivered = true
+		}
+	}
+	for i, e := range evs {
+		if !s.deliver(e) {
+			s.g.putBack(evs[i:])
+			return
 		}
 	}
 }
 
 // deliver tries the handler up to bus.EventAttempts times with backoff; an
 // event that keeps failing is dropped with an error log (the AMQP bus
-// dead-letters it).
-func (s *subscriber) deliver(e *bus.Event) {
+// dead-letters it). It returns false when the subscriber stopped before
+// the event was handled: the caller puts it back.
+func (s *subscriber) deliver(e *bus.Event) bool {
 	backoff := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := s.call(e)
+		err := s.call([]*bus.Event{e})
 		if err == nil {
-			return
+			return true
 		}
 		if attempt == bus.EventAttempts {
 			s.log.Error("event dead-lettered", "topic", e.Topic, "id", e.ID, "attempts", attempt, "err", err)
-			return
+			return true
 		}
 		s.log.Warn("event handler failed, retrying", "topic", e.Topic, "id", e.ID, "attempt", attempt, "err", err)
 		e.Redelivered = true
 		select {
 		case <-time.After(backoff):
 		case <-s.stop:
-			s.g.mu.Lock()
-			s.g.pending = append([]*bus.Event{e}, s.g.pending...)
-			s.g.mu.Unlock()
-			return
+			return false
 		}
 		backoff = min(2*backoff, time.Second)
 	}
 }
 
-func (s *subscriber) call(e *bus.Event) (err error) {
+// call runs the handler on copies of evs (the handler may keep or change
+// them), under the event's Meta when there is one event; a batch's events
+// each carry their own.
+func (s *subscriber) call(evs []*bus.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("event handler panic: %v", p)
 		}
 	}()
-	ctx := bus.WithMeta(context.Background(), e.Meta)
-	ev := *e
-	ev.Body = append([]byte(nil), e.Body...)
-	return s.h(ctx, &ev)
+	ctx := context.Background()
+	if len(evs) == 1 {
+		ctx = bus.WithMeta(ctx, evs[0].Meta)
+	}
+	copies := make([]*bus.Event, len(evs))
+	for i, e := range evs {
+		ev := *e
+		ev.Body = append([]byte(nil), e.Body...)
+		copies[i] = &ev
+	}
+	return s.h(ctx, copies)
 }
 
 // Stop implements bus.Consumer; the group keeps its pending events.

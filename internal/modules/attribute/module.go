@@ -67,6 +67,7 @@ func New(b bus.Bus, st Store, log *slog.Logger) *Module {
 	bus.Handle(m.Service, contract.GetAttributeByCode, m.getByCode)
 	bus.Handle(m.Service, contract.ListAttributes, m.list)
 	bus.Handle(m.Service, contract.ValidateAttributes, m.validateValues)
+	bus.Handle(m.Service, contract.ValidateAttributesMany, m.validateMany)
 	return m
 }
 

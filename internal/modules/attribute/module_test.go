@@ -382,7 +382,13 @@ func TestValidate(t *testing.T) {
 			if err := json.Unmarshal([]byte(values), &req.Values); err != nil {
 				t.Fatal(err)
 			}
-			return call(t, h, contract.ValidateAttributes, req)
+			r := call(t, h, contract.ValidateAttributes, req)
+			// validate_many answers each item as validate_values does.
+			many := call(t, h, contract.ValidateAttributesMany, contract.ValidateAttributesManyRequest{Items: []contract.AttributeValues{req.Values, {}, req.Values}})
+			if len(many.Results) != 3 || !reflect.DeepEqual(many.Results[0], r) || !reflect.DeepEqual(many.Results[2], r) || many.Results[1].Valid {
+				t.Fatalf("validate_many %s: %+v, validate_values: %+v", values, many.Results, r)
+			}
+			return r
 		}
 
 		// Valid, normalised: text trimmed, multiselect sorted, empty values left out.
@@ -454,6 +460,22 @@ func TestValidate(t *testing.T) {
 		_, err := h.Bus.Request(moduletest.Admin(t.Context()), contract.AttributeQueue, "validate_values", []byte(`{"values":[1,2]}`))
 		if bus.CodeOf(err) != bus.CodeInvalid || !strings.Contains(err.Error(), "values") {
 			t.Fatalf("values not an object: %v", err)
+		}
+		// validate_many takes 1 to MaxBatch items.
+		for _, n := range []int{0, contract.MaxBatch + 1} {
+			_, err := bus.Call(moduletest.Admin(t.Context()), h.Bus, contract.ValidateAttributesMany, contract.ValidateAttributesManyRequest{Items: make([]contract.AttributeValues, n)})
+			if bus.CodeOf(err) != bus.CodeInvalid || !strings.Contains(err.Error(), "items") {
+				t.Fatalf("validate_many of %d items: %v", n, err)
+			}
+		}
+		// Each call reads the definitions it checks against: a new one counts at once.
+		size := contract.AttributeValues{"weight": 1.0, "material": "wood", "size": "XL"}
+		if r := call(t, h, contract.ValidateAttributesMany, contract.ValidateAttributesManyRequest{Items: []contract.AttributeValues{size}}); r.Results[0].Valid {
+			t.Fatalf("size before its definition: %+v", r)
+		}
+		call(t, h, contract.CreateAttributeDefinition, contract.CreateAttributeDefinitionRequest{Code: "size", Name: "size", GroupID: g.ID, Type: contract.AttributeText})
+		if r := call(t, h, contract.ValidateAttributesMany, contract.ValidateAttributesManyRequest{Items: []contract.AttributeValues{size}}); !r.Results[0].Valid {
+			t.Fatalf("size after its definition: %+v", r)
 		}
 	})
 }

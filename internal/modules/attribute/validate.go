@@ -9,11 +9,12 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
 )
 
 // This file is the check of a product's attribute values against the
-// definitions (the validate_values endpoint): pure functions of the
+// definitions (the validate_values and validate_many endpoints): pure functions of the
 // definitions and the values, apart from the one read of the definitions.
 
 func (m *Module) validateValues(ctx context.Context, req contract.ValidateAttributesRequest) (contract.ValidateAttributesReply, error) {
@@ -22,6 +23,24 @@ func (m *Module) validateValues(ctx context.Context, req contract.ValidateAttrib
 		return contract.ValidateAttributesReply{}, err
 	}
 	return check(defs, req.Values), nil
+}
+
+// validateMany checks a batch of products' values against one read of the
+// definitions: the definitions cannot change within one call, and a batch
+// of create_many would otherwise read them once per product.
+func (m *Module) validateMany(ctx context.Context, req contract.ValidateAttributesManyRequest) (contract.ValidateAttributesManyReply, error) {
+	if len(req.Items) == 0 || len(req.Items) > contract.MaxBatch {
+		return contract.ValidateAttributesManyReply{}, bus.Errorf(bus.CodeInvalid, "items: %d given, want 1 to %d", len(req.Items), contract.MaxBatch)
+	}
+	defs, err := m.store.Definitions(ctx)
+	if err != nil {
+		return contract.ValidateAttributesManyReply{}, err
+	}
+	reply := contract.ValidateAttributesManyReply{Results: make([]contract.ValidateAttributesReply, len(req.Items))}
+	for i, values := range req.Items {
+		reply.Results[i] = check(defs, values)
+	}
+	return reply, nil
 }
 
 // check validates values against defs (see contract.ValidateAttributes).

@@ -30,7 +30,7 @@ func (m *Module) subscribe() error {
 		m.subs = append(m.subs, c)
 	}
 	for _, et := range []bus.EventType[contract.ProductEvent]{contract.ProductCreated, contract.ProductUpdated, contract.ProductStatusChanged} {
-		on(bus.On(m.Bus, et, eventGroup, m.onProduct))
+		on(bus.OnBatch(m.Bus, et, eventGroup, eventBatch, m.onProducts))
 	}
 	on(bus.On(m.Bus, contract.ProductDeleted, eventGroup, m.onProductDeleted))
 	on(bus.On(m.Bus, contract.ProductStockChanged, eventGroup, m.onStock))
@@ -70,14 +70,35 @@ func (m *Module) subscribe() error {
 	return nil
 }
 
-// onProduct keeps a published product and drops any other: a draft or an
+// eventBatch is how many product events the consumer writes in one
+// store transaction: a seed's burst of product.created costs a commit per
+// batch, not per product.
+const eventBatch = 500
+
+// onProducts keeps a published product and drops any other: a draft or an
 // archived product is not shown, and its tombstone at the event's version
-// keeps an older "published" event from bringing it back.
-func (m *Module) onProduct(ctx context.Context, ev contract.ProductEvent, _ *bus.Event) error {
-	if ev.Status != contract.ProductPublished {
-		return m.deleted(ctx, keyProduct+ev.ID, ev.Version)
+// keeps an older "published" event from bringing it back. A batch of
+// events is one store write.
+func (m *Module) onProducts(ctx context.Context, ds []bus.Delivery[contract.ProductEvent]) error {
+	writes := make([]docWrite, len(ds))
+	for i, d := range ds {
+		ev := d.Payload
+		writes[i] = docWrite{key: keyProduct + ev.ID, version: ev.Version}
+		if ev.Status == contract.ProductPublished {
+			writes[i].doc = productDocOf(ev)
+		}
 	}
-	return m.put(ctx, keyProduct+ev.ID, ev.Version, productDocOf(ev))
+	err := m.store.Write(ctx, writes)
+	if len(writes) == 1 {
+		return m.written(writes[0].key, err)
+	}
+	if err != nil {
+		// The bus delivers the batch again event by event: an event the
+		// feed refuses is then dropped alone (written), the others written.
+		return fmt.Errorf("write %d products: %w", len(writes), err)
+	}
+	m.tailer.Notify()
+	return nil
 }
 
 func (m *Module) onProductDeleted(ctx context.Context, ev contract.ProductEvent, _ *bus.Event) error {

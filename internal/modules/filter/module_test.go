@@ -2,6 +2,7 @@ package filter
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -138,4 +139,60 @@ func TestModuleFollowsEventsOnEveryInstance(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A burst of product events (a seed) is written in batches: every event
+// lands, drafts as tombstones, an event the feed refuses (version 0) is
+// dropped alone, and both instances answer for all of them.
+func TestModuleWritesABurstOfProductEvents(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b, ms := instances(t, db, "memory")
+		ctx := context.Background()
+		// Batches matter on SQLite; MongoDB (FerretDB: slow, one
+		// connection) writes one entry at a time anyway, so fewer there.
+		n := 300
+		if db.Kind() != store.KindSQLite {
+			n = 60
+		}
+		bad := n/2 + 7
+		published := 0
+		for i := range n {
+			ev := contract.ProductEvent{ID: fmt.Sprintf("p%d", i), Version: 1, Name: fmt.Sprintf("Lamp %d", i), Slug: fmt.Sprintf("lamp-%d", i),
+				Status: contract.ProductPublished, Currency: "EUR", PriceMin: 500, PriceMax: 500}
+			switch {
+			case i%10 == 0:
+				ev.Status = contract.ProductDraft
+			case i == bad:
+				ev.Version = 0 // refused by the feed
+			default:
+				published++
+			}
+			if err := bus.Emit(ctx, b, contract.ProductCreated, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for i, m := range ms {
+			for {
+				got, err := m.index.Search(contract.SearchRequest{PageSize: 1})
+				if err == nil && got.Total == published {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("instance %d: %+v %v, want %d products", i, got.Total, err, published)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		all, _, err := ms[0].store.Log().Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != published {
+			t.Fatalf("%d live entries, want %d", len(all), published)
+		}
+		if c, err := ms[0].store.Log().Get(ctx, keyProduct+"p10"); err != nil || !c.Deleted {
+			t.Fatalf("draft p10: %+v %v, want a tombstone", c, err)
+		}
+	})
 }

@@ -22,8 +22,21 @@ type Store interface {
 	Put(ctx context.Context, key string, version int64, doc any) (applied bool, err error)
 	// Delete leaves a tombstone under key at version, under the same rule.
 	Delete(ctx context.Context, key string, version int64) (applied bool, err error)
+	// Write applies writes in order, as Put and Delete would one by one,
+	// in one transaction where the backend has them (SQLite): a burst of
+	// events costs one commit. A write that Put would refuse fails them all
+	// (feed.ErrInvalid) and nothing is written.
+	Write(ctx context.Context, writes []docWrite) error
 	// Log is the feed the instances tail.
 	Log() feed.Log
+}
+
+// docWrite is one write of Store.Write: doc under key at version, or a
+// tombstone when doc is nil.
+type docWrite struct {
+	key     string
+	version int64
+	doc     any
 }
 
 // feedName is the read model's feed.
@@ -57,6 +70,23 @@ func (s feedStore) Put(ctx context.Context, key string, version int64, doc any) 
 
 func (s feedStore) Delete(ctx context.Context, key string, version int64) (bool, error) {
 	return s.log.Delete(ctx, key, version)
+}
+
+func (s feedStore) Write(ctx context.Context, writes []docWrite) error {
+	entries := make([]feed.Entry, len(writes))
+	for i, w := range writes {
+		entries[i] = feed.Entry{Key: w.key, Version: w.version, Deleted: w.doc == nil}
+		if w.doc == nil {
+			continue
+		}
+		body, err := encodeDoc(w.doc)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", w.key, err)
+		}
+		entries[i].Body = body
+	}
+	_, err := feed.Write(ctx, s.log, entries)
+	return err
 }
 
 func (s feedStore) Log() feed.Log { return s.log }

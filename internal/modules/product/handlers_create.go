@@ -56,7 +56,7 @@ func (d *draft) item(skip bool) NewProduct {
 }
 
 // prepare checks a create request and builds the product.
-func (m *Module) prepare(ctx context.Context, req contract.CreateProductRequest, cats categoryIndex, combos combinations) (*draft, error) {
+func (m *Module) prepare(ctx context.Context, req contract.CreateProductRequest, cats categoryIndex, combos combinations, check attributeCheck) (*draft, error) {
 	name, err := validate.Name("name", req.Name, maxNameLen)
 	if err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func (m *Module) prepare(ctx context.Context, req contract.CreateProductRequest,
 	if len(req.Options) == 0 && len(req.Variants) > 1 {
 		return nil, invalid("variants: a product without options has one variant; %d given", len(req.Variants))
 	}
-	attrs, err := m.attributes(ctx, req.Attributes)
+	attrs, err := check(ctx, req.Attributes)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func (m *Module) create(ctx context.Context, req contract.CreateProductRequest) 
 	if err != nil {
 		return contract.Product{}, err
 	}
-	d, err := m.prepare(ctx, req, cats, m.combinations)
+	d, err := m.prepare(ctx, req, cats, m.combinations, m.attributes)
 	if err != nil {
 		return contract.Product{}, err
 	}
@@ -247,12 +247,13 @@ func (m *Module) createMany(ctx context.Context, req contract.CreateProductsRequ
 		return reply, err
 	}
 	combos := m.cachedCombinations()
+	checks := m.attributesOf(ctx, req.Items)
 	reply.Results = make([]contract.CreateProductResult, len(req.Items))
 	var items []NewProduct
 	var drafts []*draft
 	var at []int
 	for i, in := range req.Items {
-		d, err := m.prepare(ctx, in, cats, combos)
+		d, err := m.prepare(ctx, in, cats, combos, checks[i])
 		if err != nil {
 			be := bus.AsError(err)
 			if be.Code == bus.CodeInternal {

@@ -59,6 +59,19 @@ func valueID(g contract.OptionGroup, code string) string {
 	panic(code)
 }
 
+// stubAttributesMany serves validate_many as stubAttributes does each item.
+func stubAttributesMany(ctx context.Context, req contract.ValidateAttributesManyRequest) (contract.ValidateAttributesManyReply, error) {
+	var reply contract.ValidateAttributesManyReply
+	for _, values := range req.Items {
+		r, err := stubAttributes(ctx, contract.ValidateAttributesRequest{Values: values})
+		if err != nil {
+			return reply, err
+		}
+		reply.Results = append(reply.Results, r)
+	}
+	return reply, nil
+}
+
 // stubAttributes serves validate like the attribute module would, for
 // attributes color (select red/blue), weight (number) and material (text).
 func stubAttributes(_ context.Context, req contract.ValidateAttributesRequest) (contract.ValidateAttributesReply, error) {
@@ -206,6 +219,15 @@ func start(t testing.TB, db *store.DB) *harness {
 
 // withPeers stubs the modules product asks and records its events.
 func withPeers(t testing.TB, mt *moduletest.Harness[*Module]) *harness {
+	t.Helper()
+	h := withPeersOneByOne(t, mt)
+	moduletest.Handle(h.attrs, contract.ValidateAttributesMany, stubAttributesMany)
+	return h
+}
+
+// withPeersOneByOne is withPeers with an attribute module that knows
+// validate_values only (an older one): create_many falls back on it.
+func withPeersOneByOne(t testing.TB, mt *moduletest.Harness[*Module]) *harness {
 	t.Helper()
 	h := &harness{
 		bus: mt.Bus, module: mt.Module,
@@ -532,7 +554,24 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestCreateMany(t *testing.T) {
-	h := start(t, storetest.SQLite(t))
+	t.Run("validate_many", func(t *testing.T) {
+		h := start(t, storetest.SQLite(t))
+		testCreateMany(t, h)
+		// One question about a batch's attributes, not one per product.
+		if n, one := h.attrs.Calls("validate_many"), h.attrs.Calls("validate_values"); n != 2 || one != 0 {
+			t.Fatalf("attribute calls: %d validate_many, %d validate_values; want 2 and 0", n, one)
+		}
+	})
+	t.Run("one by one", func(t *testing.T) {
+		h := withPeersOneByOne(t, moduletest.Start(t, storetest.SQLite(t), module))
+		testCreateMany(t, h)
+		if n := h.attrs.Calls("validate_values"); n != 10 {
+			t.Fatalf("%d validate_values calls, want 10 (twice the 5 items whose checks get that far)", n)
+		}
+	})
+}
+
+func testCreateMany(t *testing.T, h *harness) {
 	c := makeCatalog(h)
 	items := []contract.CreateProductRequest{
 		{Name: "Alpha", CategoryIDs: []string{c.hiking.ID}, Currency: "EUR", Price: 100, Variants: []contract.VariantInput{{Stock: 3}}},

@@ -56,6 +56,11 @@ func (ix categoryIndex) closure(ids []string, strict bool) ([]string, error) {
 	return out, nil
 }
 
+// attributeCheck checks a product's attribute values and returns them
+// normalised: m.attributes asks the attribute module for one product,
+// attributesOf answers from one question about a whole batch.
+type attributeCheck func(ctx context.Context, values contract.AttributeValues) (contract.AttributeValues, error)
+
 // attributes checks values with the attribute module and returns them
 // normalised.
 func (m *Module) attributes(ctx context.Context, values contract.AttributeValues) (contract.AttributeValues, error) {
@@ -69,6 +74,12 @@ func (m *Module) attributes(ctx context.Context, values contract.AttributeValues
 		}
 		return nil, fmt.Errorf("validate attributes: %w", err)
 	}
+	return checkedAttributes(reply, values)
+}
+
+// checkedAttributes turns the attribute module's reply about values into
+// the normalised values or the invalid error.
+func checkedAttributes(reply contract.ValidateAttributesReply, values contract.AttributeValues) (contract.AttributeValues, error) {
 	if !reply.Valid || len(reply.Problems) > 0 {
 		msgs := make([]string, len(reply.Problems))
 		for i, p := range reply.Problems {
@@ -83,6 +94,36 @@ func (m *Module) attributes(ctx context.Context, values contract.AttributeValues
 		return reply.Values, nil
 	}
 	return values, nil
+}
+
+// attributesOf checks the attribute values of a batch of create requests
+// in one call to the attribute module (validate_many), and returns each
+// item's check. Should that call fail (a value the bus refuses, an
+// attribute module that does not know validate_many yet), every item is
+// checked on its own instead, so that an error is the item's alone.
+func (m *Module) attributesOf(ctx context.Context, items []contract.CreateProductRequest) []attributeCheck {
+	out := make([]attributeCheck, len(items))
+	req := contract.ValidateAttributesManyRequest{Items: make([]contract.AttributeValues, len(items))}
+	for i, in := range items {
+		if req.Items[i] = in.Attributes; req.Items[i] == nil {
+			req.Items[i] = contract.AttributeValues{}
+		}
+	}
+	reply, err := bus.Call(ctx, m.Bus, contract.ValidateAttributesMany, req)
+	if err != nil || len(reply.Results) != len(items) {
+		m.log.DebugContext(ctx, "validate_many failed, checking attributes one product at a time", "items", len(items), "err", err)
+		for i := range out {
+			out[i] = m.attributes
+		}
+		return out
+	}
+	for i := range out {
+		r, values := reply.Results[i], req.Items[i]
+		out[i] = func(context.Context, contract.AttributeValues) (contract.AttributeValues, error) {
+			return checkedAttributes(r, values)
+		}
+	}
+	return out
 }
 
 // combinations asks the option module for the variants of sels; a product

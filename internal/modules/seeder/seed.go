@@ -68,10 +68,14 @@ func (m *Module) Seed(ctx context.Context, opts Options, progress Progress) (Sum
 			return sum, err
 		}
 	}
-	if err := m.seedProducts(ctx, opts, cat, p, &sum); err != nil {
+	last, err := m.seedProducts(ctx, opts, cat, p, &sum)
+	if err != nil {
 		return sum, err
 	}
 	if opts.CatalogueOnly {
+		if err := m.awaitReadModels(ctx, last, p); err != nil {
+			return sum, err
+		}
 		sum.Elapsed = time.Since(start)
 		return sum, nil
 	}
@@ -85,6 +89,9 @@ func (m *Module) Seed(ctx context.Context, opts Options, progress Progress) (Sum
 		return sum, err
 	}
 	if err := m.seedCarts(ctx, opts, cat, p, &sum); err != nil {
+		return sum, err
+	}
+	if err := m.awaitReadModels(ctx, last, p); err != nil {
 		return sum, err
 	}
 	sum.Elapsed = time.Since(start)
@@ -207,8 +214,10 @@ func (m *Module) seedOptions(ctx context.Context, cat *catalogue, p Progress, su
 }
 
 // seedProducts creates the products in batches of contract.MaxBatch,
-// several batches in flight, skipping slugs that exist.
-func (m *Module) seedProducts(ctx context.Context, opts Options, cat *catalogue, p Progress, sum *Summary) error {
+// several batches in flight, skipping slugs that exist. It returns the
+// slug of the last published product each batch created, for
+// awaitReadModels.
+func (m *Module) seedProducts(ctx context.Context, opts Options, cat *catalogue, p Progress, sum *Summary) ([]string, error) {
 	p.Start("products", opts.Products)
 	defer p.End()
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -217,6 +226,7 @@ func (m *Module) seedProducts(ctx context.Context, opts Options, cat *catalogue,
 		mu   sync.Mutex
 		wg   sync.WaitGroup
 		slot = make(chan struct{}, opts.Concurrency)
+		last []string
 	)
 	batch := func(lo, hi int) error {
 		req := contract.CreateProductsRequest{SkipExisting: true, Items: make([]contract.CreateProductRequest, 0, hi-lo)}
@@ -233,10 +243,16 @@ func (m *Module) seedProducts(ctx context.Context, opts Options, cat *catalogue,
 			}
 		}
 		mu.Lock()
+		defer mu.Unlock()
 		sum.Products.Created += reply.Created
 		sum.Products.Existing += reply.Skipped
 		p.Add(len(reply.Results))
-		mu.Unlock()
+		for k := len(reply.Results) - 1; k >= 0; k-- {
+			if reply.Results[k].Result == contract.ItemCreated && req.Items[k].Status == contract.ProductPublished {
+				last = append(last, reply.Results[k].Slug)
+				break
+			}
+		}
 		return nil
 	}
 	for lo := 0; lo < opts.Products && ctx.Err() == nil; lo += contract.MaxBatch {
@@ -252,9 +268,9 @@ func (m *Module) seedProducts(ctx context.Context, opts Options, cat *catalogue,
 	}
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return err
+		return nil, err
 	}
-	return ctx.Err()
+	return last, ctx.Err()
 }
 
 // reset deletes what a run with opts creates: the customers' carts, the

@@ -287,3 +287,40 @@ func TestResolveBadInput(t *testing.T) {
 	bustest.CallErr(t, b, contract.GetSitemapPage, contract.SitemapPageRequest{N: 1, Limit: contract.MaxSitemapPage + 1}, bus.CodeInvalid, "limit")
 	bustest.CallErr(t, b, contract.GetSitemapPage, contract.SitemapPageRequest{N: 1, Limit: 10}, bus.CodeNotFound, "sitemap 1")
 }
+
+// A burst of product events (a seed) is recorded in batches with the
+// rules of one event at a time: a product moved within one batch keeps
+// its old slug as a redirect, a redelivered older event changes nothing,
+// an event without a version is skipped, and every product resolves.
+func TestRecordBurst(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := moduletest.NewBus(t)
+		m := start(t, db, b)
+		moved := newID()
+		changes := []change{
+			{1, entry{Type: contract.SEOProduct, ID: moved, Slug: "before", Public: true}},
+			{0, entry{Type: contract.SEOProduct, ID: newID(), Slug: "no-version", Public: true}},
+			{2, entry{Type: contract.SEOProduct, ID: moved, Slug: "after", Public: true}},
+			{1, entry{Type: contract.SEOProduct, ID: moved, Slug: "before", Public: true}}, // redelivered
+		}
+		want := map[string]string{"/p/before": "redirect /p/after", "/p/after": "entity " + moved, "/p/no-version": "not_found"}
+		for i := range 100 {
+			id := newID()
+			changes = append(changes, change{1, entry{Type: contract.SEOProduct, ID: id, Slug: fmt.Sprintf("item-%d", i), Public: true}})
+			want[fmt.Sprintf("/p/item-%d", i)] = "entity " + id
+		}
+		if err := m.recordAll(t.Context(), changes); err != nil {
+			t.Fatal(err)
+		}
+		await(t, b, eventWait, want)
+
+		// The same over the bus, as a burst of events of one topic.
+		burst := map[string]string{}
+		for i := range 50 {
+			id := newID()
+			emit(t, b, contract.ProductCreated, productEvent(id, fmt.Sprintf("burst-%d", i), contract.ProductPublished, 1))
+			burst[fmt.Sprintf("/p/burst-%d", i)] = "entity " + id
+		}
+		await(t, b, 3*eventWait, burst) // FerretDB takes a while under load
+	})
+}
