@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopengine/shop/internal/bus"
 	"github.com/shopengine/shop/internal/contract"
+	"github.com/shopengine/shop/internal/modules/moduletest"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
 
@@ -86,7 +87,7 @@ func seed(b *testing.B, h *harness, tree benchTree, n int) time.Duration {
 	for range 2 {
 		wg.Go(func() {
 			for batch := range work {
-				reply, err := bus.Call(context.Background(), h.bus, contract.CreateProducts, contract.CreateProductsRequest{Items: batch, SkipExisting: true})
+				reply, err := bus.Call(moduletest.Admin(context.Background()), h.bus, contract.CreateProducts, contract.CreateProductsRequest{Items: batch, SkipExisting: true})
 				if err != nil || reply.Failed > 0 {
 					b.Errorf("create_many: %v %+v", err, reply.Results)
 				}

@@ -38,6 +38,10 @@ type sqlStore struct {
 	// prepared holds the writers' statements, prepared once per
 	// connection by database/sql (guarded by wmu).
 	prepared map[string]*sql.Stmt
+	// reads runs the list's queries (store_sqlite_list.go), each
+	// prepared once: a category page is three short indexed reads whose
+	// parsing cost as much as running them.
+	reads *store.Statements
 	// added counts this process's inserts into categories that are not
 	// big, to check their size every promoteEvery (guarded by wmu).
 	added map[string]int
@@ -64,7 +68,7 @@ func openSQLStore(ctx context.Context, db *store.DB) (*sqlStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sqlStore{db: s, prepared: map[string]*sql.Stmt{}, added: map[string]int{}, outbox: src}, nil
+	return &sqlStore{db: s, prepared: map[string]*sql.Stmt{}, reads: store.NewStatements(s), added: map[string]int{}, outbox: src}, nil
 }
 
 // sqlDoc is the part of a product kept as one JSON column.

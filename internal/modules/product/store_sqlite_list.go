@@ -34,7 +34,7 @@ func (s *sqlStore) List(ctx context.Context, q Query) ([]contract.ProductSummary
 	// category's count is kept in category_counts.
 	table, big := "product_categories", false
 	if !q.Direct {
-		_, err := store.QueryOne(ctx, s.db, store.ScanValue[int], `SELECT 1 FROM big_categories WHERE category_id = ?`, q.CategoryID)
+		_, err := store.QueryOne(ctx, s.reads, store.ScanValue[int], `SELECT 1 FROM big_categories WHERE category_id = ?`, q.CategoryID)
 		switch {
 		case err == nil:
 			big = true
@@ -84,7 +84,7 @@ func (s *sqlStore) List(ctx context.Context, q Query) ([]contract.ProductSummary
 		page = strings.Join(arms, ` UNION ALL `)
 	}
 	page += ` ORDER BY k ` + dir + `, product_id ` + dir + ` LIMIT ` + arg(q.Limit) + ` OFFSET ` + arg(q.Offset)
-	ids, err := store.QueryAll(ctx, s.db, func(r store.Scanner) (string, error) {
+	ids, err := store.QueryAll(ctx, s.reads, func(r store.Scanner) (string, error) {
 		var id string
 		var k any
 		return id, r.Scan(&id, &k)
@@ -112,7 +112,7 @@ func (s *sqlStore) count(ctx context.Context, q Query, big bool) (int, error) {
 		count += ` AND status = ?`
 		args = append(args, q.Status)
 	}
-	n, err := store.QueryOne(ctx, s.db, store.ScanValue[int], count, args...)
+	n, err := store.QueryOne(ctx, s.reads, store.ScanValue[int], count, args...)
 	return n, wrap(err, "count products")
 }
 
@@ -122,7 +122,7 @@ func (s *sqlStore) summaries(ctx context.Context, ids []string) ([]contract.Prod
 	if len(ids) == 0 {
 		return out, nil
 	}
-	found, err := store.QueryAll(ctx, s.db, scanSummary, `SELECT id, name, slug, status, category_ids, currency, price_min, price_max, image, version, created_at, updated_at,
+	found, err := store.QueryAll(ctx, s.reads, scanSummary, `SELECT id, name, slug, status, category_ids, currency, price_min, price_max, image, version, created_at, updated_at,
 		(SELECT COALESCE(SUM(stock), 0) FROM variants WHERE product_id = products.id)
 		FROM products WHERE id IN (`+placeholders(len(ids))+`)`, anys(ids)...)
 	if err != nil {
