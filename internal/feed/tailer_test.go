@@ -23,10 +23,13 @@ func TestTailerWatermark(t *testing.T) {
 		f.place("b", 2, 1, false)
 		f.place("d", 4, 1, false) // 3 is allocated, not yet written
 		converge(t, time.Second, render(map[string]Change{"a": {Version: 1, Body: body("a")}, "b": {Version: 1, Body: body("b")}, "d": {Version: 1, Body: body("d")}}), m)
+		// The cursor moves just after the apply the model shows: wait for
+		// it to reach 2, and never past 2 while seq 3 is within its grace.
+		eventually(t, grace/2, "cursor at 2, held before seq 3 within its grace", func() bool { return tl.Seq() == 2 })
+		time.Sleep(grace / 4)
 		if s := tl.Seq(); s != 2 {
 			t.Fatalf("cursor = %d, want 2: seq 3 is still within its grace", s)
 		}
-		time.Sleep(grace / 4)
 		f.place("c", 3, 1, false)
 		eventually(t, time.Second, "seq 3 applied and passed", func() bool { return strings.Contains(m.render(), "c@1") && tl.Seq() == 4 })
 	})
