@@ -160,24 +160,10 @@ func lineIndex(c Stored, id string) int {
 }
 
 func (m *Module) setQuantity(ctx context.Context, req contract.SetQuantityRequest) (contract.Cart, error) {
-	if err := validate.ID("line_id", req.LineID); err != nil {
-		return contract.Cart{}, err
-	}
 	if err := m.checkQuantity(req.Quantity, 0); err != nil {
 		return contract.Cart{}, err
 	}
-	if err := validate.Version(req.Version, false); err != nil {
-		return contract.Cart{}, err
-	}
-	o, err := ownerOf(ctx, req.CartRef)
-	if err != nil {
-		return contract.Cart{}, err
-	}
-	return m.write(ctx, o, change{missing: noLine(req.LineID), expected: req.Version, shown: true, apply: func(c *Stored, info catalog) error {
-		i := lineIndex(*c, req.LineID)
-		if i < 0 {
-			return noLine(req.LineID)()
-		}
+	return m.writeLine(ctx, req.CartRef, req.LineID, req.Version, func(c *Stored, i int, info catalog) error {
 		if req.Quantity == 0 {
 			removeAt(c, i)
 			return nil
@@ -191,27 +177,36 @@ func (m *Module) setQuantity(ctx context.Context, req contract.SetQuantityReques
 		}
 		c.Lines[i].Quantity = req.Quantity
 		return nil
-	}})
+	})
 }
 
 func (m *Module) removeLine(ctx context.Context, req contract.RemoveLineRequest) (contract.Cart, error) {
-	if err := validate.ID("line_id", req.LineID); err != nil {
+	return m.writeLine(ctx, req.CartRef, req.LineID, req.Version, func(c *Stored, i int, _ catalog) error {
+		removeAt(c, i)
+		return nil
+	})
+}
+
+// writeLine is a write the shopper sees to line lineID of ref's cart,
+// checked against version when one is given: apply gets the line's
+// index; a line that is not there is not_found.
+func (m *Module) writeLine(ctx context.Context, ref contract.CartRef, lineID string, version int64, apply func(c *Stored, i int, info catalog) error) (contract.Cart, error) {
+	if err := validate.ID("line_id", lineID); err != nil {
 		return contract.Cart{}, err
 	}
-	if err := validate.Version(req.Version, false); err != nil {
+	if err := validate.Version(version, false); err != nil {
 		return contract.Cart{}, err
 	}
-	o, err := ownerOf(ctx, req.CartRef)
+	o, err := ownerOf(ctx, ref)
 	if err != nil {
 		return contract.Cart{}, err
 	}
-	return m.write(ctx, o, change{missing: noLine(req.LineID), expected: req.Version, shown: true, apply: func(c *Stored, _ catalog) error {
-		i := lineIndex(*c, req.LineID)
+	return m.write(ctx, o, change{missing: noLine(lineID), expected: version, shown: true, apply: func(c *Stored, info catalog) error {
+		i := lineIndex(*c, lineID)
 		if i < 0 {
-			return noLine(req.LineID)()
+			return noLine(lineID)()
 		}
-		removeAt(c, i)
-		return nil
+		return apply(c, i, info)
 	}})
 }
 
