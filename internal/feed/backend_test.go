@@ -223,15 +223,10 @@ func TestTailerNotify(t *testing.T) {
 // mongoBackends are the MongoDB wire backends (FerretDB, and MongoDB when
 // SHOP_TEST_MONGO_URI is set): the ones whose seqs can arrive out of order.
 func mongoBackends(t *testing.T, fn func(t *testing.T, db *store.DB, l *mongoLog)) {
-	for _, b := range storetest.Backends(t) {
-		if b.Kind != store.KindMongo {
-			continue
-		}
-		t.Run(b.Name, func(t *testing.T) {
-			db := b.Open(t)
-			fn(t, db, openLog(t, db, "items").(*mongoLog))
-		})
-	}
+	storetest.ForEachMongo(t, func(t *testing.T, b storetest.Backend) {
+		db := b.Open(t)
+		fn(t, db, openLog(t, db, "items").(*mongoLog))
+	})
 }
 
 // land writes key at seq by hand: the late second step of a MongoDB Put.

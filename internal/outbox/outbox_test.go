@@ -336,40 +336,35 @@ func TestTwoRelaysKeepEachKeysOrder(t *testing.T) {
 // TestFailedDeleteAnnouncesNothing: the events of a Mongo delete wait for
 // the document to disappear, and never go out when it stays.
 func TestFailedDeleteAnnouncesNothing(t *testing.T) {
-	for _, backend := range storetest.Backends(t) {
-		if backend.Kind != store.KindMongo {
-			continue
+	storetest.ForEachMongo(t, func(t *testing.T, backend storetest.Backend) {
+		ctx := t.Context()
+		db := backend.Open(t)
+		s := openThings(t, db).(mongoThings)
+		b := memory.New(quiet())
+		got := collect(t, b, "test")
+		if err := s.save(ctx, "kept", 1, false); err != nil {
+			t.Fatal(err)
 		}
-		t.Run(backend.Name, func(t *testing.T) {
-			ctx := t.Context()
-			db := backend.Open(t)
-			s := openThings(t, db).(mongoThings)
-			b := memory.New(quiet())
-			got := collect(t, b, "test")
-			if err := s.save(ctx, "kept", 1, false); err != nil {
-				t.Fatal(err)
-			}
-			// The delete's events were recorded, then the process died
-			// before the delete: the document is still there.
-			ev, err := outbox.New(thingDeleted, "kept", thingEvent{ID: "kept", Version: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev.At = time.Now().Add(-2 * time.Minute)
-			if _, err := s.db.Collection(outbox.Collection).InsertOne(ctx, bson.D{
-				{Key: "_id", Value: ev.ID}, {Key: "event", Value: ev},
-				{Key: "gone", Value: bson.D{{Key: "coll", Value: "things"}, {Key: "ids", Value: bson.A{"kept"}}}},
-				{Key: "at", Value: ev.At},
-			}); err != nil {
-				t.Fatal(err)
-			}
-			runRelay(t, b, s.source()).Notify()
-			eventually(t, 5*time.Second, "the created event published", func() bool { return len(got.of("kept")) == 1 })
-			eventually(t, 5*time.Second, "the failed delete's events dropped", func() bool { return s.pending(ctx) == 0 })
-			time.Sleep(300 * time.Millisecond)
-			if e := got.of("kept"); !slices.Equal(e, []string{"thing.saved@1"}) {
-				t.Fatalf("events %v: the delete that did not happen was announced", e)
-			}
-		})
-	}
+		// The delete's events were recorded, then the process died
+		// before the delete: the document is still there.
+		ev, err := outbox.New(thingDeleted, "kept", thingEvent{ID: "kept", Version: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.At = time.Now().Add(-2 * time.Minute)
+		if _, err := s.db.Collection(outbox.Collection).InsertOne(ctx, bson.D{
+			{Key: "_id", Value: ev.ID}, {Key: "event", Value: ev},
+			{Key: "gone", Value: bson.D{{Key: "coll", Value: "things"}, {Key: "ids", Value: bson.A{"kept"}}}},
+			{Key: "at", Value: ev.At},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		runRelay(t, b, s.source()).Notify()
+		eventually(t, 5*time.Second, "the created event published", func() bool { return len(got.of("kept")) == 1 })
+		eventually(t, 5*time.Second, "the failed delete's events dropped", func() bool { return s.pending(ctx) == 0 })
+		time.Sleep(300 * time.Millisecond)
+		if e := got.of("kept"); !slices.Equal(e, []string{"thing.saved@1"}) {
+			t.Fatalf("events %v: the delete that did not happen was announced", e)
+		}
+	})
 }

@@ -72,40 +72,35 @@ func TestStoreGroupKey(t *testing.T) {
 // and before the definition is written. The counter makes the delete fail,
 // so the definition is not left in a deleted group.
 func TestMongoGroupDeletedDuringCreate(t *testing.T) {
-	for _, b := range storetest.Backends(t) {
-		if b.Kind != store.KindMongo {
-			continue
+	storetest.ForEachMongo(t, func(t *testing.T, b storetest.Backend) {
+		ctx := t.Context()
+		st, err := OpenStore(ctx, b.Open(t))
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(b.Name, func(t *testing.T) {
-			ctx := t.Context()
-			st, err := OpenStore(ctx, b.Open(t))
-			if err != nil {
-				t.Fatal(err)
+		s := st.(*mongoStore)
+		s.tx = false
+		g := newGroup("One", "one", 0)
+		if err := s.InsertGroup(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		var delErr error
+		s.hook = func(_ context.Context, step string) error {
+			if step == "definition:entered" {
+				delErr = s.DeleteGroup(t.Context(), g.ID, 0, nil)
 			}
-			s := st.(*mongoStore)
-			s.tx = false
-			g := newGroup("One", "one", 0)
-			if err := s.InsertGroup(ctx, g); err != nil {
-				t.Fatal(err)
-			}
-			var delErr error
-			s.hook = func(_ context.Context, step string) error {
-				if step == "definition:entered" {
-					delErr = s.DeleteGroup(t.Context(), g.ID, 0, nil)
-				}
-				return nil
-			}
-			d := newDefinition("color", g.ID, contract.AttributeText, 0)
-			if err := s.InsertDefinition(ctx, d); err != nil {
-				t.Fatal(err)
-			}
-			s.hook = nil
-			if !errors.Is(delErr, errGroupInUse) {
-				t.Fatalf("delete during the create = %v, want errGroupInUse", delErr)
-			}
-			if _, err := s.Group(ctx, g.ID); err != nil {
-				t.Fatalf("the definition's group: %v", err)
-			}
-		})
-	}
+			return nil
+		}
+		d := newDefinition("color", g.ID, contract.AttributeText, 0)
+		if err := s.InsertDefinition(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		s.hook = nil
+		if !errors.Is(delErr, errGroupInUse) {
+			t.Fatalf("delete during the create = %v, want errGroupInUse", delErr)
+		}
+		if _, err := s.Group(ctx, g.ID); err != nil {
+			t.Fatalf("the definition's group: %v", err)
+		}
+	})
 }

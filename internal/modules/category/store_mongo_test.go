@@ -8,27 +8,21 @@ import (
 
 	"github.com/shopengine/shop/internal/contract"
 	"github.com/shopengine/shop/internal/outbox"
-	"github.com/shopengine/shop/internal/store"
 	"github.com/shopengine/shop/internal/store/storetest"
 )
 
 // forMongo runs fn on a fresh MongoDB store of every MongoDB backend, on
 // the path without transactions (FerretDB's; forced on a replica set).
 func forMongo(t *testing.T, fn func(t *testing.T, s *mongoStore)) {
-	for _, b := range storetest.Backends(t) {
-		if b.Kind != store.KindMongo {
-			continue
+	storetest.ForEachMongo(t, func(t *testing.T, b storetest.Backend) {
+		st, err := OpenStore(t.Context(), b.Open(t))
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(b.Name, func(t *testing.T) {
-			st, err := OpenStore(t.Context(), b.Open(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := st.(*mongoStore)
-			s.tx = false
-			fn(t, s)
-		})
-	}
+		s := st.(*mongoStore)
+		s.tx = false
+		fn(t, s)
+	})
 }
 
 // TestMongoRevisionOutlivesRequest: the request's context ends right

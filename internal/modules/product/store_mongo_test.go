@@ -24,28 +24,23 @@ import (
 // the compensating path and, where the server has transactions, on the
 // transaction path too.
 func forMongo(t *testing.T, withTx bool, fn func(t *testing.T, s *mongoStore)) {
-	for _, b := range storetest.Backends(t) {
-		if b.Kind != store.KindMongo {
-			continue
+	storetest.ForEachMongo(t, func(t *testing.T, b storetest.Backend) {
+		st, err := OpenStore(t.Context(), b.Open(t))
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(b.Name, func(t *testing.T) {
+		s := st.(*mongoStore)
+		tx := s.tx
+		s.tx = false
+		t.Run("compensating", func(t *testing.T) { fn(t, s) })
+		if withTx && tx {
 			st, err := OpenStore(t.Context(), b.Open(t))
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := st.(*mongoStore)
-			tx := s.tx
-			s.tx = false
-			t.Run("compensating", func(t *testing.T) { fn(t, s) })
-			if withTx && tx {
-				st, err := OpenStore(t.Context(), b.Open(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Run("transaction", func(t *testing.T) { fn(t, st.(*mongoStore)) })
-			}
-		})
-	}
+			t.Run("transaction", func(t *testing.T) { fn(t, st.(*mongoStore)) })
+		}
+	})
 }
 
 type writerKey struct{}

@@ -225,3 +225,15 @@ func dropPrefix(t testing.TB, uri, prefix string) {
 		}
 	}
 }
+
+// ForEachMongo runs fn as a subtest for each MongoDB wire backend
+// (FerretDB, and MongoDB when SHOP_TEST_MONGO_URI is set): for tests of
+// what only a MongoDB store does (its hooks, concerns, transactions).
+func ForEachMongo(t *testing.T, fn func(t *testing.T, b Backend)) {
+	t.Helper()
+	for _, b := range Backends(t) {
+		if b.Kind == store.KindMongo {
+			t.Run(b.Name, func(t *testing.T) { fn(t, b) })
+		}
+	}
+}
